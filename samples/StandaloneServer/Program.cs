@@ -1,0 +1,3 @@
+using Ccflare.StandaloneServer;
+
+return await StandaloneProgram.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,93 @@
+using Ccflare;
+using Ccflare.Accounts;
+using Ccflare.Diagnostics;
+using Ccflare.Hosting;
+using Ccflare.Proxy;
+using Ccflare.Recording;
+using Ccflare.Storage;
+using Ccflare.Strategies;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Ccflare.</summary>
+public static class CcflareServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the Ccflare gateway. Options bind from the <c>Ccflare</c> configuration section,
+    /// then <paramref name="configure"/> runs; they are validated at start-up. Without a
+    /// <c>Use...Storage</c> call, history lives in memory.
+    /// </summary>
+    public static ICcflareBuilder AddCcflare(this IServiceCollection services, Action<CcflareOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        var optionsBuilder = services.AddOptions<CcflareOptions>().BindConfiguration(CcflareOptions.SectionName);
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+        optionsBuilder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CcflareOptions>, CcflareOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<CcflareMetrics>();
+        services.TryAddSingleton<ICcflareStore, InMemoryStore>();
+
+        services.TryAddSingleton<RuntimeSettings>();
+        services.TryAddSingleton<AccountStatePersister>();
+        services.TryAddSingleton<AccountRegistry>();
+        services.TryAddSingleton<AccountService>();
+        services.TryAddSingleton<IAccountCredentials, StoredAccountCredentials>();
+        services.TryAddSingleton<StrategySelector>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, SessionStrategy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, RoundRobinStrategy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, LeastRequestsStrategy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, WeightedStrategy>());
+
+        services.TryAddSingleton<RequestRecorder>();
+        services.TryAddSingleton<RequestWriter>();
+        services.TryAddSingleton<ProxyHandler>();
+
+        services.AddHttpClient(UpstreamClient.Name, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(UpstreamClient.CreateHandler)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+
+        // Order matters: the initializer runs first and the writers stop last, after the server drained.
+        services.AddHostedService<CcflareInitializer>();
+        services.AddHostedService(sp => sp.GetRequiredService<AccountStatePersister>());
+        services.AddHostedService(sp => sp.GetRequiredService<RequestWriter>());
+
+        return new CcflareBuilder(services);
+    }
+
+    /// <summary>Keeps accounts and history in memory only (the default).</summary>
+    public static ICcflareBuilder UseInMemoryStorage(this ICcflareBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore, InMemoryStore>());
+        return builder;
+    }
+
+    /// <summary>Uses <typeparamref name="TStore"/> as Ccflare's storage (a singleton).</summary>
+    public static ICcflareBuilder UseStorage<TStore>(this ICcflareBuilder builder) where TStore : class, ICcflareStore
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore, TStore>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a load-balancing strategy; it appears in <c>GET /api/strategies</c> and can be
+    /// selected with <c>lb_strategy</c> or <c>POST /api/config/strategy</c>. A strategy with a
+    /// built-in's name replaces it.
+    /// </summary>
+    public static ICcflareBuilder AddStrategy<TStrategy>(this ICcflareBuilder builder) where TStrategy : class, ILoadBalancingStrategy
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, TStrategy>());
+        return builder;
+    }
+}

@@ -1,0 +1,29 @@
+using System.Globalization;
+using Ccflare.Accounts;
+using Ccflare.Strategies;
+using Microsoft.Extensions.Hosting;
+
+namespace Ccflare.Hosting;
+
+/// <summary>Prepares the store and loads accounts and runtime settings before the server takes requests.</summary>
+internal sealed class CcflareInitializer(ICcflareStore store, AccountRegistry registry, StrategySelector strategies, RuntimeSettings settings) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        registry.Load(await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
+
+        var saved = await store.GetSettingsAsync(cancellationToken).ConfigureAwait(false);
+        if (saved.TryGetValue(RuntimeSettings.StrategyKey, out var strategy))
+        {
+            strategies.TrySelect(strategy);
+        }
+        if (saved.TryGetValue(RuntimeSettings.SessionDurationKey, out var raw)
+            && long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var duration) && duration > 0)
+        {
+            settings.SessionDurationMs = duration;
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

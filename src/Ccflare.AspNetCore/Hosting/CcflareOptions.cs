@@ -1,0 +1,81 @@
+namespace Ccflare;
+
+/// <summary>
+/// Ccflare settings, bound from the <c>Ccflare</c> configuration section.
+/// Defaults match ccflare's.
+/// </summary>
+public sealed class CcflareOptions
+{
+    /// <summary>The configuration section these options bind to.</summary>
+    public const string SectionName = "Ccflare";
+
+    /// <summary>Load-balancing strategy used at start-up (<c>session</c> by default).</summary>
+    public string LbStrategy { get; set; } = "session";
+
+    /// <summary>How long the <c>session</c> strategy keeps an account (5 hours by default).</summary>
+    public long SessionDurationMs { get; set; } = 18_000_000;
+
+    /// <summary>Transient-failure retries (kept for ccflare compatibility).</summary>
+    public int RetryAttempts { get; set; } = 3;
+
+    /// <summary>Delay before the first retry.</summary>
+    public int RetryDelayMs { get; set; } = 1000;
+
+    /// <summary>Backoff multiplier between retries.</summary>
+    public double RetryBackoff { get; set; } = 2;
+
+    /// <summary>Maximum bytes of a streamed response body kept for usage parsing and payload capture.</summary>
+    public int StreamBodyMaxBytes { get; set; } = 262_144;
+
+    /// <summary>Largest accepted proxy request body (32 MiB by default); larger bodies get 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Cool-down applied when an upstream reports a hard rate limit without a reset time.</summary>
+    public int DefaultRateLimitCooldownMs { get; set; } = 60_000;
+
+    /// <summary>How long to wait for upstream response headers before failing over.</summary>
+    public int UpstreamTimeoutMs { get; set; } = 600_000;
+
+    /// <summary>Requires <c>ccfk_</c> access keys on proxy routes.</summary>
+    public bool RequireAccessKeys { get; set; }
+
+    /// <summary>Forward without credentials when no account exists (ccflare's behaviour). Off by default: 503 instead.</summary>
+    public bool PassthroughWhenNoAccounts { get; set; }
+
+    /// <summary>Stores request and response headers and bodies (credentials masked).</summary>
+    public bool CapturePayloads { get; set; } = true;
+
+    /// <summary>Capacity of the background write queue.</summary>
+    public int WriteQueueCapacity { get; set; } = 10_000;
+
+    /// <summary>Largest batch written in one transaction.</summary>
+    public int WriteBatchSize { get; set; } = 500;
+
+    /// <summary>Port reported by <c>GET /api/config</c>; informational.</summary>
+    public int? Port { get; set; }
+
+    /// <summary>Per-provider overrides, keyed by provider name (<c>anthropic</c>, <c>claude-code</c>, <c>openai</c>, <c>codex</c>).</summary>
+    public Dictionary<string, ProviderOptions> Providers { get; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>Overrides for one provider.</summary>
+public sealed class ProviderOptions
+{
+    /// <summary>Upstream base URL used by accounts that set none.</summary>
+    public string? BaseUrl { get; set; }
+
+    /// <summary>OAuth authorize endpoint.</summary>
+    public string? AuthorizeUrl { get; set; }
+
+    /// <summary>OAuth token endpoint.</summary>
+    public string? TokenUrl { get; set; }
+
+    /// <summary>OAuth client id.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>OAuth redirect URI.</summary>
+    public string? RedirectUri { get; set; }
+
+    /// <summary>OAuth scopes, space separated.</summary>
+    public string? Scopes { get; set; }
+}

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Options;
+
+namespace Ccflare.Hosting;
+
+internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy> strategies) : IValidateOptions<CcflareOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CcflareOptions options)
+    {
+        var failures = new List<string>();
+        const string p = CcflareOptions.SectionName + ":";
+
+        var known = new List<string>();
+        foreach (var strategy in strategies)
+        {
+            known.Add(strategy.Name);
+        }
+        if (!known.Contains(options.LbStrategy, StringComparer.OrdinalIgnoreCase))
+        {
+            failures.Add($"{p}LbStrategy '{options.LbStrategy}' is not a registered strategy; known: {string.Join(", ", known)}.");
+        }
+        if (options.SessionDurationMs <= 0)
+        {
+            failures.Add($"{p}SessionDurationMs must be greater than 0 (was {options.SessionDurationMs}).");
+        }
+        if (options.RetryAttempts < 0)
+        {
+            failures.Add($"{p}RetryAttempts must be 0 or more (was {options.RetryAttempts}).");
+        }
+        if (options.RetryDelayMs < 0)
+        {
+            failures.Add($"{p}RetryDelayMs must be 0 or more (was {options.RetryDelayMs}).");
+        }
+        if (options.RetryBackoff < 1)
+        {
+            failures.Add($"{p}RetryBackoff must be at least 1 (was {options.RetryBackoff}).");
+        }
+        if (options.StreamBodyMaxBytes < 0)
+        {
+            failures.Add($"{p}StreamBodyMaxBytes must be 0 or more (was {options.StreamBodyMaxBytes}).");
+        }
+        if (options.MaxRequestBodyBytes <= 0)
+        {
+            failures.Add($"{p}MaxRequestBodyBytes must be greater than 0 (was {options.MaxRequestBodyBytes}).");
+        }
+        if (options.DefaultRateLimitCooldownMs < 0)
+        {
+            failures.Add($"{p}DefaultRateLimitCooldownMs must be 0 or more (was {options.DefaultRateLimitCooldownMs}).");
+        }
+        if (options.UpstreamTimeoutMs <= 0)
+        {
+            failures.Add($"{p}UpstreamTimeoutMs must be greater than 0 (was {options.UpstreamTimeoutMs}).");
+        }
+        if (options.WriteQueueCapacity < 1)
+        {
+            failures.Add($"{p}WriteQueueCapacity must be at least 1 (was {options.WriteQueueCapacity}).");
+        }
+        if (options.WriteBatchSize < 1)
+        {
+            failures.Add($"{p}WriteBatchSize must be at least 1 (was {options.WriteBatchSize}).");
+        }
+        foreach (var (provider, providerOptions) in options.Providers)
+        {
+            if (Providers.ProviderCatalog.Find(provider) is null)
+            {
+                failures.Add($"{p}Providers:{provider} is not a known provider; known: {string.Join(", ", Providers.ProviderCatalog.Names)}.");
+                continue;
+            }
+            CheckUrl(failures, $"{p}Providers:{provider}:BaseUrl", providerOptions.BaseUrl);
+            CheckUrl(failures, $"{p}Providers:{provider}:AuthorizeUrl", providerOptions.AuthorizeUrl);
+            CheckUrl(failures, $"{p}Providers:{provider}:TokenUrl", providerOptions.TokenUrl);
+            CheckUrl(failures, $"{p}Providers:{provider}:RedirectUri", providerOptions.RedirectUri);
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckUrl(List<string> failures, string key, string? value)
+    {
+        if (value is not null && !UrlRules.IsHttpUrl(value))
+        {
+            failures.Add($"{key} must be an absolute http or https URL (was '{value}').");
+        }
+    }
+}
+
+internal static class UrlRules
+{
+    public static bool IsHttpUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && string.IsNullOrEmpty(uri.UserInfo)
+        && string.IsNullOrEmpty(uri.Query)
+        && string.IsNullOrEmpty(uri.Fragment);
+}

@@ -1,0 +1,151 @@
+using System.Collections.Frozen;
+using Ccflare.Providers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Ccflare.Proxy;
+
+/// <summary>Which headers cross the proxy, in each direction.</summary>
+internal static class HeaderRules
+{
+    // Client credentials, hop-by-hop and transport headers, and Ccflare's internal headers.
+    private static readonly FrozenSet<string> RequestDropped = FrozenSet.ToFrozenSet(
+    [
+        "host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+        "proxy-authorization", "proxy-authenticate", "content-length", "expect",
+        "authorization", "x-api-key", "accept-encoding", "x-ccflare-user-id",
+    ], StringComparer.OrdinalIgnoreCase);
+
+    private static readonly FrozenSet<string> ResponseDropped = FrozenSet.ToFrozenSet(
+    [
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "trailer", "upgrade", "te",
+    ], StringComparer.OrdinalIgnoreCase);
+
+    private static readonly FrozenSet<string> Sensitive = FrozenSet.ToFrozenSet(
+    [
+        "authorization", "x-api-key", "proxy-authorization", "cookie", "set-cookie", "x-ccflare-user-id",
+    ], StringComparer.OrdinalIgnoreCase);
+
+    public static bool ForwardRequestHeader(string name, ProviderFamily family)
+    {
+        if (RequestDropped.Contains(name))
+        {
+            return false;
+        }
+        if (name.StartsWith("x-ccflare-", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        return family switch
+        {
+            ProviderFamily.OpenAI => !name.StartsWith("anthropic-", StringComparison.OrdinalIgnoreCase),
+            _ => !name.StartsWith("openai-", StringComparison.OrdinalIgnoreCase),
+        };
+    }
+
+    public static bool ForwardResponseHeader(string name) => !ResponseDropped.Contains(name);
+
+    /// <summary>True for headers whose values are credentials and must be masked when stored or shown.</summary>
+    public static bool IsSensitive(string name) =>
+        Sensitive.Contains(name)
+        || name.Contains("token", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("secret", StringComparison.OrdinalIgnoreCase)
+        || name.Contains("api-key", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Masks a credential, keeping a short prefix so an operator can tell keys apart.</summary>
+    public static string Mask(string value)
+    {
+        if (value.Length <= 12)
+        {
+            return "***";
+        }
+        var bearer = value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? 7 : 0;
+        return string.Concat(value.AsSpan(0, bearer + Math.Min(6, (value.Length - bearer) / 4)), "***");
+    }
+
+    public static void CopyRequestHeaders(IHeaderDictionary source, HttpRequestMessage destination, ProviderFamily family)
+    {
+        foreach (var (name, value) in source)
+        {
+            if (!ForwardRequestHeader(name, family))
+            {
+                continue;
+            }
+            if (value.Count == 1)
+            {
+                if (!destination.Headers.TryAddWithoutValidation(name, value.ToString()))
+                {
+                    destination.Content?.Headers.TryAddWithoutValidation(name, value.ToString());
+                }
+            }
+            else if (!destination.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)value))
+            {
+                destination.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)value);
+            }
+        }
+    }
+
+    public static void CopyResponseHeaders(HttpResponseMessage source, IHeaderDictionary destination)
+    {
+        foreach (var header in source.Headers.NonValidated)
+        {
+            if (ForwardResponseHeader(header.Key))
+            {
+                destination[header.Key] = ToStringValues(header.Value);
+            }
+        }
+        foreach (var header in source.Content.Headers.NonValidated)
+        {
+            if (ForwardResponseHeader(header.Key))
+            {
+                destination[header.Key] = ToStringValues(header.Value);
+            }
+        }
+    }
+
+    private static StringValues ToStringValues(System.Net.Http.Headers.HeaderStringValues values)
+    {
+        if (values.Count == 1)
+        {
+            return new StringValues(values.ToString());
+        }
+        var array = new string[values.Count];
+        var i = 0;
+        foreach (var value in values)
+        {
+            array[i++] = value;
+        }
+        return new StringValues(array);
+    }
+
+    public static KeyValuePair<string, string>[] Capture(HttpRequestMessage request)
+    {
+        var list = new List<KeyValuePair<string, string>>();
+        foreach (var header in request.Headers.NonValidated)
+        {
+            list.Add(new(header.Key, header.Value.ToString()));
+        }
+        if (request.Content is not null)
+        {
+            foreach (var header in request.Content.Headers.NonValidated)
+            {
+                list.Add(new(header.Key, header.Value.ToString()));
+            }
+        }
+        return [.. list];
+    }
+
+    public static KeyValuePair<string, string>[] Capture(HttpResponseMessage response)
+    {
+        var list = new List<KeyValuePair<string, string>>();
+        foreach (var header in response.Headers.NonValidated)
+        {
+            list.Add(new(header.Key, header.Value.ToString()));
+        }
+        foreach (var header in response.Content.Headers.NonValidated)
+        {
+            list.Add(new(header.Key, header.Value.ToString()));
+        }
+        return [.. list];
+    }
+}

@@ -1,0 +1,442 @@
+using System.Buffers;
+using System.Diagnostics;
+using Ccflare.Accounts;
+using Ccflare.Diagnostics;
+using Ccflare.Hosting;
+using Ccflare.Http;
+using Ccflare.Providers;
+using Ccflare.Recording;
+using Ccflare.Strategies;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Ccflare.Proxy;
+
+/// <summary>
+/// The native passthrough proxy: picks accounts, injects credentials, streams the upstream
+/// response back untouched and fails over while nothing has reached the client.
+/// </summary>
+internal sealed class ProxyHandler(
+    AccountRegistry registry,
+    StrategySelector strategies,
+    RuntimeSettings settings,
+    IAccountCredentials credentials,
+    IHttpClientFactory clientFactory,
+    RequestRecorder recorder,
+    IOptions<CcflareOptions> options,
+    TimeProvider time,
+    CcflareMetrics metrics,
+    ILogger<ProxyHandler> logger)
+{
+    private const int CopyBufferSize = 16 * 1024;
+    private readonly CcflareOptions _options = options.Value;
+
+    public async Task HandleNativeAsync(HttpContext context)
+    {
+        var providerName = context.Request.RouteValues["provider"] as string ?? string.Empty;
+        var provider = ProviderCatalog.Find(providerName);
+        if (provider is null)
+        {
+            await JsonErrors.WriteAsync(context, StatusCodes.Status404NotFound, $"Unknown provider '{providerName}'. Known providers: anthropic, claude-code, openai, codex.").ConfigureAwait(false);
+            return;
+        }
+
+        var rest = context.Request.RouteValues["rest"] as string;
+        var upstreamPath = string.IsNullOrEmpty(rest) ? string.Empty : "/" + rest;
+        var pathError = ProxyPath.Validate(upstreamPath);
+        if (pathError is not null)
+        {
+            await JsonErrors.WriteAsync(context, StatusCodes.Status400BadRequest, pathError).ConfigureAwait(false);
+            return;
+        }
+
+        var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null)
+        {
+            return;
+        }
+
+        var exchange = StartExchange(context, provider.Name, upstreamPath);
+        await ForwardAsync(context, exchange, new ForwardPlan([provider], upstreamPath, body)).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the body into pooled memory; writes 413 and returns null when it is too large.</summary>
+    internal async Task<RequestBodyBuffer?> ReadBodyAsync(HttpContext context)
+    {
+        var maxSize = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (maxSize is { IsReadOnly: false })
+        {
+            // Our own limit applies; Kestrel's would throw mid-read.
+            maxSize.MaxRequestBodySize = null;
+        }
+        RequestBodyBuffer? body;
+        try
+        {
+            body = await RequestBodyBuffer.ReadAsync(context.Request.Body, context.Request.ContentLength, _options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or BadHttpRequestException or OperationCanceledException)
+        {
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                await JsonErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "The request body could not be read.").ConfigureAwait(false);
+            }
+            return null;
+        }
+        if (body is null)
+        {
+            await JsonErrors.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
+                $"Request body exceeds the limit of {_options.MaxRequestBodyBytes} bytes.", new { limitBytes = _options.MaxRequestBodyBytes }).ConfigureAwait(false);
+        }
+        return body;
+    }
+
+    internal ProxyExchange StartExchange(HttpContext context, string provider, string upstreamPath)
+    {
+        var exchange = new ProxyExchange
+        {
+            Id = Guid.NewGuid().ToString(),
+            Timestamp = time.GetUtcNow(),
+            Method = context.Request.Method,
+            Path = context.Request.Path.Value + context.Request.QueryString.Value,
+            StartTimestamp = Stopwatch.GetTimestamp(),
+            Provider = provider,
+            UpstreamPath = upstreamPath + context.Request.QueryString.Value,
+            UserId = context.Items.TryGetValue(ProxyContextKeys.UserId, out var user) ? user as string : null,
+        };
+        recorder.Started(exchange);
+        return exchange;
+    }
+
+    /// <summary>Tries the plan's accounts in strategy order until one answers usefully.</summary>
+    internal async Task ForwardAsync(HttpContext context, ProxyExchange exchange, ForwardPlan plan)
+    {
+        var candidates = new List<AccountState>(8);
+        var now = time.GetUtcNow();
+        var lbContext = new LoadBalancingContext(context, plan.Providers[0].Name, now, settings.SessionDuration);
+        var strategy = strategies.Current;
+        var scratch = new List<AccountState>(8);
+        foreach (var provider in plan.Providers)
+        {
+            scratch.Clear();
+            registry.CollectAvailable(provider.Name, now, scratch);
+            strategy.Order(lbContext with { Provider = provider.Name }, scratch);
+            candidates.AddRange(scratch);
+        }
+
+        try
+        {
+            if (candidates.Count == 0)
+            {
+                if (_options.PassthroughWhenNoAccounts && HasNoAccounts(plan.Providers))
+                {
+                    await TryAttemptAsync(context, exchange, plan, plan.Providers[0], account: null, isLast: true).ConfigureAwait(false);
+                    return;
+                }
+                Log.NoAccountAvailable(logger, plan.Providers[0].Name, exchange.Path);
+                exchange.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                exchange.ErrorMessage = "No account available";
+                await JsonErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                    $"No {string.Join(" or ", plan.Providers.Select(p => p.Name))} account is available: all are paused, rate limited or missing.",
+                    new { provider = plan.Providers[0].Name }).ConfigureAwait(false);
+                return;
+            }
+
+            for (var i = 0; i < candidates.Count; i++)
+            {
+                var account = candidates[i];
+                var provider = ProviderCatalog.Find(account.Provider)!;
+                if (await TryAttemptAsync(context, exchange, plan, provider, account, isLast: i == candidates.Count - 1).ConfigureAwait(false))
+                {
+                    return;
+                }
+                if (context.RequestAborted.IsCancellationRequested)
+                {
+                    break;
+                }
+                exchange.FailoverAttempts++;
+                metrics.Failovers.Add(1);
+            }
+
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                MarkCancelled(exchange);
+                return;
+            }
+            exchange.StatusCode = StatusCodes.Status502BadGateway;
+            exchange.ErrorMessage ??= "All accounts failed";
+            await JsonErrors.WriteAsync(context, StatusCodes.Status502BadGateway,
+                "Every available account failed to reach the upstream.", new { accountsAttempted = candidates.Count }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            MarkCancelled(exchange);
+        }
+        finally
+        {
+            exchange.ResponseTimeMs = Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
+            // The writer reads the model from the body and may store it; it returns the buffer to the pool.
+            exchange.RequestBodyOwner = plan.Body;
+            metrics.Requests.Add(1, new KeyValuePair<string, object?>("provider", exchange.Provider), new KeyValuePair<string, object?>("status_code", exchange.StatusCode));
+            recorder.Completed(exchange);
+        }
+    }
+
+    private bool HasNoAccounts(IReadOnlyList<ProviderDescriptor> providers)
+    {
+        foreach (var provider in providers)
+        {
+            if (!registry.ForProvider(provider.Name).IsEmpty)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void MarkCancelled(ProxyExchange exchange)
+    {
+        exchange.StatusCode = 499;
+        exchange.ErrorMessage = "Client closed the request";
+    }
+
+    /// <summary>
+    /// One upstream attempt. Returns true when the response was sent to the client (or the
+    /// client went away); false to fail over to the next account.
+    /// </summary>
+    private async Task<bool> TryAttemptAsync(HttpContext context, ProxyExchange exchange, ForwardPlan plan, ProviderDescriptor provider, AccountState? account, bool isLast)
+    {
+        var snapshot = account?.Snapshot;
+        if (account is not null)
+        {
+            (exchange.AccountsAttempted ??= new List<string>(2)).Add(account.Id);
+        }
+
+        string? secret = null;
+        if (account is not null)
+        {
+            secret = await credentials.GetSecretAsync(account, context.RequestAborted).ConfigureAwait(false);
+            if (secret is null)
+            {
+                exchange.ErrorMessage = $"Account '{account.Name}' has no usable credential";
+                return false;
+            }
+        }
+
+        var baseUrl = snapshot?.BaseUrl ?? ProviderBaseUrl(provider);
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), BuildUri(baseUrl, plan.UpstreamPath, context.Request.QueryString))
+        {
+            Version = System.Net.HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+        };
+        if (plan.Body.Length > 0 || HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsPut(context.Request.Method) || HttpMethods.IsPatch(context.Request.Method))
+        {
+            request.Content = plan.Body.CreateContent();
+        }
+        HeaderRules.CopyRequestHeaders(context.Request.Headers, request, provider.Family);
+        if (snapshot is not null && secret is not null)
+        {
+            CredentialInjection.Apply(request, provider, snapshot, secret);
+        }
+
+        var client = clientFactory.CreateClient(UpstreamClient.Name);
+        HttpResponseMessage response;
+        var sendStart = Stopwatch.GetTimestamp();
+        using var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        headersTimeout.CancelAfter(_options.UpstreamTimeoutMs);
+        try
+        {
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headersTimeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+        {
+            exchange.UpstreamWaitTicks += Stopwatch.GetTimestamp() - sendStart;
+            exchange.ErrorMessage = ex is OperationCanceledException ? "Upstream timed out" : "Upstream unreachable: " + ex.Message;
+            Log.UpstreamUnreachable(logger, provider.Name, account?.Name ?? "(none)", ex);
+            return false;
+        }
+        var headersAt = Stopwatch.GetTimestamp();
+        exchange.UpstreamWaitTicks += headersAt - sendStart;
+        exchange.UpstreamTtfbMs = Stopwatch.GetElapsedTime(sendStart, headersAt).TotalMilliseconds;
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            var hardLimited = false;
+            if (account is not null)
+            {
+                var rateLimit = RateLimitParser.Parse(provider, status, response.Headers, time.GetUtcNow());
+                hardLimited = rateLimit.IsHardLimited;
+                ApplyRateLimit(account, exchange, rateLimit);
+            }
+
+            var failover = status == 429 || status >= 500 || (status >= 400 && hardLimited);
+            if (failover && !isLast && account is not null)
+            {
+                exchange.ErrorMessage = $"Upstream answered {status}";
+                Log.FailingOver(logger, provider.Name, account.Name, status);
+                return false;
+            }
+
+            exchange.Account = account;
+            exchange.Provider = provider.Name;
+            exchange.UpstreamStatus = status;
+            exchange.StatusCode = status;
+            if (status >= 400)
+            {
+                exchange.ErrorMessage = $"Upstream answered {status}";
+            }
+            else
+            {
+                exchange.ErrorMessage = null;
+            }
+            if (_options.CapturePayloads)
+            {
+                exchange.RequestHeaders = HeaderRules.Capture(request);
+                exchange.ResponseHeaders = HeaderRules.Capture(response);
+            }
+            if (account is not null)
+            {
+                registry.Change(account, time.GetUtcNow(), static (a, now) => a with
+                {
+                    RequestCount = a.RequestCount + 1,
+                    TotalRequests = a.TotalRequests + 1,
+                    SessionRequestCount = a.SessionRequestCount + 1,
+                    LastUsed = now,
+                });
+            }
+
+            context.Response.StatusCode = status;
+            HeaderRules.CopyResponseHeaders(response, context.Response.Headers);
+            var mediaType = response.Content.Headers.ContentType?.MediaType;
+            exchange.IsStreaming = string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+            if (exchange.IsStreaming)
+            {
+                context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            }
+            await CopyBodyAsync(context, exchange, response).ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    private string ProviderBaseUrl(ProviderDescriptor provider) =>
+        _options.Providers.TryGetValue(provider.Name, out var configured) && configured.BaseUrl is { } url ? url : provider.DefaultBaseUrl;
+
+    internal static Uri BuildUri(string baseUrl, string path, QueryString query)
+    {
+        var trimmed = baseUrl.EndsWith('/') ? baseUrl[..^1] : baseUrl;
+        var escapedPath = new Microsoft.AspNetCore.Http.PathString(path).ToUriComponent();
+        return new Uri(string.Concat(trimmed, escapedPath, query.Value), UriKind.Absolute);
+    }
+
+    private void ApplyRateLimit(AccountState account, ProxyExchange exchange, RateLimitInfo info)
+    {
+        if (!info.HasData)
+        {
+            return;
+        }
+        var now = time.GetUtcNow();
+        DateTimeOffset? until = null;
+        if (info.IsHardLimited)
+        {
+            until = info.Reset > now ? info.Reset : now.AddMilliseconds(_options.DefaultRateLimitCooldownMs);
+            exchange.RateLimited = true;
+            metrics.RateLimitEvents.Add(1, new KeyValuePair<string, object?>("provider", account.Provider));
+            Log.AccountRateLimited(logger, account.Name, until.Value);
+        }
+        registry.Change(account, (info, until), static (a, s) => a with
+        {
+            RateLimitStatus = s.info.Status ?? a.RateLimitStatus,
+            RateLimitReset = s.info.Reset ?? a.RateLimitReset,
+            RateLimitRemaining = s.info.Remaining ?? a.RateLimitRemaining,
+            RateLimitedUntil = s.until ?? a.RateLimitedUntil,
+        });
+    }
+
+    /// <summary>Streams the upstream body to the client chunk by chunk, keeping a capped copy.</summary>
+    private async Task CopyBodyAsync(HttpContext context, ProxyExchange exchange, HttpResponseMessage response)
+    {
+        var captureLimit = _options.StreamBodyMaxBytes;
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        byte[]? capture = null;
+        var captured = 0;
+        var bodyStart = Stopwatch.GetTimestamp();
+        var firstChunk = true;
+        try
+        {
+            var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
+            await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            while (true)
+            {
+                int read;
+                var readStart = Stopwatch.GetTimestamp();
+                try
+                {
+                    read = await upstream.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+                {
+                    Log.UpstreamStreamFailed(logger, exchange.Account?.Name ?? "(none)", ex);
+                    exchange.ErrorMessage = "Upstream stream failed: " + ex.Message;
+                    exchange.StatusCode = StatusCodes.Status502BadGateway;
+                    // The status is already sent: abort so the client sees a broken stream, not a clean end.
+                    context.Abort();
+                    return;
+                }
+                exchange.UpstreamWaitTicks += Stopwatch.GetTimestamp() - readStart;
+                if (read == 0)
+                {
+                    break;
+                }
+                if (firstChunk)
+                {
+                    firstChunk = false;
+                    exchange.FirstByteToClientMs = Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
+                }
+                if (captured < captureLimit)
+                {
+                    capture ??= ArrayPool<byte>.Shared.Rent(Math.Min(captureLimit, Math.Max(read, 4096)));
+                    var take = Math.Min(read, captureLimit - captured);
+                    if (captured + take > capture.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(captureLimit, Math.Max(capture.Length * 2, captured + take)));
+                        capture.AsSpan(0, captured).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(capture);
+                        capture = larger;
+                    }
+                    buffer.AsSpan(0, take).CopyTo(capture.AsSpan(captured));
+                    captured += take;
+                    if (take < read)
+                    {
+                        exchange.ResponseBodyTruncated = true;
+                    }
+                }
+                else
+                {
+                    exchange.ResponseBodyTruncated = true;
+                }
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
+                if (exchange.IsStreaming)
+                {
+                    await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                }
+            }
+            exchange.StreamingDurationMs = Stopwatch.GetElapsedTime(bodyStart).TotalMilliseconds;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            exchange.ResponseBody = capture;
+            exchange.ResponseBodyLength = captured;
+        }
+    }
+}
+
+/// <summary>What to forward: the providers to draw accounts from (in order), the upstream path and the body.</summary>
+internal sealed record ForwardPlan(IReadOnlyList<ProviderDescriptor> Providers, string UpstreamPath, RequestBodyBuffer Body);
+
+internal static class ProxyContextKeys
+{
+    public const string UserId = "Ccflare.UserId";
+}

@@ -1,0 +1,56 @@
+namespace Ccflare.Recording;
+
+/// <summary>
+/// Raw facts about one proxied request, filled on the request path and turned into a
+/// <see cref="RequestRecord"/> (usage, cost, masking) by the background writer.
+/// </summary>
+internal sealed class ProxyExchange
+{
+    public required string Id { get; init; }
+    public required DateTimeOffset Timestamp { get; init; }
+    public required string Method { get; init; }
+    public required string Path { get; init; }
+    public required long StartTimestamp { get; init; }
+    public string? Provider { get; set; }
+    public string? UpstreamPath { get; set; }
+    public AccountState? Account { get; set; }
+    public int? StatusCode { get; set; }
+    public string? ErrorMessage { get; set; }
+    public int FailoverAttempts { get; set; }
+    public bool RateLimited { get; set; }
+    public List<string>? AccountsAttempted { get; set; }
+    public string? UserId { get; set; }
+    public string? ClientSessionId { get; set; }
+    public string? Model { get; set; }
+
+    /// <summary>Stopwatch ticks spent waiting for upstream response headers, summed over attempts.</summary>
+    public long UpstreamWaitTicks { get; set; }
+    public double? UpstreamTtfbMs { get; set; }
+    public double? FirstByteToClientMs { get; set; }
+    public double? ResponseTimeMs { get; set; }
+    public double? StreamingDurationMs { get; set; }
+    public bool IsStreaming { get; set; }
+
+    public KeyValuePair<string, string>[]? RequestHeaders { get; set; }
+    public int? UpstreamStatus { get; set; }
+    public KeyValuePair<string, string>[]? ResponseHeaders { get; set; }
+    /// <summary>Pooled capture of the response body; valid for <see cref="ResponseBodyLength"/> bytes.</summary>
+    public byte[]? ResponseBody { get; set; }
+    public int ResponseBodyLength { get; set; }
+    public bool ResponseBodyTruncated { get; set; }
+
+    /// <summary>The pooled request body, handed over for payload capture; released by the writer.</summary>
+    public Proxy.RequestBodyBuffer? RequestBodyOwner { get; set; }
+
+    /// <summary>Returns pooled buffers. Called once the record has been built.</summary>
+    public void Release()
+    {
+        RequestBodyOwner?.Dispose();
+        RequestBodyOwner = null;
+        if (ResponseBody is { } body)
+        {
+            ResponseBody = null;
+            System.Buffers.ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Text.Json;
+
+namespace Ccflare.Tests.Infrastructure;
+
+/// <summary>Bodies and SSE events in the providers' real wire formats.</summary>
+public static class WireFormats
+{
+    public static string AnthropicMessage(string model, string text, int inputTokens = 12, int outputTokens = 5) => JsonSerializer.Serialize(new
+    {
+        id = "msg_fake_01",
+        type = "message",
+        role = "assistant",
+        model,
+        content = new[] { new { type = "text", text } },
+        stop_reason = "end_turn",
+        stop_sequence = (string?)null,
+        usage = new { input_tokens = inputTokens, output_tokens = outputTokens, cache_creation_input_tokens = 0, cache_read_input_tokens = 0 },
+    });
+
+    public static IEnumerable<string> AnthropicStream(string model, string text, int inputTokens = 12, int outputTokens = 5)
+    {
+        yield return FakeUpstream.Sse("message_start", new
+        {
+            type = "message_start",
+            message = new
+            {
+                id = "msg_fake_01", type = "message", role = "assistant", model, content = Array.Empty<object>(),
+                stop_reason = (string?)null, stop_sequence = (string?)null,
+                usage = new { input_tokens = inputTokens, output_tokens = 1, cache_creation_input_tokens = 0, cache_read_input_tokens = 0 },
+            },
+        });
+        yield return FakeUpstream.Sse("content_block_start", new { type = "content_block_start", index = 0, content_block = new { type = "text", text = "" } });
+        foreach (var word in Split(text))
+        {
+            yield return FakeUpstream.Sse("content_block_delta", new { type = "content_block_delta", index = 0, delta = new { type = "text_delta", text = word } });
+        }
+        yield return FakeUpstream.Sse("content_block_stop", new { type = "content_block_stop", index = 0 });
+        yield return FakeUpstream.Sse("message_delta", new { type = "message_delta", delta = new { stop_reason = "end_turn", stop_sequence = (string?)null }, usage = new { output_tokens = outputTokens } });
+        yield return FakeUpstream.Sse("message_stop", new { type = "message_stop" });
+    }
+
+    public static string ChatCompletion(string model, string text, int promptTokens = 10, int completionTokens = 4) => JsonSerializer.Serialize(new
+    {
+        id = "chatcmpl-fake01",
+        @object = "chat.completion",
+        created = 1_700_000_000,
+        model,
+        choices = new[] { new { index = 0, message = new { role = "assistant", content = text, refusal = (string?)null }, logprobs = (object?)null, finish_reason = "stop" } },
+        usage = new { prompt_tokens = promptTokens, completion_tokens = completionTokens, total_tokens = promptTokens + completionTokens },
+    });
+
+    public static IEnumerable<string> ChatStream(string model, string text, bool includeUsage, int promptTokens = 10, int completionTokens = 4)
+    {
+        var first = true;
+        foreach (var word in Split(text))
+        {
+            object delta = first ? new { role = "assistant", content = word } : new { content = word };
+            first = false;
+            yield return FakeUpstream.Sse(null, new { id = "chatcmpl-fake01", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = new[] { new { index = 0, delta, finish_reason = (string?)null } } });
+        }
+        yield return FakeUpstream.Sse(null, new { id = "chatcmpl-fake01", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = new[] { new { index = 0, delta = new { }, finish_reason = "stop" } } });
+        if (includeUsage)
+        {
+            yield return FakeUpstream.Sse(null, new { id = "chatcmpl-fake01", @object = "chat.completion.chunk", created = 1_700_000_000, model, choices = Array.Empty<object>(), usage = new { prompt_tokens = promptTokens, completion_tokens = completionTokens, total_tokens = promptTokens + completionTokens } });
+        }
+        yield return "data: [DONE]\n\n";
+    }
+
+    private static object ResponseObject(string model, string text, string status, int inputTokens, int outputTokens) => new
+    {
+        id = "resp_fake01",
+        @object = "response",
+        created_at = 1_700_000_000,
+        status,
+        model,
+        output = status == "completed"
+            ? new object[] { new { type = "message", id = "msg_fake01", status = "completed", role = "assistant", content = new object[] { new { type = "output_text", text, annotations = Array.Empty<object>() } } } }
+            : [],
+        usage = status == "completed"
+            ? new { input_tokens = inputTokens, input_tokens_details = new { cached_tokens = 0 }, output_tokens = outputTokens, output_tokens_details = new { reasoning_tokens = 0 }, total_tokens = inputTokens + outputTokens }
+            : null,
+        parallel_tool_calls = true,
+        tool_choice = "auto",
+        tools = Array.Empty<object>(),
+    };
+
+    public static string Response(string model, string text, int inputTokens = 9, int outputTokens = 3) =>
+        JsonSerializer.Serialize(ResponseObject(model, text, "completed", inputTokens, outputTokens));
+
+    public static IEnumerable<string> ResponsesStream(string model, string text, int inputTokens = 9, int outputTokens = 3)
+    {
+        var sequence = 0;
+        yield return FakeUpstream.Sse("response.created", new { type = "response.created", sequence_number = sequence++, response = ResponseObject(model, text, "in_progress", 0, 0) });
+        yield return FakeUpstream.Sse("response.output_item.added", new { type = "response.output_item.added", sequence_number = sequence++, output_index = 0, item = new { type = "message", id = "msg_fake01", status = "in_progress", role = "assistant", content = Array.Empty<object>() } });
+        yield return FakeUpstream.Sse("response.content_part.added", new { type = "response.content_part.added", sequence_number = sequence++, item_id = "msg_fake01", output_index = 0, content_index = 0, part = new { type = "output_text", text = "", annotations = Array.Empty<object>() } });
+        foreach (var word in Split(text))
+        {
+            yield return FakeUpstream.Sse("response.output_text.delta", new { type = "response.output_text.delta", sequence_number = sequence++, item_id = "msg_fake01", output_index = 0, content_index = 0, delta = word });
+        }
+        yield return FakeUpstream.Sse("response.output_text.done", new { type = "response.output_text.done", sequence_number = sequence++, item_id = "msg_fake01", output_index = 0, content_index = 0, text });
+        yield return FakeUpstream.Sse("response.completed", new { type = "response.completed", sequence_number = sequence++, response = ResponseObject(model, text, "completed", inputTokens, outputTokens) });
+    }
+
+    private static IEnumerable<string> Split(string text)
+    {
+        var words = text.Split(' ');
+        for (var i = 0; i < words.Length; i++)
+        {
+            yield return i == 0 ? words[i] : " " + words[i];
+        }
+    }
+}
