@@ -1,14 +1,110 @@
+using Microsoft.Extensions.Configuration.Memory;
+
 namespace Ccflare.StandaloneServer;
 
 internal static class StandaloneProgram
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.Services.AddCcflare();
-        var app = builder.Build();
-        app.MapCcflare();
-        await app.RunAsync().ConfigureAwait(false);
+        StandaloneSettings settings;
+        try
+        {
+            settings = StandaloneSettings.Parse(args, Environment.GetEnvironmentVariable);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return 2;
+        }
+        if (settings.ShowHelp)
+        {
+            await Console.Out.WriteAsync(Usage).ConfigureAwait(false);
+            return 0;
+        }
+
+        WebApplication app;
+        try
+        {
+            app = Build(settings);
+        }
+        catch (InvalidOperationException ex)
+        {
+            await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return 2;
+        }
+
+        await using (app.ConfigureAwait(false))
+        {
+            try
+            {
+                await app.RunAsync().ConfigureAwait(false);
+            }
+            catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+            {
+                await Console.Error.WriteLineAsync("error: invalid configuration: " + string.Join(" ", ex.Failures)).ConfigureAwait(false);
+                return 2;
+            }
+            catch (IOException ex) when (ex.InnerException is System.Net.Sockets.SocketException || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+                return 1;
+            }
+        }
         return 0;
     }
+
+    /// <summary>Builds the server (also used by CLI commands that need the same services and data directory).</summary>
+    public static WebApplication Build(StandaloneSettings settings)
+    {
+        Directory.CreateDirectory(settings.DataDirectory);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = [.. settings.RemainingArgs],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // ccflare.json, then ccflare's environment variables, sit below every standard source.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = CcflareJsonConfiguration.ReadFile(settings.ConfigFilePath) });
+        builder.Configuration.Sources.Insert(1, new MemoryConfigurationSource { InitialData = CcflareJsonConfiguration.ReadEnvironment(Environment.GetEnvironmentVariable) });
+
+        var port = settings.Port ?? builder.Configuration.GetValue<int?>("Ccflare:Port") ?? StandaloneSettings.DefaultPort;
+        if (settings.Port is not null || string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls($"http://{settings.Host ?? "localhost"}:{port}");
+        }
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var ccflare = builder.Services.AddCcflare(options => options.Port = port);
+        ConfigureStorage(ccflare, settings);
+
+        var app = builder.Build();
+        app.MapCcflare();
+        return app;
+    }
+
+    private static void ConfigureStorage(ICcflareBuilder ccflare, StandaloneSettings settings)
+    {
+        switch (settings.Storage)
+        {
+            default:
+                ccflare.UseInMemoryStorage();
+                break;
+        }
+    }
+
+    private const string Usage = """
+        Ccflare standalone server
+
+        Usage: StandaloneServer [options]
+
+          --port N            Port to listen on (PORT; ccflare.json "port"; default 8080)
+          --host HOST         Interface to bind (CCFLARE_HOST; default localhost)
+          --data-dir DIR      Data directory (CCFLARE_DATA_DIR; default $XDG_CONFIG_HOME/ccflare or ~/.config/ccflare)
+          --storage KIND      sqlite (default), litedb or memory (CCFLARE_STORAGE)
+          --serve             Start the server (the default)
+          --Ccflare:Key=value Any Ccflare option (also Ccflare__Key environment variables)
+          --help              Show this help
+
+        """;
 }

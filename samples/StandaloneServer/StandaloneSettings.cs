@@ -1,0 +1,114 @@
+using System.Globalization;
+
+namespace Ccflare.StandaloneServer;
+
+/// <summary>The StandaloneServer's own command-line flags; everything else goes to ASP.NET Core configuration.</summary>
+internal sealed record StandaloneSettings
+{
+    public const int DefaultPort = 8080;
+
+    public int? Port { get; init; }
+    public string? Host { get; init; }
+    public required string DataDirectory { get; init; }
+    public string Storage { get; init; } = "sqlite";
+    public bool ShowHelp { get; init; }
+
+    /// <summary>Arguments left for ASP.NET Core configuration and for the CLI commands.</summary>
+    public IReadOnlyList<string> RemainingArgs { get; init; } = [];
+
+    public string DatabasePath => Path.Combine(DataDirectory, Storage == "litedb" ? "ccflare.litedb" : "ccflare.db");
+
+    public string ConfigFilePath => Path.Combine(DataDirectory, "ccflare.json");
+
+    /// <summary>Parses flags; throws <see cref="ArgumentException"/> with a user-facing message on bad input.</summary>
+    public static StandaloneSettings Parse(IReadOnlyList<string> args, Func<string, string?> environment)
+    {
+        int? port = null;
+        string? host = null;
+        string? dataDir = null;
+        string? storage = null;
+        var help = false;
+        var remaining = new List<string>();
+
+        for (var i = 0; i < args.Count; i++)
+        {
+            var (name, inlineValue) = Split(args[i]);
+            switch (name)
+            {
+                case "--port":
+                    port = ParsePort(inlineValue ?? Next(args, ref i, name), "--port");
+                    break;
+                case "--host":
+                    host = inlineValue ?? Next(args, ref i, name);
+                    break;
+                case "--data-dir":
+                    dataDir = inlineValue ?? Next(args, ref i, name);
+                    break;
+                case "--storage":
+                    storage = inlineValue ?? Next(args, ref i, name);
+                    break;
+                case "--help" or "-h":
+                    help = true;
+                    break;
+                case "--serve":
+                    break;
+                default:
+                    remaining.Add(args[i]);
+                    break;
+            }
+        }
+
+        port ??= environment("PORT") is { Length: > 0 } envPort ? ParsePort(envPort, "PORT") : null;
+        host ??= environment("CCFLARE_HOST");
+        dataDir ??= environment("CCFLARE_DATA_DIR");
+        storage ??= environment("CCFLARE_STORAGE");
+        storage = (storage ?? "sqlite").ToLowerInvariant();
+        if (storage is not ("sqlite" or "litedb" or "memory"))
+        {
+            throw new ArgumentException($"--storage must be sqlite, litedb or memory (was '{storage}').");
+        }
+
+        return new StandaloneSettings
+        {
+            Port = port,
+            Host = host,
+            DataDirectory = Path.GetFullPath(dataDir ?? DefaultDataDirectory(environment)),
+            Storage = storage,
+            ShowHelp = help,
+            RemainingArgs = remaining,
+        };
+    }
+
+    /// <summary><c>$XDG_CONFIG_HOME/ccflare</c>, else <c>~/.config/ccflare</c>, as ccflare does.</summary>
+    public static string DefaultDataDirectory(Func<string, string?> environment)
+    {
+        var xdg = environment("XDG_CONFIG_HOME");
+        var root = string.IsNullOrEmpty(xdg)
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config")
+            : xdg;
+        return Path.Combine(root, "ccflare");
+    }
+
+    private static (string Name, string? Value) Split(string arg)
+    {
+        if (arg.StartsWith("--", StringComparison.Ordinal) && arg.IndexOf('=', StringComparison.Ordinal) is var eq and > 2 && !arg.Contains(':', StringComparison.Ordinal))
+        {
+            return (arg[..eq], arg[(eq + 1)..]);
+        }
+        return (arg, null);
+    }
+
+    private static string Next(IReadOnlyList<string> args, ref int i, string name)
+    {
+        if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{name} needs a value.");
+        }
+        return args[++i];
+    }
+
+    private static int ParsePort(string raw, string source) =>
+        int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
+            ? port
+            : throw new ArgumentException($"{source} must be a port number between 1 and 65535 (was '{raw}').");
+}
