@@ -94,7 +94,7 @@ internal sealed record CreateAccountRequest
 internal sealed record UpdateAccountRequest
 {
     [JsonPropertyName("name")] public string? Name { get; init; }
-    [JsonPropertyName("base_url")] public System.Text.Json.JsonElement? BaseUrl { get; init; }
+    [JsonPropertyName("base_url")] public System.Text.Json.JsonElement BaseUrl { get; init; }
     [JsonPropertyName("weight")] public int? Weight { get; init; }
 }
 

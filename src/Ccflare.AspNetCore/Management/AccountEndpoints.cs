@@ -132,8 +132,10 @@ internal static class AccountEndpoints
         var request = body!;
         string? baseUrl = null;
         var clearBaseUrl = false;
-        if (request.BaseUrl is { } element)
+        var baseUrlSent = request.BaseUrl.ValueKind != System.Text.Json.JsonValueKind.Undefined;
+        if (baseUrlSent)
         {
+            var element = request.BaseUrl;
             if (element.ValueKind == System.Text.Json.JsonValueKind.Null)
             {
                 clearBaseUrl = true;
@@ -151,7 +153,7 @@ internal static class AccountEndpoints
         var problem = (request.Name is not null ? AccountRules.ValidateName(request.Name) : null)
             ?? AccountRules.ValidateWeight(request.Weight)
             ?? (clearBaseUrl ? null : AccountRules.ValidateBaseUrl(baseUrl));
-        if (problem is null && request.Name is null && request.BaseUrl is null && request.Weight is null)
+        if (problem is null && request.Name is null && !baseUrlSent && request.Weight is null)
         {
             problem = "Nothing to update: send name, base_url or weight.";
         }
