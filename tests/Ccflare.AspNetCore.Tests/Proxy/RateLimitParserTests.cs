@@ -1,0 +1,110 @@
+using System.Net;
+using Ccflare.Providers;
+
+namespace Ccflare.Tests.Proxy;
+
+public sealed class RateLimitParserTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+
+    private static RateLimitInfo Parse(string provider, int status, params (string Name, string Value)[] headers)
+    {
+        using var response = new HttpResponseMessage((HttpStatusCode)status);
+        foreach (var (name, value) in headers)
+        {
+            response.Headers.TryAddWithoutValidation(name, value);
+        }
+        return RateLimitParser.Parse(ProviderCatalog.Find(provider)!, status, response.Headers, Now);
+    }
+
+    [Theory]
+    [InlineData("rejected", true)]
+    [InlineData("rate_limited", true)]
+    [InlineData("blocked", true)]
+    [InlineData("queueing_hard", true)]
+    [InlineData("payment_required", true)]
+    [InlineData("allowed", false)]
+    [InlineData("allowed_warning", false)]
+    [InlineData("queueing_soft", false)]
+    public void Anthropic_unified_status(string status, bool hard)
+    {
+        var reset = Now.AddHours(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var info = Parse("claude-code", 200, ("anthropic-ratelimit-unified-status", status), ("anthropic-ratelimit-unified-reset", reset), ("anthropic-ratelimit-unified-remaining", "17"));
+
+        Assert.Equal(status, info.Status);
+        Assert.Equal(hard, info.IsHardLimited);
+        Assert.Equal(Now.AddHours(1), info.Reset);
+        Assert.Equal(17, info.Remaining);
+    }
+
+    [Fact]
+    public void Anthropic_429_without_unified_headers_uses_retry_after()
+    {
+        var info = Parse("anthropic", 429, ("retry-after", "30"));
+
+        Assert.True(info.IsHardLimited);
+        Assert.Equal(Now.AddSeconds(30), info.Reset);
+    }
+
+    [Fact]
+    public void OpenAI_remaining_zero_is_limited_until_reset_duration()
+    {
+        var info = Parse("openai", 200, ("x-ratelimit-limit-requests", "500"), ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "6m0s"));
+
+        Assert.True(info.IsHardLimited);
+        Assert.Equal(Now.AddMinutes(6), info.Reset);
+        Assert.Equal(0, info.Remaining);
+    }
+
+    [Fact]
+    public void OpenAI_with_remaining_is_allowed()
+    {
+        var info = Parse("openai", 200, ("x-ratelimit-remaining-requests", "42"), ("x-ratelimit-reset-requests", "120ms"));
+
+        Assert.False(info.IsHardLimited);
+        Assert.Equal("allowed", info.Status);
+        Assert.Equal(Now.AddMilliseconds(120), info.Reset);
+    }
+
+    [Fact]
+    public void Codex_used_percent_100_is_limited_until_the_window_reset()
+    {
+        var primaryReset = Now.AddHours(2).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var info = Parse("codex", 200, ("x-codex-primary-used-percent", "100"), ("x-codex-secondary-used-percent", "40"), ("x-codex-primary-reset-at", primaryReset));
+
+        Assert.True(info.IsHardLimited);
+        Assert.Equal(Now.AddHours(2), info.Reset);
+        Assert.Equal(0, info.Remaining);
+    }
+
+    [Fact]
+    public void Codex_below_100_is_allowed()
+    {
+        var info = Parse("codex", 200, ("x-codex-primary-used-percent", "35.5"), ("x-codex-secondary-used-percent", "12"));
+
+        Assert.False(info.IsHardLimited);
+        Assert.Equal("allowed", info.Status);
+    }
+
+    [Fact]
+    public void No_headers_means_no_data()
+    {
+        Assert.False(Parse("anthropic", 200).HasData);
+        Assert.False(Parse("openai", 200).HasData);
+    }
+
+    [Theory]
+    [InlineData("1s", 1000)]
+    [InlineData("6m0s", 360_000)]
+    [InlineData("120ms", 120)]
+    [InlineData("1h2m3.5s", 3_723_500)]
+    [InlineData("2", 2000)]
+    public void Durations(string raw, double expectedMs) =>
+        Assert.Equal(expectedMs, RateLimitParser.ParseDuration(raw)!.Value.TotalMilliseconds, 3);
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("abc")]
+    [InlineData("5x")]
+    public void Bad_durations_are_ignored(string raw) => Assert.Null(RateLimitParser.ParseDuration(raw));
+}

@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Ccflare.Accounts;
+using Ccflare.Strategies;
+using Ccflare.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Ccflare.Tests.Strategies;
+
+/// <summary>Routes to the account named in the <c>x-tenant</c> header first.</summary>
+public sealed class TenantStrategy : ILoadBalancingStrategy
+{
+    public string Name => "tenant";
+
+    public void Order(in LoadBalancingContext context, List<AccountState> candidates)
+    {
+        var tenant = context.HttpContext.Request.Headers["x-tenant"].ToString();
+        var index = candidates.FindIndex(c => c.Name == tenant);
+        if (index > 0)
+        {
+            var chosen = candidates[index];
+            candidates.RemoveAt(index);
+            candidates.Insert(0, chosen);
+        }
+    }
+}
+
+public sealed class StrategyTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+
+    private static AccountState State(string name, int minutesOld, long requests = 0, int weight = 1, DateTimeOffset? session = null) =>
+        new(new Account
+        {
+            Id = name,
+            Name = name,
+            Provider = "anthropic",
+            CreatedAt = Now.AddMinutes(-minutesOld),
+            RequestCount = requests,
+            Weight = weight,
+            SessionStart = session,
+        });
+
+    private static LoadBalancingContext Context(long sessionMs = 18_000_000) =>
+        new(new DefaultHttpContext(), "anthropic", Now, TimeSpan.FromMilliseconds(sessionMs));
+
+    private static AccountRegistry Registry() =>
+        new(new AccountStatePersister(new Ccflare.Storage.InMemoryStore(), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AccountStatePersister>.Instance));
+
+    [Fact]
+    public void Session_keeps_the_account_with_the_newest_live_session()
+    {
+        var a = State("a", 30, session: Now.AddHours(-2));
+        var b = State("b", 20, session: Now.AddMinutes(-10));
+        var c = State("c", 10);
+        List<AccountState> candidates = [a, b, c];
+
+        new SessionStrategy(Registry()).Order(Context(), candidates);
+
+        Assert.Equal(["b", "a", "c"], candidates.Select(x => x.Name));
+    }
+
+    [Fact]
+    public void Session_starts_a_new_session_on_the_first_account_when_all_expired()
+    {
+        var a = State("a", 30, session: Now.AddHours(-6));
+        var b = State("b", 20);
+        List<AccountState> candidates = [a, b];
+
+        new SessionStrategy(Registry()).Order(Context(), candidates);
+
+        Assert.Equal("a", candidates[0].Name);
+        Assert.Equal(Now, a.SessionStart);
+        Assert.Equal(0, a.SessionRequestCount);
+    }
+
+    [Fact]
+    public void Round_robin_rotates_the_first_account()
+    {
+        var strategy = new RoundRobinStrategy();
+        var firsts = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            List<AccountState> candidates = [State("a", 3), State("b", 2), State("c", 1)];
+            strategy.Order(Context(), candidates);
+            firsts.Add(candidates[0].Name);
+            Assert.Equal(3, candidates.Distinct().Count());
+        }
+        Assert.Equal(["a", "b", "c", "a", "b", "c"], firsts);
+    }
+
+    [Fact]
+    public void Least_requests_prefers_the_least_used()
+    {
+        List<AccountState> candidates = [State("a", 3, requests: 10), State("b", 2, requests: 2), State("c", 1, requests: 5)];
+
+        new LeastRequestsStrategy().Order(Context(), candidates);
+
+        Assert.Equal(["b", "c", "a"], candidates.Select(x => x.Name));
+    }
+
+    [Fact]
+    public void Weighted_orders_by_requests_per_weight()
+    {
+        List<AccountState> candidates = [State("light", 3, requests: 3, weight: 1), State("heavy", 2, requests: 6, weight: 3)];
+
+        new WeightedStrategy().Order(Context(), candidates);
+
+        // heavy: 7/3 = 2.33 < light: 4/1
+        Assert.Equal(["heavy", "light"], candidates.Select(x => x.Name));
+    }
+
+    [Fact]
+    public async Task Weighted_strategy_spreads_traffic_by_weight_end_to_end()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var host = await CcflareTestHost.StartAsync(o => o.LbStrategy = "weighted");
+        await host.AddAccountAsync("w1", "openai", "k1", upstream.OpenAIBaseUrl, weight: 1);
+        await host.AddAccountAsync("w3", "openai", "k3", upstream.OpenAIBaseUrl, weight: 3);
+
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await host.Client.PostAsync("/v1/openai/chat/completions", new StringContent("""{"model":"gpt-4.1","messages":[]}""", Encoding.UTF8, "application/json"));
+            response.EnsureSuccessStatusCode();
+        }
+
+        Assert.Equal(10, upstream.Received.Count(r => r.Credential == "k1"));
+        Assert.Equal(30, upstream.Received.Count(r => r.Credential == "k3"));
+    }
+
+    [Fact]
+    public async Task Custom_strategy_is_listed_selectable_and_used()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var host = await CcflareTestHost.StartAsync(build: b => b.AddStrategy<TenantStrategy>());
+        await host.AddAccountAsync("acme", "anthropic", "key-acme", upstream.BaseUrl);
+        await host.AddAccountAsync("globex", "anthropic", "key-globex", upstream.BaseUrl);
+
+        var names = await host.Client.GetFromJsonAsync<string[]>("/api/strategies");
+        Assert.Contains("tenant", names!);
+        using (var select = await host.Client.PostAsJsonAsync("/api/config/strategy", new { strategy = "tenant" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, select.StatusCode);
+        }
+
+        foreach (var tenant in new[] { "globex", "acme", "globex" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/anthropic/v1/messages")
+            {
+                Content = new StringContent("""{"model":"claude-x","max_tokens":5,"messages":[]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("x-tenant", tenant);
+            using var response = await host.Client.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+        }
+
+        Assert.Equal(["key-globex", "key-acme", "key-globex"], upstream.Received.Select(r => r.Credential));
+    }
+
+    [Fact]
+    public async Task Configured_strategy_must_exist_and_the_error_names_the_key()
+    {
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => CcflareTestHost.StartAsync(o => o.LbStrategy = "fastest"));
+
+        Assert.Contains("Ccflare:LbStrategy 'fastest' is not a registered strategy", ex.Message);
+    }
+}
