@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Ccflare.StandaloneServer;
+using Ccflare.Tests.Infrastructure;
+
+namespace Ccflare.Tests.Standalone;
+
+public sealed class StandaloneSettingsTests
+{
+    private static string? NoEnv(string _) => null;
+
+    [Fact]
+    public void Defaults_follow_ccflare()
+    {
+        var settings = StandaloneSettings.Parse([], name => name == "XDG_CONFIG_HOME" ? "/tmp/xdg" : null);
+
+        Assert.Null(settings.Port);
+        Assert.Equal("/tmp/xdg/ccflare", settings.DataDirectory);
+        Assert.Equal("sqlite", settings.Storage);
+        Assert.Equal("/tmp/xdg/ccflare/ccflare.json", settings.ConfigFilePath);
+    }
+
+    [Fact]
+    public void Flags_win_over_environment_and_unknown_args_pass_through()
+    {
+        var env = new Dictionary<string, string> { ["PORT"] = "7000", ["CCFLARE_DATA_DIR"] = "/tmp/env-dir" };
+        var settings = StandaloneSettings.Parse(["--port", "9001", "--data-dir=/tmp/flag-dir", "--Ccflare:LbStrategy=weighted", "--list"], n => env.GetValueOrDefault(n));
+
+        Assert.Equal(9001, settings.Port);
+        Assert.Equal("/tmp/flag-dir", settings.DataDirectory);
+        Assert.Equal(["--Ccflare:LbStrategy=weighted", "--list"], settings.RemainingArgs);
+    }
+
+    [Fact]
+    public void Environment_is_used_without_flags()
+    {
+        var env = new Dictionary<string, string> { ["PORT"] = "7000", ["CCFLARE_DATA_DIR"] = "/tmp/env-dir", ["CCFLARE_STORAGE"] = "LiteDB" };
+        var settings = StandaloneSettings.Parse([], n => env.GetValueOrDefault(n));
+
+        Assert.Equal(7000, settings.Port);
+        Assert.Equal("/tmp/env-dir", settings.DataDirectory);
+        Assert.Equal("litedb", settings.Storage);
+    }
+
+    [Theory]
+    [InlineData("--port", "0", "--port must be a port number")]
+    [InlineData("--port", "http", "--port must be a port number")]
+    [InlineData("--storage", "mongo", "--storage must be")]
+    public void Bad_flags_give_clear_errors(string flag, string value, string expected)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => StandaloneSettings.Parse([flag, value], NoEnv));
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Missing_flag_value_is_an_error()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => StandaloneSettings.Parse(["--data-dir"], NoEnv));
+        Assert.Contains("--data-dir needs a value", ex.Message);
+    }
+
+    [Fact]
+    public void Ccflare_json_keys_map_to_options()
+    {
+        var dir = Directory.CreateTempSubdirectory("ccflare-json-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "ccflare.json");
+            File.WriteAllText(path, """{"lb_strategy":"round-robin","session_duration_ms":60000,"port":8123,"client_id":"my-client","require_access_keys":true,"unknown":1}""");
+
+            var values = CcflareJsonConfiguration.ReadFile(path);
+
+            Assert.Equal("round-robin", values["Ccflare:LbStrategy"]);
+            Assert.Equal("60000", values["Ccflare:SessionDurationMs"]);
+            Assert.Equal("8123", values["Ccflare:Port"]);
+            Assert.Equal("my-client", values["Ccflare:Providers:claude-code:ClientId"]);
+            Assert.Equal("true", values["Ccflare:RequireAccessKeys"]);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Invalid_ccflare_json_names_the_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("ccflare-json-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "ccflare.json");
+            File.WriteAllText(path, "{ nope");
+
+            var ex = Assert.Throws<InvalidOperationException>(() => CcflareJsonConfiguration.ReadFile(path));
+            Assert.Contains(path, ex.Message);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
+
+public sealed class StandaloneServerProcessTests : IAsyncLifetime
+{
+    private readonly DirectoryInfo _dataDir = Directory.CreateTempSubdirectory("ccflare-standalone-");
+    private FakeUpstream _upstream = null!;
+
+    public async Task InitializeAsync() => _upstream = await FakeUpstream.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _upstream.DisposeAsync();
+        _dataDir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task Serves_on_the_given_port_reads_ccflare_json_and_proxies()
+    {
+        File.WriteAllText(Path.Combine(_dataDir.FullName, "ccflare.json"), """{"lb_strategy":"least-requests"}""");
+        var port = StandaloneProcess.FreePort();
+        await using var server = await StandaloneProcess.StartAsync(["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", _dataDir.FullName], port);
+
+        var config = await server.Client.GetFromJsonAsync<JsonElement>("/api/config");
+        Assert.Equal("least-requests", config.GetProperty("lbStrategy").GetString());
+        Assert.Equal(port, config.GetProperty("port").GetInt32());
+
+        // The README's curl example, as HTTP.
+        using var add = await server.Client.PostAsync("/api/accounts", new StringContent(
+            $$"""{"name":"my-key","provider":"anthropic","api_key":"sk-ant-test","base_url":"{{_upstream.BaseUrl}}"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, add.StatusCode);
+
+        using var proxied = await server.Client.PostAsync("/v1/anthropic/v1/messages", new StringContent(
+            """{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
+        Assert.Equal("sk-ant-test", Assert.Single(_upstream.Received).Header("x-api-key"));
+
+        Assert.Equal(0, await server.StopAsync());
+    }
+
+    [Fact]
+    public async Task Port_from_environment_and_options_from_Ccflare_arguments()
+    {
+        var port = StandaloneProcess.FreePort();
+        await using var server = await StandaloneProcess.StartAsync(
+            ["--data-dir", _dataDir.FullName, "--Ccflare:LbStrategy=weighted"], port,
+            new Dictionary<string, string> { ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["Ccflare__SessionDurationMs"] = "120000" });
+
+        var config = await server.Client.GetFromJsonAsync<JsonElement>("/api/config");
+
+        Assert.Equal("weighted", config.GetProperty("lbStrategy").GetString());
+        Assert.Equal(120000, config.GetProperty("sessionDurationMs").GetInt64());
+    }
+
+    [Fact]
+    public async Task Invalid_configuration_fails_fast_naming_the_key()
+    {
+        var (exitCode, _, stderr) = await StandaloneProcess.RunToEndAsync(
+            ["--port", StandaloneProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", _dataDir.FullName, "--Ccflare:SessionDurationMs=-5"]);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("Ccflare:SessionDurationMs", stderr);
+    }
+}
