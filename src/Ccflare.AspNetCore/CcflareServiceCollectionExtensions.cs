@@ -59,6 +59,7 @@ public static class CcflareServiceCollectionExtensions
         services.AddHostedService<CcflareInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<AccountStatePersister>());
         services.AddHostedService(sp => sp.GetRequiredService<RequestWriter>());
+        services.AddHostedService<RequestObserverDispatcher>();
 
         return new CcflareBuilder(services);
     }
@@ -76,6 +77,14 @@ public static class CcflareServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore, TStore>());
+        return builder;
+    }
+
+    /// <summary>Adds an observer that receives every request record after it is stored (for audit logs, billing, ...).</summary>
+    public static ICcflareBuilder AddRequestObserver<TObserver>(this ICcflareBuilder builder) where TObserver : class, ICcflareRequestObserver
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ICcflareRequestObserver, TObserver>());
         return builder;
     }
 

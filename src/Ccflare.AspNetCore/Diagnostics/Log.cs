@@ -42,4 +42,7 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "Account '{Account}' removed")]
     public static partial void AccountRemoved(ILogger logger, string account);
+
+    [LoggerMessage(14, LogLevel.Warning, "Request observer {Observer} threw")]
+    public static partial void RequestObserverFailed(ILogger logger, string observer, Exception exception);
 }
