@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+
+namespace Ccflare.LoadBench;
+
+/// <summary>One line of the results table.</summary>
+internal sealed record Row(
+    string Scenario, string Target, double RequestsPerSecond, double P50, double P90, double P99,
+    double AddedP50, double AddedP99, double CpuMicrosPerRequest, double PeakRssMb, int Errors, string Note = "");
+
+/// <summary>
+/// Starts the fake upstream, the bare YARP forwarder and Ccflare's StandaloneServer on loopback,
+/// drives each with the same load in alternating rounds, and writes a Markdown table and a PNG chart.
+/// </summary>
+internal static class Orchestrator
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var root = FindRepositoryRoot();
+        var output = Args.Value(args, "--out") ?? Path.Combine(root, "docs", "benchmarks");
+        var storage = Args.Value(args, "--ccflare-storage") ?? "sqlite";
+        var seconds = double.Parse(Args.Value(args, "--seconds") ?? (quick ? "1" : "8"), CultureInfo.InvariantCulture);
+        var rounds = quick ? 1 : 2;
+        var duration = TimeSpan.FromSeconds(seconds);
+        Directory.CreateDirectory(output);
+
+        var self = typeof(Orchestrator).Assembly.Location;
+        var server = Path.Combine(root, "samples", "StandaloneServer", "bin", "Release", "net10.0", "StandaloneServer.dll");
+        if (!args.Contains("--no-build"))
+        {
+            Console.WriteLine("Building StandaloneServer (Release)...");
+            using var build = Process.Start("dotnet", ["build", Path.Combine(root, "samples", "StandaloneServer"), "-c", "Release", "-v", "q", "-nologo"]);
+            await build.WaitForExitAsync();
+            if (build.ExitCode != 0)
+            {
+                Console.Error.WriteLine("Build failed.");
+                return 1;
+            }
+        }
+
+        var upstreamPort = ChildProcess.FreePort();
+        await using var upstream = await ChildProcess.StartAsync("upstream", self, ["upstream", "--port", upstreamPort.ToString()], upstreamPort, "/");
+        var rows = new List<Row>();
+        var smallBody = Encoding.UTF8.GetBytes("""{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"Say hello."}]}""");
+        var largeBody = LargeBody(1024 * 1024);
+        var streamBody = Encoding.UTF8.GetBytes("""{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Count."}]}""");
+
+        async Task<ChildProcess> StartYarp()
+        {
+            var port = ChildProcess.FreePort();
+            return await ChildProcess.StartAsync("yarp", self, ["yarp", "--port", port.ToString(), "--upstream", upstream.BaseUrl], port, "/v1/anthropic/health");
+        }
+
+        async Task<ChildProcess> StartCcflare(int accounts, bool oneLimited)
+        {
+            var port = ChildProcess.FreePort();
+            var dataDir = Directory.CreateTempSubdirectory("ccflare-bench-").FullName;
+            var child = await ChildProcess.StartAsync("ccflare", server, ["--port", port.ToString(), "--data-dir", dataDir, "--storage", storage, "--Logging:LogLevel:Default=Warning"], port, "/health");
+            using var http = new HttpClient { BaseAddress = new Uri(child.BaseUrl) };
+            for (var i = 0; i < accounts; i++)
+            {
+                var key = oneLimited && i == 0 ? "limited" : $"bench-key-{i}";
+                using var response = await http.PostAsJsonAsync("/api/accounts", new { name = $"bench-{i}", provider = "anthropic", api_key = key, base_url = upstream.BaseUrl });
+                response.EnsureSuccessStatusCode();
+            }
+            return child;
+        }
+
+        string DirectUrl() => upstream.BaseUrl + "/v1/messages";
+        static string ProxyUrl(ChildProcess p) => p.BaseUrl + "/v1/anthropic/v1/messages";
+
+        // Request/response scenarios: direct (reference), YARP and Ccflare in alternating rounds.
+        var scenarios = new (string Name, Func<LoadClient, string, Task<RunResult>> Load, int Connections, byte[] Body)[]
+        {
+            ("500 req/s", (c, url) => c.OpenLoopAsync(url, smallBody, quick ? 100 : 500, duration), 256, smallBody),
+            ("2,000 req/s", (c, url) => c.OpenLoopAsync(url, smallBody, quick ? 200 : 2000, duration), 512, smallBody),
+            ("saturation, 32 connections", (c, url) => c.ClosedLoopAsync(url, smallBody, 32, duration), 32, smallBody),
+            ("1 MiB requests, 8 connections", (c, url) => c.ClosedLoopAsync(url, largeBody, 8, duration), 8, largeBody),
+        };
+
+        foreach (var (name, load, connections, body) in scenarios)
+        {
+            Console.WriteLine($"Scenario: {name}");
+            await using var yarp = await StartYarp();
+            await using var ccflare = await StartCcflare(accounts: 1, oneLimited: false);
+            using var client = new LoadClient(connections);
+
+            // Warm every path (JIT, connection pools) before measuring.
+            foreach (var url in new[] { DirectUrl(), ProxyUrl(yarp), ProxyUrl(ccflare) })
+            {
+                await client.ClosedLoopAsync(url, body, 8, TimeSpan.FromSeconds(quick ? 0.3 : 2));
+            }
+
+            var direct = new List<RunResult>();
+            var results = new Dictionary<string, (List<RunResult> Runs, TimeSpan Cpu)> { ["YARP"] = ([], TimeSpan.Zero), ["Ccflare"] = ([], TimeSpan.Zero) };
+            for (var round = 0; round < rounds; round++)
+            {
+                direct.Add(await load(client, DirectUrl()));
+                foreach (var (label, process) in new[] { ("YARP", yarp), ("Ccflare", ccflare) })
+                {
+                    var before = process.CpuTime;
+                    var run = await load(client, ProxyUrl(process));
+                    var entry = results[label];
+                    entry.Runs.Add(run);
+                    results[label] = (entry.Runs, entry.Cpu + (process.CpuTime - before));
+                }
+            }
+
+            var directMerged = Merge(direct);
+            rows.Add(ToRow(name, "direct", directMerged, directMerged, TimeSpan.Zero, double.NaN));
+            rows.Add(ToRow(name, "YARP", Merge(results["YARP"].Runs), directMerged, results["YARP"].Cpu, yarp.PeakRssMb));
+            rows.Add(ToRow(name, "Ccflare", Merge(results["Ccflare"].Runs), directMerged, results["Ccflare"].Cpu, ccflare.PeakRssMb));
+        }
+
+        // Failover path: four accounts, the first always rate limited.
+        {
+            Console.WriteLine("Scenario: failover");
+            await using var ccflare = await StartCcflare(accounts: 4, oneLimited: true);
+            using var client = new LoadClient(32);
+            await client.ClosedLoopAsync(ProxyUrl(ccflare), smallBody, 8, TimeSpan.FromSeconds(quick ? 0.3 : 2));
+            var direct = await client.ClosedLoopAsync(DirectUrl(), smallBody, 32, duration);
+            var before = ccflare.CpuTime;
+            var run = await client.ClosedLoopAsync(ProxyUrl(ccflare), smallBody, 32, duration);
+            rows.Add(ToRow("4 accounts, 1 rate limited", "direct", direct, direct, TimeSpan.Zero, double.NaN));
+            rows.Add(ToRow("4 accounts, 1 rate limited", "Ccflare", run, direct, ccflare.CpuTime - before, ccflare.PeakRssMb));
+        }
+
+        // Concurrent SSE streams.
+        var streamRows = new List<(string Target, StreamResult Result, double PeakRss)>();
+        {
+            var streams = quick ? 20 : 1000;
+            var events = quick ? 20 : 200;
+            Console.WriteLine($"Scenario: {streams} streams x {events} events");
+            await using var yarp = await StartYarp();
+            await using var ccflare = await StartCcflare(accounts: 1, oneLimited: false);
+            using var client = new LoadClient(streams + 16);
+            await client.StreamsAsync(ProxyUrl(ccflare), streamBody, 10, 5, 1);
+            await client.StreamsAsync(ProxyUrl(yarp), streamBody, 10, 5, 1);
+            streamRows.Add(("direct", await client.StreamsAsync(DirectUrl(), streamBody, streams, events, 10), double.NaN));
+            streamRows.Add(("YARP", await client.StreamsAsync(ProxyUrl(yarp), streamBody, streams, events, 10), yarp.PeakRssMb));
+            streamRows.Add(("Ccflare", await client.StreamsAsync(ProxyUrl(ccflare), streamBody, streams, events, 10), ccflare.PeakRssMb));
+        }
+
+        var markdown = Report.Markdown(rows, streamRows, quick, root);
+        Console.WriteLine(markdown);
+        await File.WriteAllTextAsync(Path.Combine(output, quick ? "results-quick.md" : "results.md"), markdown);
+        if (!quick)
+        {
+            Chart.Write(Path.Combine(output, "results.png"), rows);
+        }
+        return rows.Any(r => r.Target == "Ccflare" && r.Errors > 0) || streamRows.Any(s => s.Target == "Ccflare" && s.Result.Errors > 0) ? 3 : 0;
+    }
+
+    private static RunResult Merge(List<RunResult> runs)
+    {
+        var latencies = runs.SelectMany(r => r.LatenciesMs).ToArray();
+        Array.Sort(latencies);
+        return new RunResult(runs.Sum(r => r.Completed), runs.Sum(r => r.Errors), runs.Sum(r => r.ElapsedSeconds), latencies);
+    }
+
+    private static Row ToRow(string scenario, string target, RunResult run, RunResult direct, TimeSpan cpu, double rss) => new(
+        scenario, target, run.RequestsPerSecond, run.Percentile(50), run.Percentile(90), run.Percentile(99),
+        run.Percentile(50) - direct.Percentile(50), run.Percentile(99) - direct.Percentile(99),
+        run.Completed > 0 ? cpu.TotalMilliseconds * 1000 / run.Completed : double.NaN, rss, run.Errors);
+
+    private static byte[] LargeBody(int size)
+    {
+        var prefix = """{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":" """;
+        const string suffix = "\"}]}";
+        var filler = new string('a', size - prefix.Length - suffix.Length);
+        return Encoding.UTF8.GetBytes(prefix + filler + suffix);
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Ccflare.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("Run from inside the Ccflare repository.");
+    }
+}
