@@ -1,0 +1,4 @@
+using EmbeddedInExistingApp;
+
+var app = ShopApp.Build(args);
+await app.RunAsync();
