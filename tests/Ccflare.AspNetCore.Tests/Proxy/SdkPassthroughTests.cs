@@ -75,4 +75,38 @@ public sealed class SdkPassthroughTests : IAsyncLifetime
         Assert.Equal("/v1/chat/completions", received.Path);
         Assert.Equal("Bearer sk-openai-account-1", received.Header("authorization"));
     }
+
+    [Fact]
+    public async Task OpenAI_sdk_streaming_chat_yields_deltas_and_usage()
+    {
+        var chat = SdkClients.OpenAI(_host.BaseUrl + "/v1/openai").GetChatClient("gpt-4.1-mini");
+        var text = "";
+        ChatTokenUsage? usage = null;
+        await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage("Hi")], new ChatCompletionOptions()))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text += part.Text;
+            }
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal("Hello from fake", text);
+        Assert.Equal("/v1/chat/completions", Assert.Single(_upstream.Received).Path);
+    }
+
+#pragma warning disable OPENAI001 // The Responses client is marked experimental in the SDK.
+    [Fact]
+    public async Task OpenAI_sdk_responses_pass_through()
+    {
+        var responses = SdkClients.OpenAI(_host.BaseUrl + "/v1/openai").GetResponsesClient();
+
+        var result = await responses.CreateResponseAsync("gpt-4.1-mini", "Hi");
+
+        Assert.Equal("Hello from fake", result.Value.GetOutputText());
+        var received = Assert.Single(_upstream.Received);
+        Assert.Equal("/v1/responses", received.Path);
+        Assert.Equal("Bearer sk-openai-account-1", received.Header("authorization"));
+    }
+#pragma warning restore OPENAI001
 }

@@ -20,7 +20,7 @@ public sealed class EmbeddedInExistingAppTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _upstream = await FakeUpstream.StartAsync();
-        _app = ShopApp.Build(["--urls", "http://127.0.0.1:0"], builder => builder.Logging.ClearProviders());
+        _app = ShopApp.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", SampleDirectory()], builder => builder.Logging.ClearProviders());
         await _app.StartAsync();
         _baseUrl = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     }
@@ -31,6 +31,9 @@ public sealed class EmbeddedInExistingAppTests : IAsyncLifetime
         await _app.DisposeAsync();
         await _upstream.DisposeAsync();
     }
+
+    private static string SampleDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", "..", "..", "samples", "EmbeddedInExistingApp"));
 
     private HttpClient Client() => new(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(_baseUrl) };
 
