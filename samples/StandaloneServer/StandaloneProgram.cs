@@ -21,6 +21,8 @@ internal static class StandaloneProgram
             await Console.Out.WriteAsync(Usage).ConfigureAwait(false);
             return 0;
         }
+        if (await Cli.MaintenanceCli.TryRunAsync(settings, Console.Out, Console.Error).ConfigureAwait(false) is { } maintenanceExit) return maintenanceExit;
+        if (await Tui.TuiCommand.TryRunAsync(settings).ConfigureAwait(false) is { } tuiExit) return tuiExit;
 
         WebApplication app;
         try
