@@ -13,6 +13,8 @@ namespace Ccflare.StandaloneServer.Tui;
 internal static class TuiCommand
 {
     /// <summary>Keeps an in-process server quiet so its console logs do not draw over the UI.</summary>
+    private const int RedirectedWidth = 160;
+
     private static readonly string[] QuietLogging = ["--Logging:Console:LogLevel:Default=None"];
 
     /// <summary>Runs the UI when the arguments ask for it; null otherwise.</summary>
@@ -23,6 +25,11 @@ internal static class TuiCommand
             return null;
         }
         var console = AnsiConsole.Console;
+        if (Console.IsOutputRedirected)
+        {
+            // Spectre assumes 80 columns for a pipe; the account and request tables need more.
+            console.Profile.Width = RedirectedWidth;
+        }
         if (error is not null)
         {
             await Console.Error.WriteLineAsync("error: " + error).ConfigureAwait(false);

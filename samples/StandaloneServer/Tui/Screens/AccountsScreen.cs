@@ -73,7 +73,7 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
 
         var now = Time.GetUtcNow();
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumn("Name").AddColumn("Provider").AddColumn("Auth").AddColumn(new TableColumn("Weight").RightAligned())
+            .AddColumn(new TableColumn("Name").NoWrap()).AddColumn("Provider").AddColumn("Auth").AddColumn(new TableColumn("Weight").RightAligned())
             .AddColumn("State").AddColumn("Rate limit").AddColumn("Session").AddColumn("Token")
             .AddColumn(new TableColumn("Requests").RightAligned()).AddColumn("Last used");
         foreach (var a in accounts)
