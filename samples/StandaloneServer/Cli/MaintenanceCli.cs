@@ -59,13 +59,7 @@ internal static class MaintenanceCli
             try
             {
                 await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-                return command switch
-                {
-                    Stats => await PrintStatsAsync(store, stdout, cancellationToken).ConfigureAwait(false),
-                    ResetStats => await ResetStatsAsync(store, stdout, cancellationToken).ConfigureAwait(false),
-                    ClearHistory => await ClearHistoryAsync(store, stdout, cancellationToken).ConfigureAwait(false),
-                    _ => await AnalyzeAsync(settings, store, time, stdout, cancellationToken).ConfigureAwait(false),
-                };
+                return await RunCommandAsync(command, settings, store, time, stdout, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or SqliteException or NotSupportedException)
             {
@@ -74,6 +68,17 @@ internal static class MaintenanceCli
             }
         }
     }
+
+    /// <summary>Runs one command against an initialised store.</summary>
+    internal static async Task<int> RunCommandAsync(string command, StandaloneSettings settings, ICcflareStore store, TimeProvider time, TextWriter stdout, CancellationToken cancellationToken) =>
+        command switch
+        {
+            Stats => await PrintStatsAsync(store, stdout, cancellationToken).ConfigureAwait(false),
+            ResetStats => await ResetStatsAsync(store, stdout, cancellationToken).ConfigureAwait(false),
+            ClearHistory => await ClearHistoryAsync(store, stdout, cancellationToken).ConfigureAwait(false),
+            Analyze => await AnalyzeAsync(settings, store, time, stdout, cancellationToken).ConfigureAwait(false),
+            _ => throw new ArgumentOutOfRangeException(nameof(command), command, "Unknown maintenance command."),
+        };
 
     /// <summary>Statistics over the whole history, computed by streaming the request records.</summary>
     internal static async Task<StatsReport> ComputeStatsAsync(ICcflareStore store, CancellationToken cancellationToken)

@@ -248,6 +248,34 @@ public sealed class TuiScreenTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Live_requests_screen_shows_a_new_request_as_it_happens()
+    {
+        using var streamProbe = await _host.Client.GetAsync("/api/requests/stream", HttpCompletionOption.ResponseHeadersRead);
+        var streamExists = streamProbe.StatusCode != HttpStatusCode.NotFound;
+        streamProbe.Dispose();
+        // With the SSE stream, refreshes must come from its events (polling is pushed out of the test's reach).
+        var options = streamExists
+            ? new TuiOptions { PollInterval = TimeSpan.FromMinutes(10), StreamRefreshInterval = TimeSpan.FromMinutes(10) }
+            : new TuiOptions { PollInterval = TimeSpan.FromMilliseconds(100) };
+        using var console = NewConsole(interactive: true);
+        using var stop = new CancellationTokenSource();
+
+        var live = new RequestsScreen(_api, TimeProvider.System, options).RunAsync(console, stop.Token);
+        await Task.Delay(500);
+        using (var models = await _host.Client.GetAsync("/v1/anthropic/v1/models"))
+        {
+            Assert.Equal(HttpStatusCode.OK, models.StatusCode);
+        }
+        await _host.DrainHistoryAsync();
+        await Task.Delay(1000);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => live.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains("/v1/anthropic/v1/messages", console.Output);
+        Assert.Contains("/v1/anthropic/v1/models", console.Output);
+    }
+
+    [Fact]
     public async Task Stats_screen_shows_stats_or_says_not_available()
     {
         using var console = NewConsole();
