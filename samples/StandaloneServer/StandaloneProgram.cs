@@ -21,6 +21,8 @@ internal static class StandaloneProgram
             await Console.Out.WriteAsync(Usage).ConfigureAwait(false);
             return 0;
         }
+        if (await Cli.MaintenanceCli.TryRunAsync(settings, Console.Out, Console.Error).ConfigureAwait(false) is { } maintenanceExit) return maintenanceExit;
+        if (await Tui.TuiCommand.TryRunAsync(settings).ConfigureAwait(false) is { } tuiExit) return tuiExit;
 
         WebApplication app;
         try
@@ -103,6 +105,11 @@ internal static class StandaloneProgram
           --data-dir DIR      Data directory (CCFLARE_DATA_DIR; default $XDG_CONFIG_HOME/ccflare or ~/.config/ccflare)
           --storage KIND      sqlite (default), litedb or memory (CCFLARE_STORAGE)
           --serve             Start the server (the default)
+          --tui               Terminal UI (--server URL, --token T; starts a server when none answers)
+          --stats             Print statistics from the data directory
+          --reset-stats       Zero per-account request counters
+          --clear-history     Delete request history
+          --analyze           Database performance report
           --Ccflare:Key=value Any Ccflare option (also Ccflare__Key environment variables)
           --help              Show this help
 
