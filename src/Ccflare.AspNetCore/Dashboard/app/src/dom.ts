@@ -55,14 +55,13 @@ export function fmtCompact(n: number | null | undefined): string {
 
 export function fmtMs(n: number | null | undefined): string {
   if (n === null || n === undefined || Number.isNaN(n)) return "–";
-  return n >= 10000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
+  return n >= 10000 ? `${(n / 1000).toFixed(1)} s` : `${numberFormat.format(Math.round(n))} ms`;
 }
 
 export function fmtPct(n: number | null | undefined): string {
   if (n === null || n === undefined || Number.isNaN(n)) return "–";
-  // Accept both 0..1 and 0..100.
-  const v = n <= 1 ? n * 100 : n;
-  return `${v.toFixed(v >= 99.95 || v === 0 ? 0 : 1)}%`;
+  // ccflare's API reports rates as percentages (0..100).
+  return `${n.toFixed(n >= 99.95 || n === 0 || Number.isInteger(n) ? 0 : 1)}%`;
 }
 
 export function fmtUsd(n: number | null | undefined): string {

@@ -1,4 +1,4 @@
-import { Account, Analytics, getOptional, User } from "../api";
+import { Account, Analytics, getOptional, RequestSummary } from "../api";
 import { barList } from "../charts";
 import { card, emptyState, field, fmtCompact, fmtInt, fmtMs, fmtPct, fmtRate, fmtUsd, h, replace, select } from "../dom";
 import { analyticsCharts, metric, ranges } from "./shared";
@@ -39,9 +39,12 @@ export function analyticsPage(root: HTMLElement): () => void {
   async function loadFilterOptions(): Promise<void> {
     const accounts = await getOptional<Account[]>("api/accounts", abort.signal).catch(() => null);
     if (accounts) replace(account, h("option", { value: "" }, "All accounts"), accounts.map((a) => h("option", { value: a.name }, a.name)));
-    const users = await getOptional<User[]>("api/users", abort.signal).catch(() => null);
-    if (users && users.length) {
-      replace(user, h("option", { value: "" }, "All users"), users.map((u) => h("option", { value: u.id }, u.name)));
+    // Users (access keys) appear in request history; /api/users answers 404 while the feature is off.
+    const recent = await getOptional<RequestSummary[]>("api/requests?limit=1000", abort.signal).catch(() => null);
+    const users = new Map<string, string>();
+    for (const r of recent ?? []) if (r.userId) users.set(r.userId, r.userName ?? r.userId);
+    if (users.size) {
+      replace(user, h("option", { value: "" }, "All users"), [...users].map(([id, name]) => h("option", { value: id }, name)));
       userField.hidden = false;
     }
   }

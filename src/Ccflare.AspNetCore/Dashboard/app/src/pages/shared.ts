@@ -66,7 +66,7 @@ export function windowProgress(a: Account, sessionMs: number): HTMLElement | nul
   if (pct === null) return null;
   return h("div", { className: "progress-wrap" },
     h("progress", { max: 100, value: Math.round(pct), "aria-label": `${label} for ${a.name}` }),
-    h("small", { className: "muted" }, `${label}: ${fmtPct(pct / 100)}`));
+    h("small", { className: "muted" }, `${label}: ${fmtPct(pct)}`));
 }
 
 /** Re-renders every countdown on the page once a second. */
