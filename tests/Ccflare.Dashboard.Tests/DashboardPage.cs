@@ -78,7 +78,13 @@ internal sealed class DashboardPage : IAsyncDisposable
     public async Task ScreenshotAsync(string name)
     {
         await Page.WaitForTimeoutAsync(300); // let charts finish their first frame
-        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, name + ".png"), FullPage = true });
+        // A modal dialog is fixed to the viewport: capture the viewport then; otherwise the whole page from the top.
+        var modalOpen = await Page.Locator("dialog[open]").CountAsync() > 0;
+        if (!modalOpen)
+        {
+            await Page.EvaluateAsync("window.scrollTo(0, 0)");
+        }
+        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, name + ".png"), FullPage = !modalOpen });
     }
 
     public void AssertNoErrors()

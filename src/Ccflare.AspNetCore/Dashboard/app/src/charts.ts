@@ -41,7 +41,7 @@ export function timeChart(spec: ChartSpec): { el: HTMLElement; dispose: () => vo
       scales: { x: { time: true } },
       axes: [
         { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } },
-        { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, size: 60,
+        { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, size: 76,
           values: (_u, splits) => splits.map((v) => fmt(v)) },
       ],
       series: [

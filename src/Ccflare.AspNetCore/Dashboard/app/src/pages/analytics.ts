@@ -3,7 +3,7 @@ import { barList } from "../charts";
 import { card, emptyState, field, fmtCompact, fmtInt, fmtMs, fmtPct, fmtRate, fmtUsd, h, replace, select } from "../dom";
 import { analyticsCharts, metric, ranges } from "./shared";
 
-const fmts = { ms: fmtMs, usd: fmtUsd, int: fmtCompact, pct: fmtPct, rate: (v: number) => v.toFixed(0) };
+const fmts = { ms: fmtMs, usd: fmtUsd, int: fmtCompact, pct: fmtPct, rate: (v: number) => (Math.abs(v) < 100 ? v.toFixed(1) : v.toFixed(0)) };
 
 export function analyticsPage(root: HTMLElement): () => void {
   const abort = new AbortController();
