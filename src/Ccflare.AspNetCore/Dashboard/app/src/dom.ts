@@ -66,7 +66,7 @@ export function fmtPct(n: number | null | undefined): string {
 
 export function fmtUsd(n: number | null | undefined): string {
   if (n === null || n === undefined || Number.isNaN(n)) return "–";
-  return n < 0.01 && n > 0 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`;
+  return n > 0 && n < 1 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`;
 }
 
 export function fmtRate(n: number | null | undefined): string {
