@@ -1,4 +1,5 @@
 using Ccflare;
+using Ccflare.Dashboard;
 using Ccflare.Management;
 using Ccflare.Proxy;
 using Microsoft.AspNetCore.Http;
@@ -11,8 +12,8 @@ namespace Microsoft.AspNetCore.Builder;
 public static class CcflareEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the proxy (<c>/v1/...</c>), the management API (<c>/api/...</c>) and <c>/health</c>
-    /// under <paramref name="prefix"/>. Returns the groups so the host can add authorization,
+    /// Maps the proxy (<c>/v1/...</c>), the management API (<c>/api/...</c>), <c>/health</c> and the
+    /// web dashboard (<c>/</c>) under <paramref name="prefix"/>. Returns the groups so the host can add authorization,
     /// CORS or rate limiting to each.
     /// </summary>
     public static CcflareEndpoints MapCcflare(this IEndpointRouteBuilder endpoints, string prefix = "")
@@ -34,6 +35,25 @@ public static class CcflareEndpointRouteBuilderExtensions
         var health = root.MapGroup(string.Empty);
         ConfigEndpoints.MapHealth(endpoints, health);
 
-        return new CcflareEndpoints(proxy, api, health);
+        var dashboard = root.MapGroup(string.Empty);
+        DashboardEndpoints.Map(dashboard);
+
+        return new CcflareEndpoints(proxy, api, health, dashboard);
+    }
+
+    /// <summary>
+    /// Maps only the web dashboard at <paramref name="prefix"/> (<c>{prefix}/</c>, its pages and
+    /// <c>{prefix}/assets/*</c>). The dashboard calls the management API relative to the same prefix,
+    /// so map <c>MapCcflare(prefix)</c>'s API there too. Returns the group so the host can add
+    /// authorization: the dashboard should be protected like the management API.
+    /// </summary>
+    public static RouteGroupBuilder MapCcflareDashboard(this IEndpointRouteBuilder endpoints, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(prefix);
+
+        var dashboard = endpoints.MapGroup(prefix);
+        DashboardEndpoints.Map(dashboard);
+        return dashboard;
     }
 }

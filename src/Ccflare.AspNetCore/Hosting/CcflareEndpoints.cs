@@ -10,11 +10,12 @@ namespace Ccflare;
 /// </summary>
 public sealed class CcflareEndpoints : IEndpointConventionBuilder
 {
-    internal CcflareEndpoints(RouteGroupBuilder proxy, RouteGroupBuilder api, RouteGroupBuilder health)
+    internal CcflareEndpoints(RouteGroupBuilder proxy, RouteGroupBuilder api, RouteGroupBuilder health, RouteGroupBuilder dashboard)
     {
         Proxy = proxy;
         Api = api;
         Health = health;
+        Dashboard = dashboard;
     }
 
     /// <summary>The proxy routes: <c>/v1/{provider}/...</c>.</summary>
@@ -26,6 +27,9 @@ public sealed class CcflareEndpoints : IEndpointConventionBuilder
     /// <summary>The health endpoint: <c>/health</c>.</summary>
     public RouteGroupBuilder Health { get; }
 
+    /// <summary>The web dashboard: <c>/</c>, its pages and <c>/assets/*</c>. Protect it like <see cref="Api"/>, which it calls.</summary>
+    public RouteGroupBuilder Dashboard { get; }
+
     /// <inheritdoc />
     public void Add(Action<EndpointBuilder> convention)
     {
@@ -33,6 +37,7 @@ public sealed class CcflareEndpoints : IEndpointConventionBuilder
         ((IEndpointConventionBuilder)Proxy).Add(convention);
         ((IEndpointConventionBuilder)Api).Add(convention);
         ((IEndpointConventionBuilder)Health).Add(convention);
+        ((IEndpointConventionBuilder)Dashboard).Add(convention);
     }
 
     /// <inheritdoc />
@@ -42,5 +47,6 @@ public sealed class CcflareEndpoints : IEndpointConventionBuilder
         ((IEndpointConventionBuilder)Proxy).Finally(finallyConvention);
         ((IEndpointConventionBuilder)Api).Finally(finallyConvention);
         ((IEndpointConventionBuilder)Health).Finally(finallyConvention);
+        ((IEndpointConventionBuilder)Dashboard).Finally(finallyConvention);
     }
 }

@@ -1,0 +1,141 @@
+import { Account, Config, get, getOptional, send } from "../api";
+import { confirmDialog, promptDialog } from "../dialog";
+import { card, emptyState, field, fmtCountdown, fmtInt, fmtTime, h, replace, select, toast } from "../dom";
+import { rateLimitCell, tickCountdowns, windowProgress } from "./shared";
+
+const apiKeyProviders: Array<[string, string]> = [["anthropic", "Anthropic (API key)"], ["openai", "OpenAI (API key)"]];
+const oauthProviders: Array<[string, string]> = [["claude-code", "Claude Code (Claude subscription)"], ["codex", "Codex (ChatGPT sign-in)"]];
+
+export function accountsPage(root: HTMLElement): () => void {
+  const abort = new AbortController();
+  const list = h("div", { "aria-live": "polite" });
+  let sessionMs = 5 * 3600 * 1000;
+
+  async function load(): Promise<void> {
+    try {
+      const [accounts, config] = await Promise.all([get<Account[]>("api/accounts", abort.signal), getOptional<Config>("api/config", abort.signal).catch(() => null)]);
+      if (config) sessionMs = config.sessionDurationMs;
+      render(accounts);
+    } catch (e) {
+      if ((e as Error).name !== "AbortError") replace(list, emptyState(`Could not load accounts: ${(e as Error).message}`));
+    }
+  }
+
+  async function act(promise: Promise<{ message?: string }>, fallback: string): Promise<void> {
+    try {
+      const res = await promise;
+      toast(res.message ?? fallback);
+    } catch (e) {
+      toast((e as Error).message, "error");
+    }
+    await load();
+  }
+
+  function render(accounts: Account[]): void {
+    if (accounts.length === 0) { replace(list, emptyState("No accounts yet. Add one below.")); return; }
+    replace(list, h("table", { className: "table accounts", "aria-label": "Accounts" },
+      h("thead", null, h("tr", null, ["Name", "Provider", "Status", "Token", "Rate limit", "Requests", "Weight", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", null, accounts.map((a) => row(a)))));
+  }
+
+  function row(a: Account): HTMLElement {
+    const weight = h("input", { type: "number", min: 1, max: 1000, value: a.weight, className: "weight", "aria-label": `Weight of ${a.name}` });
+    const saveWeight = h("button", { type: "button", className: "small ghost", "aria-label": `Save weight of ${a.name}`, onclick: () => {
+      void act(send("PATCH", `api/accounts/${encodeURIComponent(a.id)}`, { weight: Number(weight.value) }), "Weight saved");
+    } }, "Set");
+    const tokenClass = a.tokenStatus === "valid" ? "good" : a.tokenStatus === "expired" ? "bad" : "warn";
+    return h("tr", { "data-account": a.name, "data-testid": `account-${a.name}` },
+      h("th", { scope: "row" }, h("div", null, a.name), h("small", { className: "muted" }, a.base_url ?? "")),
+      h("td", null, a.provider, h("br"), h("small", { className: "muted" }, a.auth_method === "oauth" ? "OAuth" : "API key")),
+      h("td", null, h("span", { className: `badge ${a.paused ? "warn" : "good"}`, "data-testid": "account-status" }, a.paused ? "Paused" : "Active"),
+        a.sessionInfo?.active ? h("div", null, h("small", { className: "muted" }, `Session: ${fmtInt(a.sessionInfo.requestCount)} requests`)) : null),
+      h("td", null, h("span", { className: `badge ${tokenClass}` }, a.tokenStatus),
+        a.tokenExpiresAt ? h("div", null, h("small", { className: "muted" }, `expires in ${fmtCountdown(a.tokenExpiresAt)}`)) : null),
+      h("td", null, rateLimitCell(a), windowProgress(a, sessionMs)),
+      h("td", { className: "num" }, fmtInt(a.totalRequests), h("br"), h("small", { className: "muted" }, a.lastUsed ? `last ${fmtTime(a.lastUsed)}` : "never used")),
+      h("td", null, h("div", { className: "row-tight" }, weight, saveWeight)),
+      h("td", null, h("div", { className: "actions" },
+        h("button", { type: "button", className: "small", "aria-label": `${a.paused ? "Resume" : "Pause"} ${a.name}`, onclick: () => {
+          void act(send("POST", `api/accounts/${encodeURIComponent(a.id)}/${a.paused ? "resume" : "pause"}`), a.paused ? "Resumed" : "Paused");
+        } }, a.paused ? "Resume" : "Pause"),
+        h("button", { type: "button", className: "small ghost", "aria-label": `Rename ${a.name}`, onclick: async () => {
+          const name = await promptDialog(`Rename ${a.name}`, "New name", a.name);
+          if (name && name !== a.name) await act(send("POST", `api/accounts/${encodeURIComponent(a.id)}/rename`, { name }), "Renamed");
+        } }, "Rename"),
+        h("button", { type: "button", className: "small danger", "aria-label": `Delete ${a.name}`, onclick: async () => {
+          if (await confirmDialog(`Delete ${a.name}?`, `The account '${a.name}' and its credentials will be removed. Request history is kept.`, "Delete")) {
+            await act(send("DELETE", `api/accounts/${encodeURIComponent(a.id)}`), "Deleted");
+          }
+        } }, "Delete"))));
+  }
+
+  // Add by API key.
+  const name = h("input", { type: "text", name: "name", required: true, maxlength: 100, autocomplete: "off" });
+  const provider = select(apiKeyProviders, "anthropic", { name: "provider" });
+  const apiKey = h("input", { type: "password", name: "api_key", required: true, autocomplete: "off" });
+  const baseUrl = h("input", { type: "url", name: "base_url", placeholder: "Provider default" });
+  const weight = h("input", { type: "number", name: "weight", min: 1, max: 1000, value: 1 });
+  const keyForm = h("form", { className: "grid-form", "aria-label": "Add account with API key" },
+    field("Account name", name), field("Provider", provider), field("API key", apiKey),
+    field("Base URL (optional)", baseUrl), field("Weight", weight),
+    h("div", { className: "form-actions" }, h("button", { type: "submit" }, "Add account")));
+  keyForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body: Record<string, unknown> = { name: name.value.trim(), provider: provider.value, auth_method: "api_key", api_key: apiKey.value.trim(), weight: Number(weight.value) || 1 };
+    if (baseUrl.value.trim()) body.base_url = baseUrl.value.trim();
+    try {
+      const res = await send<{ message?: string }>("POST", "api/accounts", body);
+      toast(res.message ?? "Account added");
+      keyForm.reset();
+      await load();
+    } catch (err) { toast(`Could not add account: ${(err as Error).message}`, "error"); }
+  });
+
+  // Add by OAuth: init -> open authUrl -> paste code -> complete.
+  const oName = h("input", { type: "text", name: "oauth_name", required: true, maxlength: 100, autocomplete: "off" });
+  const oProvider = select(oauthProviders, "claude-code", { name: "oauth_provider" });
+  const oStep = h("div", { "aria-live": "polite" });
+  const oauthForm = h("form", { className: "grid-form", "aria-label": "Add account with OAuth" },
+    field("Account name", oName), field("Provider", oProvider),
+    h("div", { className: "form-actions" }, h("button", { type: "submit" }, "Start sign-in")));
+  oauthForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const prov = oProvider.value;
+    try {
+      const res = await send<{ message?: string; data?: { authUrl: string; sessionId: string } }>("POST", `api/auth/${prov}/init`, { name: oName.value.trim() });
+      if (!res.data) throw new Error("The server did not return a sign-in URL.");
+      const session = res.data.sessionId;
+      const code = h("input", { type: "text", name: "code", required: true, autocomplete: "off", placeholder: "code#state" });
+      const complete = h("form", { className: "grid-form", "aria-label": "Complete OAuth sign-in" },
+        h("p", null, "1. Open the sign-in page and approve access: ",
+          h("a", { href: res.data.authUrl, target: "_blank", rel: "noopener noreferrer", className: "auth-url" }, "Open sign-in page")),
+        h("p", null, "2. Paste the code shown after sign-in:"),
+        field("Authorization code", code),
+        h("div", { className: "form-actions" }, h("button", { type: "submit" }, "Complete sign-in")));
+      complete.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        try {
+          const done = await send<{ message?: string }>("POST", `api/auth/${prov}/complete`, { sessionId: session, code: code.value.trim() });
+          toast(done.message ?? "Account added");
+          replace(oStep);
+          oauthForm.reset();
+          await load();
+        } catch (err) { toast(`Sign-in failed: ${(err as Error).message}`, "error"); }
+      });
+      replace(oStep, complete);
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      toast(status === 404 ? "OAuth sign-in is not available on this server." : `Could not start sign-in: ${(err as Error).message}`, "error");
+    }
+  });
+
+  replace(root,
+    card("Accounts", list),
+    h("div", { className: "two-col" },
+      card("Add an API-key account", keyForm),
+      card("Add an OAuth account", oauthForm, oStep)));
+  void load();
+  const refresh = window.setInterval(() => { if (!document.querySelector("dialog[open]") && !root.contains(document.activeElement)) void load(); }, 15000);
+  const stopTick = tickCountdowns(root);
+  return () => { abort.abort(); window.clearInterval(refresh); stopTick(); };
+}

@@ -1,0 +1,99 @@
+import { Account, Analytics, get, getOptional, Retention, send, Stats } from "../api";
+import { barList } from "../charts";
+import { card, emptyState, field, fmtCompact, fmtInt, fmtMs, fmtPct, fmtRate, fmtUsd, h, replace, toast } from "../dom";
+import { analyticsCharts, metric, rangeSelect, rateLimitCell, tickCountdowns } from "./shared";
+
+const fmts = { ms: fmtMs, usd: fmtUsd, int: fmtCompact, pct: fmtPct, rate: (v: number) => (Math.abs(v) < 100 ? v.toFixed(1) : v.toFixed(0)) };
+
+export function overviewPage(root: HTMLElement): () => void {
+  let range = "24h";
+  let disposeCharts = () => undefined as void;
+  const abort = new AbortController();
+  const cards = h("div", { className: "metrics", "aria-live": "polite" });
+  const charts = h("div", { className: "chart-grid" });
+  const limits = h("div");
+  const models = h("div");
+  const retention = h("div");
+  const toolbar = h("div", { className: "toolbar" }, rangeSelect(range, (v) => { range = v; void loadCharts(); }));
+
+  replace(root, toolbar, cards,
+    card("Activity", charts),
+    h("div", { className: "two-col" },
+      card("Rate limits by account", limits),
+      card("Top models", models)),
+    card("Data retention", retention));
+
+  async function loadStats(): Promise<void> {
+    try {
+      const stats = await getOptional<Stats>("api/stats", abort.signal);
+      if (!stats) { replace(cards, emptyState("Statistics are not available on this server.")); return; }
+      replace(cards,
+        metric("Total requests", fmtInt(stats.totalRequests), "stat-total-requests"),
+        metric("Success rate", fmtPct(stats.successRate), "stat-success-rate"),
+        metric("Active accounts", fmtInt(stats.activeAccounts), "stat-active-accounts"),
+        metric("Avg response time", fmtMs(stats.avgResponseTime), "stat-avg-response"),
+        metric("Total tokens", fmtInt(stats.totalTokens), "stat-total-tokens"),
+        metric("Total cost", fmtUsd(stats.totalCostUsd), "stat-total-cost"),
+        metric("Avg output speed", fmtRate(stats.avgTokensPerSecond), "stat-token-speed"));
+      replace(models, stats.topModels?.length
+        ? barList("Top models", stats.topModels.map((m) => ({ label: m.model, value: m.count, text: fmtInt(m.count) })))
+        : emptyState("No model usage yet."));
+    } catch (e) {
+      if ((e as Error).name !== "AbortError") replace(cards, emptyState(`Could not load statistics: ${(e as Error).message}`));
+    }
+  }
+
+  async function loadCharts(): Promise<void> {
+    try {
+      const data = await getOptional<Analytics>(`api/analytics?range=${range}`, abort.signal);
+      disposeCharts();
+      if (!data || !data.timeSeries?.length) { replace(charts, emptyState("No requests in this time range.")); disposeCharts = () => undefined; return; }
+      const built = analyticsCharts(data, ["requests", "responseTime", "tokens", "cost"], fmts);
+      replace(charts, built.els);
+      disposeCharts = built.dispose;
+    } catch (e) {
+      if ((e as Error).name !== "AbortError") replace(charts, emptyState(`Could not load analytics: ${(e as Error).message}`));
+    }
+  }
+
+  async function loadAccounts(): Promise<void> {
+    try {
+      const accounts = await get<Account[]>("api/accounts", abort.signal);
+      replace(limits, accounts.length === 0 ? emptyState("No accounts yet. Add one on the Accounts page.") :
+        h("table", { className: "table", "aria-label": "Rate limits by account" },
+          h("thead", null, h("tr", null, h("th", { scope: "col" }, "Account"), h("th", { scope: "col" }, "Provider"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Rate limit"))),
+          h("tbody", null, accounts.map((a) => h("tr", null,
+            h("td", null, a.name), h("td", null, a.provider),
+            h("td", null, h("span", { className: `badge ${a.paused ? "warn" : "good"}` }, a.paused ? "Paused" : "Active")),
+            h("td", null, rateLimitCell(a)))))));
+    } catch (e) {
+      if ((e as Error).name !== "AbortError") replace(limits, emptyState(`Could not load accounts: ${(e as Error).message}`));
+    }
+  }
+
+  async function loadRetention(): Promise<void> {
+    const value = await getOptional<Retention>("api/config/retention", abort.signal).catch(() => null);
+    if (!value) { replace(retention, emptyState("Retention settings are not available on this server.")); return; }
+    const payloadDays = h("input", { type: "number", min: 1, max: 3650, value: value.payloadDays, name: "payloadDays", required: true });
+    const requestDays = h("input", { type: "number", min: 1, max: 3650, value: value.requestDays, name: "requestDays", required: true });
+    const form = h("form", { className: "inline-form", "aria-label": "Data retention" },
+      field("Keep payloads (days)", payloadDays),
+      field("Keep request history (days)", requestDays),
+      h("button", { type: "submit" }, "Save retention"));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        await send("POST", "api/config/retention", { payloadDays: Number(payloadDays.value), requestDays: Number(requestDays.value) });
+        toast("Retention saved");
+      } catch (err) { toast(`Could not save retention: ${(err as Error).message}`, "error"); }
+    });
+    replace(retention, h("p", { className: "muted" }, "Request bodies and headers are kept for fewer days than the request history itself."), form);
+  }
+
+  const loadAll = () => { void loadStats(); void loadCharts(); void loadAccounts(); };
+  loadAll();
+  void loadRetention();
+  const refresh = window.setInterval(() => { void loadStats(); void loadAccounts(); }, 15000);
+  const stopTick = tickCountdowns(root);
+  return () => { abort.abort(); window.clearInterval(refresh); stopTick(); disposeCharts(); };
+}

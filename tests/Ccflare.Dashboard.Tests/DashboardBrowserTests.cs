@@ -1,0 +1,360 @@
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Ccflare.Dashboard.Tests;
+
+/// <summary>
+/// The dashboard in real headless Chromium against a real Kestrel Ccflare with 10,000 seeded
+/// requests and a fake upstream. Every test fails on any console error, page error or failed
+/// HTTP response, and saves a screenshot under TestResults/screenshots.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class DashboardBrowserTests(BrowserFixture browser)
+{
+    [Fact]
+    public async Task Overview_shows_seeded_stats_charts_rate_limits_and_saves_retention()
+    {
+        await using var host = await DashboardHost.StartAsync();
+        await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl);
+        var page = tab.Page;
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("stat-total-requests").Locator(".metric-value")).ToHaveTextAsync("10,000");
+        await Expect(page.GetByTestId("stat-success-rate").Locator(".metric-value")).ToHaveTextAsync("95%");
+        await Expect(page.GetByTestId("stat-total-tokens").Locator(".metric-value")).ToHaveTextAsync("1,500,000");
+        await Expect(page.GetByTestId("stat-total-cost").Locator(".metric-value")).ToHaveTextAsync("$125.00");
+        await Expect(page.GetByTestId("stat-active-accounts").Locator(".metric-value")).ToHaveTextAsync("3");
+        await Expect(page.GetByTestId("stat-avg-response").Locator(".metric-value")).ToHaveTextAsync("695 ms");
+
+        // Four uPlot charts drawn on canvas.
+        await Expect(page.Locator("figure.chart canvas")).ToHaveCountAsync(4);
+        await Expect(page.Locator("figure.chart figcaption")).ToHaveTextAsync(["Request volume", "Response time", "Token usage", "Cost"]);
+
+        // Rate-limit state per account.
+        var limits = page.GetByRole(AriaRole.Table, new() { Name = "Rate limits by account" });
+        await Expect(limits.Locator("tr", new() { HasText = "gamma" })).ToContainTextAsync("Limited (rate_limited)");
+        await Expect(limits.Locator("tr", new() { HasText = "gamma" })).ToContainTextAsync("resets in 41m");
+        await Expect(limits.Locator("tr", new() { HasText = "alpha" })).ToContainTextAsync("1,234 remaining");
+
+        // Top models.
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Top models" })).ToContainTextAsync("claude-sonnet-4");
+
+        // Range selector reloads the charts for the chosen range.
+        await page.GetByLabel("Time range").SelectOptionAsync("7d");
+        await EventuallyAsync(() => Task.FromResult(tab.Called("api/analytics?range=7d")));
+        await Expect(page.Locator("figure.chart canvas")).ToHaveCountAsync(4);
+
+        // Retention settings card.
+        await Expect(page.GetByLabel("Keep payloads (days)")).ToHaveValueAsync("7");
+        await Expect(page.GetByLabel("Keep request history (days)")).ToHaveValueAsync("30");
+        await page.GetByLabel("Keep payloads (days)").FillAsync("3");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save retention" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Retention saved" })).ToBeVisibleAsync();
+        Assert.Equal(3, host.Stubs.PayloadDays);
+
+        await tab.ScreenshotAsync("overview");
+        tab.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Accounts_add_by_api_key_pause_resume_weight_delete_and_start_oauth()
+    {
+        await using var host = await DashboardHost.StartAsync(seededRequests: 50);
+        await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl);
+        var page = tab.Page;
+
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "Accounts" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(host.DashboardUrl + "accounts");
+        var table = page.GetByRole(AriaRole.Table, new() { Name = "Accounts" });
+        await Expect(table.Locator("tbody tr")).ToHaveCountAsync(3);
+        await Expect(page.GetByTestId("account-gamma")).ToContainTextAsync("Limited (rate_limited)");
+        await Expect(page.GetByTestId("account-alpha")).ToContainTextAsync("valid");
+
+        // Add through the form.
+        var form = page.GetByRole(AriaRole.Form, new() { Name = "Add account with API key" });
+        await form.GetByLabel("Account name").FillAsync("delta");
+        await form.GetByLabel("Provider").SelectOptionAsync("openai");
+        await form.GetByLabel("API key").FillAsync("sk-openai-delta");
+        await form.GetByLabel("Base URL (optional)").FillAsync(host.Upstream.OpenAIBaseUrl);
+        await form.GetByLabel("Weight").FillAsync("2");
+        await form.GetByRole(AriaRole.Button, new() { Name = "Add account" }).ClickAsync();
+        var delta = page.GetByTestId("account-delta");
+        await Expect(delta).ToBeVisibleAsync();
+        await Expect(delta.GetByTestId("account-status")).ToHaveTextAsync("Active");
+        var created = (await host.GetJsonAsync("/api/accounts")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == "delta");
+        Assert.Equal("openai", created.GetProperty("provider").GetString());
+        Assert.Equal(2, created.GetProperty("weight").GetInt32());
+
+        // Pause and resume.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Pause delta" }).ClickAsync();
+        await Expect(delta.GetByTestId("account-status")).ToHaveTextAsync("Paused");
+        Assert.True(await AccountFlagAsync(host, "delta", "paused"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Resume delta" }).ClickAsync();
+        await Expect(delta.GetByTestId("account-status")).ToHaveTextAsync("Active");
+        Assert.False(await AccountFlagAsync(host, "delta", "paused"));
+
+        // Weight.
+        await page.GetByRole(AriaRole.Spinbutton, new() { Name = "Weight of delta", Exact = true }).FillAsync("5");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save weight of delta" }).ClickAsync();
+        await EventuallyAsync(async () => (await host.GetJsonAsync("/api/accounts")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == "delta").GetProperty("weight").GetInt32() == 5);
+
+        // Rename through the dialog.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Rename delta" }).ClickAsync();
+        var rename = page.GetByRole(AriaRole.Dialog, new() { Name = "Rename delta" });
+        await rename.GetByLabel("New name").FillAsync("delta-2");
+        await rename.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Expect(page.GetByTestId("account-delta-2")).ToBeVisibleAsync();
+
+        // OAuth: init returns the sign-in URL, then the paste-the-code step appears.
+        var oauth = page.GetByRole(AriaRole.Form, new() { Name = "Add account with OAuth" });
+        await oauth.GetByLabel("Account name").FillAsync("subscription");
+        await oauth.GetByRole(AriaRole.Button, new() { Name = "Start sign-in" }).ClickAsync();
+        var complete = page.GetByRole(AriaRole.Form, new() { Name = "Complete OAuth sign-in" });
+        await Expect(complete.GetByRole(AriaRole.Link, new() { Name = "Open sign-in page" })).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex("^https://claude\\.ai/oauth/authorize"));
+        await Expect(complete.GetByLabel("Authorization code")).ToBeVisibleAsync();
+        Assert.Contains(host.Stubs.AuthStarts, s => s.Provider == "claude-code" && s.Name == "subscription");
+
+        await tab.ScreenshotAsync("accounts");
+
+        // Delete with confirmation.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete delta-2" }).ClickAsync();
+        var confirm = page.GetByRole(AriaRole.Dialog, new() { Name = "Delete delta-2?" });
+        await Expect(confirm).ToBeVisibleAsync();
+        await confirm.GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+        await Expect(page.GetByTestId("account-delta-2")).ToHaveCountAsync(0);
+        Assert.DoesNotContain((await host.GetJsonAsync("/api/accounts")).EnumerateArray(), a => a.GetProperty("name").GetString() == "delta-2");
+
+        tab.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Requests_list_pages_10000_rows_shows_a_new_request_live_and_its_conversation()
+    {
+        await using var host = await DashboardHost.StartAsync();
+        await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "requests");
+        var page = tab.Page;
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Requests", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("request-count")).ToHaveTextAsync("500 of 500 loaded requests");
+        await Expect(page.GetByTestId("page-indicator")).ToHaveTextAsync("Page 1 of 10");
+        var rows = page.GetByRole(AriaRole.Table, new() { Name = "Requests" }).Locator("tbody tr");
+        await Expect(rows).ToHaveCountAsync(50);
+        await Expect(page.GetByTestId("live-state")).ToHaveTextAsync("live");
+
+        // Load all 1,000 the API allows and page through them.
+        await page.GetByLabel("Load last").SelectOptionAsync("1000");
+        await Expect(page.GetByTestId("page-indicator")).ToHaveTextAsync("Page 1 of 20");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Next page" }).ClickAsync();
+        await Expect(page.GetByTestId("page-indicator")).ToHaveTextAsync("Page 2 of 20");
+        await Expect(rows.First).ToHaveAttributeAsync("data-request-id", "seed-00050");
+
+        // Filter to errors: every 20th seeded request failed.
+        await page.GetByLabel("Status").SelectOptionAsync("error");
+        await Expect(page.GetByTestId("request-count")).ToHaveTextAsync("50 of 1,000 loaded requests");
+        await page.GetByLabel("Status").SelectOptionAsync("all");
+
+        // A request sent through the proxy appears without reloading.
+        using (var client = new HttpClient())
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, host.Host.BaseUrl + "/v1/anthropic/v1/messages")
+            {
+                Content = new StringContent("""
+                    {"model":"claude-live-test","max_tokens":64,"system":"Be brief.","messages":[{"role":"user","content":"Say hello live"}]}
+                    """, Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("anthropic-version", "2023-06-01");
+            request.Headers.Add("x-api-key", "client-side-key");
+            using var response = await client.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+        await Expect(page.GetByTestId("page-indicator")).ToHaveTextAsync("Page 1 of 20");
+        var live = page.Locator("tbody tr", new() { HasText = "claude-live-test" });
+        await Expect(live).ToBeVisibleAsync();
+        await Expect(live).ToContainTextAsync("200");
+        await Expect(live).ToContainTextAsync("alpha");
+        await Expect(page.GetByTestId("request-count")).ToHaveTextAsync("1,001 of 1,001 loaded requests");
+
+        // Its conversation view: system, user and the assistant's answer from the fake upstream.
+        await live.GetByRole(AriaRole.Button).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        var conversation = dialog.GetByTestId("conversation");
+        await Expect(conversation.Locator("article")).ToHaveCountAsync(3);
+        await Expect(conversation.GetByRole(AriaRole.Article, new() { Name = "system message" })).ToContainTextAsync("Be brief.");
+        await Expect(conversation.GetByRole(AriaRole.Article, new() { Name = "user message" })).ToContainTextAsync("Say hello live");
+        await Expect(conversation.GetByRole(AriaRole.Article, new() { Name = "assistant message" })).ToContainTextAsync("Hello from fake");
+        await dialog.GetByRole(AriaRole.Tab, new() { Name = "Request" }).ClickAsync();
+        await Expect(dialog.GetByLabel("Request body")).ToContainTextAsync("\"model\": \"claude-live-test\"");
+        await dialog.GetByRole(AriaRole.Tab, new() { Name = "Response" }).ClickAsync();
+        await Expect(dialog.GetByLabel("Response body")).ToContainTextAsync("Hello from fake");
+        await dialog.GetByRole(AriaRole.Tab, new() { Name = "Conversation" }).ClickAsync();
+        await tab.ScreenshotAsync("request-detail-live");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+
+        // Seeded Anthropic payload: thinking, tool call and tool result.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Details of request seed-00000" }).ClickAsync();
+        await Expect(conversation.Locator(".thinking")).ToContainTextAsync("call the tool");
+        await Expect(conversation.Locator(".tool-call")).ToContainTextAsync("Tool call: get_weather");
+        await Expect(conversation.Locator(".tool-call")).ToContainTextAsync("\"city\": \"Paris\"");
+        await Expect(conversation.Locator(".tool-result")).ToContainTextAsync("18°C and sunny");
+        await Expect(conversation.GetByRole(AriaRole.Article, new() { Name = "assistant message" }).Last).ToContainTextAsync("It is 18°C and sunny in Paris.");
+        await tab.ScreenshotAsync("request-detail-anthropic-tools");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+
+        // Seeded OpenAI payload: tool_calls and a tool message.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Details of request seed-00003" }).ClickAsync();
+        await Expect(conversation.Locator(".tool-call")).ToContainTextAsync("Tool call: get_price");
+        await Expect(conversation.Locator(".tool-result")).ToContainTextAsync("42.5");
+        await Expect(conversation.GetByRole(AriaRole.Article, new() { Name = "assistant message" }).Last).ToContainTextAsync("ACME trades at $42.50.");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+
+        await tab.ScreenshotAsync("requests");
+        tab.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Analytics_filters_cumulative_mode_and_model_performance()
+    {
+        await using var host = await DashboardHost.StartAsync();
+        await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "analytics");
+        var page = tab.Page;
+
+        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("10,000");
+        await Expect(page.Locator("figure.chart canvas")).ToHaveCountAsync(6);
+        var perf = page.GetByRole(AriaRole.Table, new() { Name = "Model performance" });
+        await Expect(perf.Locator("thead")).ToContainTextAsync("p95 response");
+        // claude-sonnet-4: i % 4 != 3, response time 200 + (i % 100) * 10 ms -> p95 = 1,140 ms; gpt-4o -> 1,170 ms.
+        await Expect(perf.Locator("tr", new() { HasText = "claude-sonnet-4" })).ToContainTextAsync("1,140 ms");
+        await Expect(perf.Locator("tr", new() { HasText = "gpt-4o" })).ToContainTextAsync("80.0 tok/s");
+        var costs = page.GetByRole(AriaRole.Table, new() { Name = "Cost by model details" });
+        await Expect(costs.Locator("tr", new() { HasText = "claude-sonnet-4" })).ToContainTextAsync("$93.75");
+        await Expect(costs.Locator("tr", new() { HasText = "gpt-4o" })).ToContainTextAsync("$31.25");
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Account performance" }).Locator("tr", new() { HasText = "beta" })).ToContainTextAsync("2,500");
+
+        await page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("gpt-4o");
+        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("2,500");
+        await page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("");
+        await page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("error");
+        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("500");
+        await page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("all");
+        await page.GetByLabel("Account", new() { Exact = true }).SelectOptionAsync("alpha");
+        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("7,500");
+        await page.GetByLabel("Account", new() { Exact = true }).SelectOptionAsync("");
+        await page.GetByLabel("Cumulative", new() { Exact = true }).CheckAsync();
+        await EventuallyAsync(() => Task.FromResult(tab.Called("mode=cumulative")));
+        await page.GetByLabel("Range", new() { Exact = true }).SelectOptionAsync("1h");
+        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9,]+$"));
+
+        await page.GetByLabel("Range", new() { Exact = true }).SelectOptionAsync("24h");
+        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("10,000");
+        await tab.ScreenshotAsync("analytics");
+        tab.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Logs_show_history_filter_by_level_and_follow_live()
+    {
+        await using var host = await DashboardHost.StartAsync(seededRequests: 10);
+        await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "logs");
+        var page = tab.Page;
+        var entries = page.GetByRole(AriaRole.List, new() { Name = "Log entries" }).Locator("li.log");
+
+        await Expect(entries).ToHaveCountAsync(4);
+        await page.GetByLabel("Level").SelectOptionAsync("ERROR");
+        await Expect(entries).ToHaveCountAsync(1);
+        await Expect(entries.First).ToContainTextAsync("Upstream returned 500");
+        await page.GetByLabel("Level").SelectOptionAsync("");
+
+        host.Stubs.Logs.Enqueue(new { timestamp = DateTimeOffset.UtcNow, level = "WARN", component = "proxy", message = "A live log line", metadata = new { } });
+        await Expect(entries).ToHaveCountAsync(5);
+        await Expect(entries.First).ToContainTextAsync("A live log line");
+        await page.GetByLabel("Level").SelectOptionAsync("WARN");
+        await Expect(entries).ToHaveCountAsync(2);
+
+        await page.GetByLabel("Level").SelectOptionAsync("");
+        await tab.ScreenshotAsync("logs");
+        tab.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Strategy_change_and_session_duration_are_saved()
+    {
+        await using var host = await DashboardHost.StartAsync(seededRequests: 10);
+        await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "strategy");
+        var page = tab.Page;
+
+        await Expect(page.GetByTestId("current-strategy")).ToHaveTextAsync("Current: session");
+        await Expect(page.GetByRole(AriaRole.Radio)).ToHaveCountAsync(4);
+        await page.GetByRole(AriaRole.Radio, new() { Name = "round-robin" }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save strategy" }).ClickAsync();
+        await Expect(page.GetByTestId("current-strategy")).ToHaveTextAsync("Current: round-robin");
+        Assert.Equal("round-robin", (await host.GetJsonAsync("/api/config/strategy")).GetProperty("strategy").GetString());
+
+        await Expect(page.GetByLabel("Session duration (minutes)")).ToHaveValueAsync("300");
+        await page.GetByLabel("Session duration (minutes)").FillAsync("120");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save duration" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Session duration set to 120 minutes" })).ToBeVisibleAsync();
+        Assert.Equal(7_200_000, (await host.GetJsonAsync("/api/config")).GetProperty("sessionDurationMs").GetInt64());
+
+        // Survives a reload.
+        await page.ReloadAsync();
+        await Expect(page.GetByTestId("current-strategy")).ToHaveTextAsync("Current: round-robin");
+        await Expect(page.GetByLabel("Session duration (minutes)")).ToHaveValueAsync("120");
+
+        await tab.ScreenshotAsync("strategy");
+        tab.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task Works_under_a_host_prefix_with_dark_theme()
+    {
+        await using var host = await DashboardHost.StartAsync(prefix: "/llm", seededRequests: 200);
+        await using var tab = await DashboardPage.OpenAsync(browser, host.Host.BaseUrl + "/llm/analytics", colorScheme: "dark");
+        var page = tab.Page;
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Analytics", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("200");
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("data-theme", "dark");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Overview" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(host.Host.BaseUrl + "/llm/");
+        await Expect(page.GetByTestId("stat-total-requests").Locator(".metric-value")).ToHaveTextAsync("200");
+        await Expect(page.Locator("figure.chart canvas")).ToHaveCountAsync(4);
+        await tab.ScreenshotAsync("overview-dark");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Accounts" }).ClickAsync();
+        await Expect(page.GetByTestId("account-alpha")).ToBeVisibleAsync();
+        await tab.ScreenshotAsync("accounts-dark");
+
+        // The toggle switches to light and is remembered.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Toggle dark theme" }).ClickAsync();
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("data-theme", "light");
+        await page.ReloadAsync();
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("data-theme", "light");
+
+        // Every call stayed under the prefix.
+        List<string> calls;
+        lock (tab.ApiCalls)
+        {
+            calls = [.. tab.ApiCalls];
+        }
+        Assert.NotEmpty(calls);
+        Assert.All(calls, c => Assert.StartsWith(host.Host.BaseUrl + "/llm/", c, StringComparison.Ordinal));
+        Assert.Contains(calls, c => c.Contains("/llm/api/accounts", StringComparison.Ordinal));
+        tab.AssertNoErrors();
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The condition did not become true within 10 s.");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<bool> AccountFlagAsync(DashboardHost host, string name, string flag) =>
+        (await host.GetJsonAsync("/api/accounts")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == name).GetProperty(flag).GetBoolean();
+}
