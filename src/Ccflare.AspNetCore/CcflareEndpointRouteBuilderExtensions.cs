@@ -32,6 +32,7 @@ public static class CcflareEndpointRouteBuilderExtensions
         RequestEndpoints.Map(api);
 
         var health = root.MapGroup(string.Empty);
+        Ccflare.OAuth.OAuthEndpoints.Map(api, health);
         ConfigEndpoints.MapHealth(endpoints, health);
 
         return new CcflareEndpoints(proxy, api, health);

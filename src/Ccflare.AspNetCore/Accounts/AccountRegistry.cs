@@ -72,6 +72,69 @@ internal sealed class AccountRegistry
         }
     }
 
+    /// <summary>
+    /// Merges the stored accounts into the registry (changes made by another process, such as the CLI):
+    /// adds new accounts, drops deleted ones and takes operator-owned fields (name, base URL, weight,
+    /// paused, credentials, token status) from the store, while keeping the in-memory counters,
+    /// session and rate-limit state. Returns how many accounts were added, removed and changed.
+    /// </summary>
+    public (int Added, int Removed, int Changed) Reconcile(IReadOnlyList<Account> stored)
+    {
+        lock (_gate)
+        {
+            int added = 0, changed = 0;
+            var byId = new Dictionary<string, AccountState>(StringComparer.Ordinal);
+            foreach (var account in stored)
+            {
+                if (_byId.TryGetValue(account.Id, out var existing))
+                {
+                    var current = existing.Snapshot;
+                    if (current.Name != account.Name || current.BaseUrl != account.BaseUrl || current.Weight != account.Weight
+                        || current.Paused != account.Paused || current.ApiKey != account.ApiKey || current.AccessToken != account.AccessToken
+                        || current.RefreshToken != account.RefreshToken || current.ExpiresAt != account.ExpiresAt
+                        || current.TokenStatus != account.TokenStatus || current.TokenStatusReason != account.TokenStatusReason
+                        || current.AuthMethod != account.AuthMethod)
+                    {
+                        existing.Update(account, static (a, s) => a with
+                        {
+                            Name = s.Name,
+                            AuthMethod = s.AuthMethod,
+                            BaseUrl = s.BaseUrl,
+                            Weight = s.Weight,
+                            Paused = s.Paused,
+                            ApiKey = s.ApiKey,
+                            AccessToken = s.AccessToken,
+                            RefreshToken = s.RefreshToken,
+                            ExpiresAt = s.ExpiresAt,
+                            TokenStatus = s.TokenStatus,
+                            TokenStatusReason = s.TokenStatusReason,
+                        });
+                        changed++;
+                    }
+                    byId[account.Id] = existing;
+                }
+                else
+                {
+                    byId[account.Id] = new AccountState(account);
+                    added++;
+                }
+            }
+            var removed = 0;
+            foreach (var id in _byId.Keys)
+            {
+                if (!byId.ContainsKey(id))
+                {
+                    removed++;
+                }
+            }
+            if (added > 0 || removed > 0 || changed > 0)
+            {
+                Publish(byId);
+            }
+            return (added, removed, changed);
+        }
+    }
+
     public AccountState Add(Account account)
     {
         lock (_gate)

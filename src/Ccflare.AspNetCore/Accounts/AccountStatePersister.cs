@@ -1,3 +1,4 @@
+using Ccflare.Security;
 using System.Collections.Concurrent;
 using Ccflare.Diagnostics;
 using Microsoft.Extensions.Hosting;
@@ -9,7 +10,7 @@ namespace Ccflare.Accounts;
 /// Writes account counters, sessions and rate-limit state changed by the proxy, coalesced,
 /// off the request path. Flushes once more on shutdown.
 /// </summary>
-internal sealed class AccountStatePersister(ICcflareStore store, TimeProvider time, ILogger<AccountStatePersister> logger) : BackgroundService
+internal sealed class AccountStatePersister(SecretProtectingStore store, TimeProvider time, ILogger<AccountStatePersister> logger) : BackgroundService
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
     private readonly ConcurrentDictionary<string, AccountState> _dirty = new(StringComparer.Ordinal);
