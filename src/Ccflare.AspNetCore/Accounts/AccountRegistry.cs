@@ -89,26 +89,10 @@ internal sealed class AccountRegistry
                 if (_byId.TryGetValue(account.Id, out var existing))
                 {
                     var current = existing.Snapshot;
-                    if (current.Name != account.Name || current.BaseUrl != account.BaseUrl || current.Weight != account.Weight
-                        || current.Paused != account.Paused || current.ApiKey != account.ApiKey || current.AccessToken != account.AccessToken
-                        || current.RefreshToken != account.RefreshToken || current.ExpiresAt != account.ExpiresAt
-                        || current.TokenStatus != account.TokenStatus || current.TokenStatusReason != account.TokenStatusReason
-                        || current.AuthMethod != account.AuthMethod)
+                    var merged = WithStoredFields(current, account);
+                    if (merged != current)
                     {
-                        existing.Update(account, static (a, s) => a with
-                        {
-                            Name = s.Name,
-                            AuthMethod = s.AuthMethod,
-                            BaseUrl = s.BaseUrl,
-                            Weight = s.Weight,
-                            Paused = s.Paused,
-                            ApiKey = s.ApiKey,
-                            AccessToken = s.AccessToken,
-                            RefreshToken = s.RefreshToken,
-                            ExpiresAt = s.ExpiresAt,
-                            TokenStatus = s.TokenStatus,
-                            TokenStatusReason = s.TokenStatusReason,
-                        });
+                        existing.Update(account, static (a, stored) => WithStoredFields(a, stored));
                         changed++;
                     }
                     byId[account.Id] = existing;
@@ -133,6 +117,37 @@ internal sealed class AccountRegistry
             }
             return (added, removed, changed);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="live"/> with the operator-owned fields of <paramref name="stored"/>: the store is
+    /// authoritative for name, auth method, base URL, weight, paused and credentials (operators and the CLI
+    /// write it first), memory for counters, session and rate-limit state. Credentials stay as in memory
+    /// when memory holds a fresher token (a refresh whose write has not reached the store yet).
+    /// </summary>
+    public static Account WithStoredFields(Account live, Account stored)
+    {
+        var merged = live with
+        {
+            Name = stored.Name,
+            AuthMethod = stored.AuthMethod,
+            BaseUrl = stored.BaseUrl,
+            Weight = stored.Weight,
+            Paused = stored.Paused,
+        };
+        if (live.ExpiresAt is { } liveExpiry && (stored.ExpiresAt is null || liveExpiry > stored.ExpiresAt))
+        {
+            return merged;
+        }
+        return merged with
+        {
+            ApiKey = stored.ApiKey,
+            AccessToken = stored.AccessToken,
+            RefreshToken = stored.RefreshToken,
+            ExpiresAt = stored.ExpiresAt,
+            TokenStatus = stored.TokenStatus,
+            TokenStatusReason = stored.TokenStatusReason,
+        };
     }
 
     public AccountState Add(Account account)

@@ -40,15 +40,44 @@ internal sealed class AccountStatePersister(SecretProtectingStore store, TimePro
 
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
+        if (_dirty.IsEmpty)
+        {
+            return;
+        }
+        // Another process (the CLI) may have changed operator fields (paused, name, ...) since this
+        // process loaded them: keep those from the stored row and write only what the proxy owns.
+        Dictionary<string, Account>? storedById = null;
+        try
+        {
+            var stored = await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false);
+            storedById = new Dictionary<string, Account>(stored.Count, StringComparer.Ordinal);
+            foreach (var row in stored)
+            {
+                storedById[row.Id] = row;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.AccountReloadFailed(logger, ex);
+        }
         foreach (var id in _dirty.Keys)
         {
             if (!_dirty.TryRemove(id, out var state))
             {
                 continue;
             }
+            var snapshot = state.Snapshot;
+            if (storedById is not null)
+            {
+                if (!storedById.TryGetValue(id, out var row))
+                {
+                    continue; // deleted elsewhere; the reloader drops it from the registry
+                }
+                snapshot = AccountRegistry.WithStoredFields(snapshot, row);
+            }
             try
             {
-                await store.UpdateAccountAsync(state.Snapshot, cancellationToken).ConfigureAwait(false);
+                await store.UpdateAccountAsync(snapshot, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.Infrastructure;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,18 +15,27 @@ namespace Ccflare.Security;
 /// (purpose <c>Ccflare.Secrets.v1</c>). Ciphertext carries the <c>enc:v1:</c> prefix, so
 /// plaintext values written by older versions still load and are encrypted on their next write.
 /// </summary>
-internal sealed class SecretProtector(IDataProtectionProvider provider)
+internal sealed class SecretProtector
 {
     public const string Purpose = "Ccflare.Secrets.v1";
     public const string Prefix = "enc:v1:";
 
-    private readonly IDataProtector _protector = provider.CreateProtector(Purpose);
+    // Created on first use: Data Protection's options read CcflareOptions, whose validator reaches the
+    // account registry and through it this type, so resolving the provider eagerly would be a cycle.
+    private readonly Lazy<IDataProtector> _lazyProtector;
+
+    public SecretProtector(IServiceProvider services)
+    {
+        _lazyProtector = new Lazy<IDataProtector>(() => services.GetRequiredService<IDataProtectionProvider>().CreateProtector(Purpose));
+    }
+
+    private IDataProtector Protector => _lazyProtector.Value;
 
     public static bool IsProtected(string? value) => value is not null && value.StartsWith(Prefix, StringComparison.Ordinal);
 
     /// <summary>Encrypts <paramref name="value"/>; null, empty and already encrypted values are returned as is.</summary>
     public string? Protect(string? value) =>
-        string.IsNullOrEmpty(value) || IsProtected(value) ? value : Prefix + _protector.Protect(value);
+        string.IsNullOrEmpty(value) || IsProtected(value) ? value : Prefix + Protector.Protect(value);
 
     /// <summary>
     /// Decrypts a value written by <see cref="Protect"/>; plaintext (no prefix) is returned as is.
@@ -40,7 +50,7 @@ internal sealed class SecretProtector(IDataProtectionProvider provider)
         }
         try
         {
-            plain = _protector.Unprotect(value![Prefix.Length..]);
+            plain = Protector.Unprotect(value![Prefix.Length..]);
             return true;
         }
         catch (CryptographicException)
