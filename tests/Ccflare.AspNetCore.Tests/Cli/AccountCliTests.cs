@@ -202,7 +202,8 @@ public sealed class AccountCliTests : IAsyncLifetime
             configure: o =>
             {
                 o.DataProtectionKeysPath = DataDirectory.KeysPath(_dataDir);
-                o.AccountReloadIntervalMs = 200;
+                // Slower than the persister (500 ms), so counter writes happen between the CLI's write and the reload.
+                o.AccountReloadIntervalMs = 2000;
             },
             build: b => b.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore>(new JsonFileStore(_dataDir))));
 
@@ -215,14 +216,30 @@ public sealed class AccountCliTests : IAsyncLifetime
         }
         Assert.Equal("sk-ant-live", Assert.Single(_upstream.Received).Header("x-api-key"));
 
+        // Keep traffic flowing while the CLI pauses the account: the server's counter writes must not undo the pause.
+        using var stopTraffic = new CancellationTokenSource();
+        var traffic = Task.Run(async () =>
+        {
+            while (!stopTraffic.IsCancellationRequested)
+            {
+                using var r = await host.Client.PostAsync("/v1/anthropic/v1/messages", new StringContent("""{"model":"m","max_tokens":1,"messages":[]}""", Encoding.UTF8, "application/json"));
+                await Task.Delay(20);
+            }
+        });
         var pauseRun = await RunAsync(null, "--pause", "live");
         Assert.True(pauseRun.ExitCode == 0, pauseRun.Stderr);
-        Assert.Contains("\"paused\": true", File.ReadAllText(Path.Combine(_dataDir, JsonFileStore.FileName)), StringComparison.Ordinal);
         await WaitForAsync(host, accounts => accounts.Single().GetProperty("paused").GetBoolean());
+        await Task.Delay(1500);
+        await stopTraffic.CancelAsync();
+        await traffic;
+        await host.Services.GetRequiredService<Ccflare.Accounts.AccountStatePersister>().FlushAsync(CancellationToken.None);
         using (var json = JsonDocument.Parse(await host.Client.GetStringAsync("/api/accounts")))
         {
-            Assert.Equal(1, json.RootElement[0].GetProperty("requestCount").GetInt64());
+            Assert.True(json.RootElement[0].GetProperty("paused").GetBoolean());
+            Assert.True(json.RootElement[0].GetProperty("requestCount").GetInt64() >= 1);
         }
+        Assert.Contains("\"paused\": true", File.ReadAllText(Path.Combine(_dataDir, JsonFileStore.FileName)), StringComparison.Ordinal);
+        Assert.Contains("paused", (await RunAsync(null, "--list")).Stdout.Split('\n').Single(l => l.StartsWith("live ", StringComparison.Ordinal)), StringComparison.Ordinal);
 
         Assert.Equal(0, (await RunAsync(null, "--remove", "live")).ExitCode);
         await WaitForAsync(host, accounts => accounts.Count == 0);
@@ -230,7 +247,7 @@ public sealed class AccountCliTests : IAsyncLifetime
 
     private static async Task WaitForAsync(CcflareTestHost host, Func<List<JsonElement>, bool> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
             using var json = JsonDocument.Parse(await host.Client.GetStringAsync("/api/accounts"));
