@@ -60,7 +60,7 @@ internal static partial class Log
     [LoggerMessage(404, LogLevel.Warning, "Refreshing the OAuth token of account '{Account}' failed; the account is marked '{Status}': {Reason}")]
     public static partial void TokenRefreshFailed(ILogger logger, string account, string status, string reason);
 
-    [LoggerMessage(405, LogLevel.Warning, "Refreshing the OAuth token of account '{Account}' failed transiently; still using the current token: {Reason}")]
+    [LoggerMessage(405, LogLevel.Warning, "Refreshing the OAuth token of account '{Account}' failed transiently; will retry: {Reason}")]
     public static partial void TokenRefreshDeferred(ILogger logger, string account, string reason);
 
     [LoggerMessage(406, LogLevel.Error, "Stored secrets of {What} cannot be decrypted with the current Data Protection key ring")]

@@ -98,10 +98,12 @@ internal sealed class TokenRefresher(
         }
         catch (OAuthTokenException ex)
         {
-            if (ex.IsTransient && stillValid)
+            if (ex.IsTransient)
             {
+                // Network errors, 5xx and 429 may pass: never mark the account for them. A token that is
+                // still valid keeps serving; an expired one fails over and the next use retries.
                 Log.TokenRefreshDeferred(logger, snapshot.Name, ex.Message);
-                return snapshot.AccessToken;
+                return stillValid ? snapshot.AccessToken : null;
             }
             await MarkAsync(account, TokenStatuses.RefreshFailed, ex.Message).ConfigureAwait(false);
             return null;

@@ -127,6 +127,28 @@ public sealed class TokenRefreshTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_transient_refresh_failure_fails_over_without_marking_and_is_retried()
+    {
+        var flaky = await AddOAuthAccountAsync("flaky", "at-flaky", "rt-flaky", TimeSpan.FromMinutes(-1));
+        await AddOAuthAccountAsync("steady", "at-steady", "rt-steady", TimeSpan.FromHours(2));
+        _auth.Respond = _ => (503, """{"error":"temporarily_unavailable"}""");
+
+        using (var response = await SendMessageAsync())
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        Assert.Equal("Bearer at-steady", Assert.Single(_upstream.Received).Header("authorization"));
+        Assert.Null((await StoredAsync(flaky)).TokenStatus);
+
+        _auth.Respond = null;
+        var state = _host.Services.GetRequiredService<AccountRegistry>().Find(flaky)!;
+        var secret = await _host.Services.GetRequiredService<IAccountCredentials>().GetSecretAsync(state, CancellationToken.None);
+        Assert.Equal("at-1", secret);
+        Assert.Equal(2, _auth.RefreshCalls);
+        Assert.Equal("at-1", (await StoredAsync(flaky)).AccessToken);
+    }
+
+    [Fact]
     public async Task An_expired_token_without_refresh_token_is_marked_expired()
     {
         var id = await AddOAuthAccountAsync("no-refresh", "at-gone", null, TimeSpan.FromMinutes(-1));
