@@ -159,4 +159,23 @@ public sealed class SecretsAtRestTests : IAsyncLifetime
         ciphertext = ciphertext[..ciphertext.IndexOf('"', StringComparison.Ordinal)];
         Assert.Contains(ciphertext, after, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_host_that_configures_data_protection_keeps_its_key_repository()
+    {
+        var hostKeys = Path.Combine(_dir, "host-keys");
+        await using (var host = await CcflareTestHost.StartAsync(
+            configure: o => o.DataProtectionKeysPath = Path.Combine(_dir, "keys"),
+            build: b => b.Services.Replace(ServiceDescriptor.Singleton(CreateStore("json-file", Path.Combine(_dir, "data")))),
+            host: builder => Microsoft.AspNetCore.DataProtection.DataProtectionBuilderExtensions.PersistKeysToFileSystem(
+                Microsoft.Extensions.DependencyInjection.DataProtectionServiceCollectionExtensions.AddDataProtection(builder.Services),
+                new DirectoryInfo(hostKeys))))
+        {
+            await host.AddAccountAsync("hosted", "anthropic", ApiKey, _upstream.BaseUrl);
+        }
+
+        Assert.NotEmpty(Directory.GetFiles(hostKeys, "key-*.xml"));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "keys")));
+        Assert.DoesNotContain(ApiKey, ReadAllFiles(Path.Combine(_dir, "data")), StringComparison.Ordinal);
+    }
 }
