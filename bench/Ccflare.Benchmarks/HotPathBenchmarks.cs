@@ -31,7 +31,10 @@ public class HotPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _registry = new AccountRegistry(new AccountStatePersister(new InMemoryStore(), TimeProvider.System, NullLogger<AccountStatePersister>.Instance));
+        var dataProtection = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        Microsoft.Extensions.DependencyInjection.DataProtectionServiceCollectionExtensions.AddDataProtection(dataProtection);
+        var store = new Ccflare.Security.SecretProtectingStore(new InMemoryStore(), new Ccflare.Security.SecretProtector(Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(dataProtection)), NullLogger<Ccflare.Security.SecretProtectingStore>.Instance);
+        _registry = new AccountRegistry(new AccountStatePersister(store, TimeProvider.System, NullLogger<AccountStatePersister>.Instance));
         var accounts = new List<Account>();
         for (var i = 0; i < 4; i++)
         {

@@ -1,3 +1,4 @@
+using Ccflare.StandaloneServer.Cli;
 using Microsoft.Extensions.Configuration.Memory;
 
 namespace Ccflare.StandaloneServer;
@@ -21,6 +22,8 @@ internal static class StandaloneProgram
             await Console.Out.WriteAsync(Usage).ConfigureAwait(false);
             return 0;
         }
+        // Account commands (--add-account, --list, --remove, --pause, --resume) run against the data directory and exit.
+        if (await AccountCli.TryRunAsync(args, static dataDir => new JsonFileStore(dataDir)).ConfigureAwait(false) is { } accountExit) return accountExit;
         if (await Cli.MaintenanceCli.TryRunAsync(settings, Console.Out, Console.Error).ConfigureAwait(false) is { } maintenanceExit) return maintenanceExit;
         if (await Tui.TuiCommand.TryRunAsync(settings).ConfigureAwait(false) is { } tuiExit) return tuiExit;
 

@@ -33,6 +33,7 @@ public static class CcflareEndpointRouteBuilderExtensions
         RequestEndpoints.Map(api);
 
         var health = root.MapGroup(string.Empty);
+        Ccflare.OAuth.OAuthEndpoints.Map(api, health);
         ConfigEndpoints.MapHealth(endpoints, health);
 
         var dashboard = root.MapGroup(string.Empty);

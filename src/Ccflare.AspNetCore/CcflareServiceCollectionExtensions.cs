@@ -2,11 +2,16 @@ using Ccflare;
 using Ccflare.Accounts;
 using Ccflare.Diagnostics;
 using Ccflare.Hosting;
+using Ccflare.OAuth;
 using Ccflare.Proxy;
 using Ccflare.Recording;
+using Ccflare.Security;
 using Ccflare.Storage;
 using Ccflare.Strategies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -36,11 +41,27 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<CcflareMetrics>();
         services.TryAddSingleton<ICcflareStore, InMemoryStore>();
 
+        // Secrets at rest: account code uses SecretProtectingStore, which wraps whichever ICcflareStore
+        // is registered when it is resolved (storage packages keep replacing ICcflareStore).
+        services.AddDataProtection();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KeyManagementOptions>, CcflareKeyManagementSetup>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<DataProtectionOptions>, CcflareDataProtectionSetup>());
+        services.TryAddSingleton<SecretProtector>();
+        services.TryAddSingleton(sp => new SecretProtectingStore(
+            sp.GetRequiredService<ICcflareStore>(), sp.GetRequiredService<SecretProtector>(), sp.GetRequiredService<ILogger<SecretProtectingStore>>()));
+
         services.TryAddSingleton<RuntimeSettings>();
         services.TryAddSingleton<AccountStatePersister>();
         services.TryAddSingleton<AccountRegistry>();
         services.TryAddSingleton<AccountService>();
-        services.TryAddSingleton<IAccountCredentials, StoredAccountCredentials>();
+        services.TryAddSingleton<IAccountCredentials, RefreshingAccountCredentials>();
+        services.TryAddSingleton<OAuthProviders>();
+        services.TryAddSingleton<OAuthTokenClient>();
+        services.TryAddSingleton<OAuthSignIn>();
+        services.TryAddSingleton<TokenRefresher>();
+        services.TryAddSingleton<TokenRefreshService>();
+        services.TryAddSingleton<AccountReloader>();
+        services.AddHttpClient(OAuthTokenClient.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
         services.TryAddSingleton<StrategySelector>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, SessionStrategy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, RoundRobinStrategy>());
@@ -60,6 +81,8 @@ public static class CcflareServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AccountStatePersister>());
         services.AddHostedService(sp => sp.GetRequiredService<RequestWriter>());
         services.AddHostedService<RequestObserverDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<TokenRefreshService>());
+        services.AddHostedService(sp => sp.GetRequiredService<AccountReloader>());
 
         return new CcflareBuilder(services);
     }

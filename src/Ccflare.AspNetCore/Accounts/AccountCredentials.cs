@@ -9,7 +9,7 @@ internal interface IAccountCredentials
     ValueTask<string?> GetSecretAsync(AccountState account, CancellationToken cancellationToken);
 }
 
-/// <summary>Returns the stored API key or access token as is.</summary>
+/// <summary>Returns the stored API key or access token as is (no refresh; <c>RefreshingAccountCredentials</c> is registered by default).</summary>
 internal sealed class StoredAccountCredentials : IAccountCredentials
 {
     public ValueTask<string?> GetSecretAsync(AccountState account, CancellationToken cancellationToken)

@@ -72,6 +72,84 @@ internal sealed class AccountRegistry
         }
     }
 
+    /// <summary>
+    /// Merges the stored accounts into the registry (changes made by another process, such as the CLI):
+    /// adds new accounts, drops deleted ones and takes operator-owned fields (name, base URL, weight,
+    /// paused, credentials, token status) from the store, while keeping the in-memory counters,
+    /// session and rate-limit state. Returns how many accounts were added, removed and changed.
+    /// </summary>
+    public (int Added, int Removed, int Changed) Reconcile(IReadOnlyList<Account> stored)
+    {
+        lock (_gate)
+        {
+            int added = 0, changed = 0;
+            var byId = new Dictionary<string, AccountState>(StringComparer.Ordinal);
+            foreach (var account in stored)
+            {
+                if (_byId.TryGetValue(account.Id, out var existing))
+                {
+                    var current = existing.Snapshot;
+                    var merged = WithStoredFields(current, account);
+                    if (merged != current)
+                    {
+                        existing.Update(account, static (a, stored) => WithStoredFields(a, stored));
+                        changed++;
+                    }
+                    byId[account.Id] = existing;
+                }
+                else
+                {
+                    byId[account.Id] = new AccountState(account);
+                    added++;
+                }
+            }
+            var removed = 0;
+            foreach (var id in _byId.Keys)
+            {
+                if (!byId.ContainsKey(id))
+                {
+                    removed++;
+                }
+            }
+            if (added > 0 || removed > 0 || changed > 0)
+            {
+                Publish(byId);
+            }
+            return (added, removed, changed);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="live"/> with the operator-owned fields of <paramref name="stored"/>: the store is
+    /// authoritative for name, auth method, base URL, weight, paused and credentials (operators and the CLI
+    /// write it first), memory for counters, session and rate-limit state. Credentials stay as in memory
+    /// when memory holds a fresher token (a refresh whose write has not reached the store yet).
+    /// </summary>
+    public static Account WithStoredFields(Account live, Account stored)
+    {
+        var merged = live with
+        {
+            Name = stored.Name,
+            AuthMethod = stored.AuthMethod,
+            BaseUrl = stored.BaseUrl,
+            Weight = stored.Weight,
+            Paused = stored.Paused,
+        };
+        if (live.ExpiresAt is { } liveExpiry && (stored.ExpiresAt is null || liveExpiry > stored.ExpiresAt))
+        {
+            return merged;
+        }
+        return merged with
+        {
+            ApiKey = stored.ApiKey,
+            AccessToken = stored.AccessToken,
+            RefreshToken = stored.RefreshToken,
+            ExpiresAt = stored.ExpiresAt,
+            TokenStatus = stored.TokenStatus,
+            TokenStatusReason = stored.TokenStatusReason,
+        };
+    }
+
     public AccountState Add(Account account)
     {
         lock (_gate)

@@ -1,3 +1,4 @@
+using Ccflare.Security;
 using System.Collections.Concurrent;
 using Ccflare.Diagnostics;
 using Microsoft.Extensions.Hosting;
@@ -9,7 +10,7 @@ namespace Ccflare.Accounts;
 /// Writes account counters, sessions and rate-limit state changed by the proxy, coalesced,
 /// off the request path. Flushes once more on shutdown.
 /// </summary>
-internal sealed class AccountStatePersister(ICcflareStore store, TimeProvider time, ILogger<AccountStatePersister> logger) : BackgroundService
+internal sealed class AccountStatePersister(SecretProtectingStore store, TimeProvider time, ILogger<AccountStatePersister> logger) : BackgroundService
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
     private readonly ConcurrentDictionary<string, AccountState> _dirty = new(StringComparer.Ordinal);
@@ -39,15 +40,44 @@ internal sealed class AccountStatePersister(ICcflareStore store, TimeProvider ti
 
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
+        if (_dirty.IsEmpty)
+        {
+            return;
+        }
+        // Another process (the CLI) may have changed operator fields (paused, name, ...) since this
+        // process loaded them: keep those from the stored row and write only what the proxy owns.
+        Dictionary<string, Account>? storedById = null;
+        try
+        {
+            var stored = await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false);
+            storedById = new Dictionary<string, Account>(stored.Count, StringComparer.Ordinal);
+            foreach (var row in stored)
+            {
+                storedById[row.Id] = row;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.AccountReloadFailed(logger, ex);
+        }
         foreach (var id in _dirty.Keys)
         {
             if (!_dirty.TryRemove(id, out var state))
             {
                 continue;
             }
+            var snapshot = state.Snapshot;
+            if (storedById is not null)
+            {
+                if (!storedById.TryGetValue(id, out var row))
+                {
+                    continue; // deleted elsewhere; the reloader drops it from the registry
+                }
+                snapshot = AccountRegistry.WithStoredFields(snapshot, row);
+            }
             try
             {
-                await store.UpdateAccountAsync(state.Snapshot, cancellationToken).ConfigureAwait(false);
+                await store.UpdateAccountAsync(snapshot, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

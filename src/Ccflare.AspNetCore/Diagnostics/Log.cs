@@ -45,4 +45,39 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Request observer {Observer} threw")]
     public static partial void RequestObserverFailed(ILogger logger, string observer, Exception exception);
+
+    // OAuth, token refresh and secret protection: 400-499.
+
+    [LoggerMessage(400, LogLevel.Information, "OAuth sign-in for {Provider} account '{Account}' started (session {SessionId})")]
+    public static partial void SignInStarted(ILogger logger, string provider, string account, string sessionId);
+
+    [LoggerMessage(401, LogLevel.Information, "OAuth sign-in for {Provider} account '{Account}' completed")]
+    public static partial void SignInCompleted(ILogger logger, string provider, string account);
+
+    [LoggerMessage(402, LogLevel.Warning, "OAuth sign-in for {Provider} account '{Account}' failed: {Reason}")]
+    public static partial void SignInFailed(ILogger logger, string provider, string account, string reason);
+
+    [LoggerMessage(403, LogLevel.Information, "Refreshed the OAuth token of account '{Account}'; it now expires at {ExpiresAt}")]
+    public static partial void TokenRefreshed(ILogger logger, string account, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(404, LogLevel.Warning, "Refreshing the OAuth token of account '{Account}' failed; the account is marked '{Status}': {Reason}")]
+    public static partial void TokenRefreshFailed(ILogger logger, string account, string status, string reason);
+
+    [LoggerMessage(405, LogLevel.Warning, "Refreshing the OAuth token of account '{Account}' failed transiently; will retry: {Reason}")]
+    public static partial void TokenRefreshDeferred(ILogger logger, string account, string reason);
+
+    [LoggerMessage(406, LogLevel.Error, "Stored secrets of {What} cannot be decrypted with the current Data Protection key ring")]
+    public static partial void SecretDecryptFailed(ILogger logger, string what);
+
+    [LoggerMessage(407, LogLevel.Error, "Background OAuth token refresh pass failed")]
+    public static partial void BackgroundRefreshFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(408, LogLevel.Information, "Reloaded accounts from the store: {Added} added, {Removed} removed, {Changed} changed")]
+    public static partial void AccountsReloaded(ILogger logger, int added, int removed, int changed);
+
+    [LoggerMessage(409, LogLevel.Warning, "Reloading accounts from the store failed")]
+    public static partial void AccountReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(410, LogLevel.Error, "Persisting refreshed tokens of account '{Account}' failed; they are kept in memory and retried")]
+    public static partial void RefreshedTokenWriteFailed(ILogger logger, string account, Exception exception);
 }

@@ -1,12 +1,13 @@
 using System.Globalization;
 using Ccflare.Accounts;
+using Ccflare.Security;
 using Ccflare.Strategies;
 using Microsoft.Extensions.Hosting;
 
 namespace Ccflare.Hosting;
 
 /// <summary>Prepares the store and loads accounts and runtime settings before the server takes requests.</summary>
-internal sealed class CcflareInitializer(ICcflareStore store, AccountRegistry registry, StrategySelector strategies, RuntimeSettings settings) : IHostedService
+internal sealed class CcflareInitializer(SecretProtectingStore store, AccountRegistry registry, StrategySelector strategies, RuntimeSettings settings) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {

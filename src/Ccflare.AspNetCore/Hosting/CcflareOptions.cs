@@ -54,6 +54,25 @@ public sealed class CcflareOptions
     /// <summary>Port reported by <c>GET /api/config</c>; informational.</summary>
     public int? Port { get; set; }
 
+    /// <summary>OAuth tokens expiring within this margin are refreshed before use (5 minutes by default).</summary>
+    public int TokenRefreshMarginMs { get; set; } = 300_000;
+
+    /// <summary>How often the background refresher looks for OAuth tokens about to expire (1 minute by default).</summary>
+    public int TokenRefreshIntervalMs { get; set; } = 60_000;
+
+    /// <summary>How long a pending OAuth sign-in stays valid (10 minutes by default).</summary>
+    public int OAuthSessionTtlMs { get; set; } = 600_000;
+
+    /// <summary>How often accounts are reloaded from the store to pick up changes made by another process, such as the CLI (5 seconds by default; 0 disables).</summary>
+    public int AccountReloadIntervalMs { get; set; } = 5_000;
+
+    /// <summary>
+    /// Directory for the Data Protection key ring that encrypts secrets at rest. When set, Ccflare
+    /// persists its keys there under the application name <c>Ccflare</c> (unless the host configured
+    /// a key repository itself); when null, the host's Data Protection defaults apply.
+    /// </summary>
+    public string? DataProtectionKeysPath { get; set; }
+
     /// <summary>Per-provider overrides, keyed by provider name (<c>anthropic</c>, <c>claude-code</c>, <c>openai</c>, <c>codex</c>).</summary>
     public Dictionary<string, ProviderOptions> Providers { get; } = new(StringComparer.OrdinalIgnoreCase);
 }

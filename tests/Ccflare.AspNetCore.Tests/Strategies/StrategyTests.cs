@@ -47,7 +47,7 @@ public sealed class StrategyTests
         new(new DefaultHttpContext(), "anthropic", Now, TimeSpan.FromMilliseconds(sessionMs));
 
     private static AccountRegistry Registry() =>
-        new(new AccountStatePersister(new Ccflare.Storage.InMemoryStore(), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AccountStatePersister>.Instance));
+        new(new AccountStatePersister(TestStores.Protected(new Ccflare.Storage.InMemoryStore()), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AccountStatePersister>.Instance));
 
     [Fact]
     public void Session_keeps_the_account_with_the_newest_live_session()

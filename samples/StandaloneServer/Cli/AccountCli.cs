@@ -1,0 +1,351 @@
+using System.Globalization;
+using Ccflare.Accounts;
+using Ccflare.Management;
+using Ccflare.OAuth;
+using Ccflare.Providers;
+using Ccflare.Security;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Ccflare.StandaloneServer.Cli;
+
+/// <summary>
+/// Account commands of the standalone server: <c>--add-account NAME --provider P [--api-key KEY]
+/// [--base-url URL] [--weight N]</c>, <c>--list</c>, <c>--remove NAME</c>, <c>--pause NAME</c>,
+/// <c>--resume NAME</c>, each with optional <c>--data-dir DIR</c>. They work directly on the data
+/// directory's store (with the same Data Protection keys as the server), so they work whether or
+/// not the server is running; a running server picks the changes up within
+/// <see cref="CcflareOptions.AccountReloadIntervalMs"/>.
+/// </summary>
+internal static class AccountCli
+{
+    private static readonly string[] Commands = ["--add-account", "--list", "--remove", "--pause", "--resume"];
+
+    /// <summary>True when <paramref name="args"/> name an account command.</summary>
+    public static bool IsCommand(IReadOnlyList<string> args)
+    {
+        foreach (var arg in args)
+        {
+            if (Array.IndexOf(Commands, arg) >= 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Runs the account command in <paramref name="args"/> and returns its exit code (0 ok, 1 error),
+    /// or null when <paramref name="args"/> are not a CLI command (start the server instead).
+    /// </summary>
+    /// <param name="args">The process arguments.</param>
+    /// <param name="storeFactory">Opens the store of a data directory (for example the SQLite file <c>ccflare.db</c> in it).</param>
+    /// <param name="stdin">Input for pasted codes and keys; the console by default.</param>
+    /// <param name="stdout">Normal output; the console by default.</param>
+    /// <param name="stderr">Errors; the console by default.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    public static async Task<int?> TryRunAsync(
+        string[] args,
+        Func<string, ICcflareStore> storeFactory,
+        TextReader? stdin = null,
+        TextWriter? stdout = null,
+        TextWriter? stderr = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(storeFactory);
+        if (!IsCommand(args))
+        {
+            return null;
+        }
+        stdin ??= Console.In;
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+
+        CliArguments parsed;
+        try
+        {
+            parsed = CliArguments.Parse(args);
+        }
+        catch (FormatException ex)
+        {
+            await stderr.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return 1;
+        }
+
+        var dataDir = DataDirectory.Resolve(args);
+        try
+        {
+            Directory.CreateDirectory(dataDir);
+            await using var services = BuildServices(dataDir, storeFactory);
+            var store = services.GetRequiredService<SecretProtectingStore>();
+            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            services.GetRequiredService<AccountRegistry>().Load(await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
+            var context = new CliContext(services, stdin, stdout, stderr, cancellationToken);
+            return parsed.Command switch
+            {
+                "--list" => await ListAsync(context).ConfigureAwait(false),
+                "--add-account" => await AddAsync(context, parsed).ConfigureAwait(false),
+                "--remove" => await RemoveAsync(context, parsed.Name!).ConfigureAwait(false),
+                "--pause" => await SetPausedAsync(context, parsed.Name!, paused: true).ConfigureAwait(false),
+                _ => await SetPausedAsync(context, parsed.Name!, paused: false).ConfigureAwait(false),
+            };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await stderr.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static ServiceProvider BuildServices(string dataDir, Func<string, ICcflareStore> storeFactory)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging();
+        services.AddCcflare(o => o.DataProtectionKeysPath ??= DataDirectory.KeysPath(dataDir));
+        services.Replace(ServiceDescriptor.Singleton(_ => storeFactory(dataDir)));
+        return services.BuildServiceProvider();
+    }
+
+    private static async Task<int> ListAsync(CliContext context)
+    {
+        var registry = context.Services.GetRequiredService<AccountRegistry>();
+        var now = context.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        var accounts = registry.All;
+        if (accounts.Count == 0)
+        {
+            await context.Out.WriteLineAsync("No accounts.").ConfigureAwait(false);
+            return 0;
+        }
+        var rows = new List<string[]> { new[] { "NAME", "PROVIDER", "AUTH", "STATUS", "WEIGHT", "REQUESTS", "BASE URL" } };
+        foreach (var state in accounts)
+        {
+            var a = state.Snapshot;
+            rows.Add(
+            [
+                a.Name,
+                a.Provider,
+                a.AuthMethod,
+                StatusOf(a, now),
+                a.Weight.ToString(CultureInfo.InvariantCulture),
+                a.TotalRequests.ToString(CultureInfo.InvariantCulture),
+                a.BaseUrl ?? "-",
+            ]);
+        }
+        var widths = new int[rows[0].Length];
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < row.Length; i++)
+            {
+                widths[i] = Math.Max(widths[i], row[i].Length);
+            }
+        }
+        foreach (var row in rows)
+        {
+            var line = string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i])));
+            await context.Out.WriteLineAsync(line.TrimEnd()).ConfigureAwait(false);
+        }
+        return 0;
+    }
+
+    private static string StatusOf(Account a, DateTimeOffset now)
+    {
+        if (a.Paused)
+        {
+            return "paused";
+        }
+        if (a.TokenStatus is { } tokenStatus)
+        {
+            return tokenStatus;
+        }
+        if (a.RateLimitedUntil is { } until && until > now)
+        {
+            return "rate-limited";
+        }
+        return a.AuthMethod == AccountAuthMethods.OAuth && a.ExpiresAt is { } expires && expires <= now && string.IsNullOrEmpty(a.RefreshToken)
+            ? "expired"
+            : "active";
+    }
+
+    private static async Task<int> AddAsync(CliContext context, CliArguments args)
+    {
+        var name = args.Name!;
+        var problem = AccountRules.ValidateName(name)
+            ?? (args.Provider is null ? "--provider is required: claude-code, codex, anthropic or openai." : null)
+            ?? (args.Provider is not null && ProviderCatalog.Find(args.Provider) is null
+                ? $"provider '{args.Provider}' is unknown; use one of: {string.Join(", ", ProviderCatalog.Names)}." : null)
+            ?? AccountRules.ValidateBaseUrl(args.BaseUrl)
+            ?? AccountRules.ValidateWeight(args.Weight);
+        if (problem is not null)
+        {
+            return await FailAsync(context, problem).ConfigureAwait(false);
+        }
+        var provider = ProviderCatalog.Find(args.Provider!)!;
+        var registry = context.Services.GetRequiredService<AccountRegistry>();
+        if (registry.FindByName(name) is not null)
+        {
+            return await FailAsync(context, $"an account named '{name}' already exists.").ConfigureAwait(false);
+        }
+        var accounts = context.Services.GetRequiredService<AccountService>();
+
+        if (provider.UsesOAuth)
+        {
+            if (args.ApiKey is not null)
+            {
+                return await FailAsync(context, $"provider '{provider.Name}' signs in with OAuth; --api-key is for anthropic and openai.").ConfigureAwait(false);
+            }
+            var signIn = context.Services.GetRequiredService<OAuthSignIn>();
+            var start = await signIn.StartAsync(provider.Name, name, context.CancellationToken).ConfigureAwait(false);
+            if (!start.Succeeded)
+            {
+                return await FailAsync(context, start.Error!).ConfigureAwait(false);
+            }
+            await context.Out.WriteLineAsync($"Open this URL in a browser and authorize account '{name}':").ConfigureAwait(false);
+            await context.Out.WriteLineAsync(start.Value!.AuthUrl).ConfigureAwait(false);
+            await context.Out.WriteLineAsync("Then paste the authorization code shown (code#state) and press Enter:").ConfigureAwait(false);
+            await context.Out.FlushAsync(context.CancellationToken).ConfigureAwait(false);
+            var code = (await context.In.ReadLineAsync(context.CancellationToken).ConfigureAwait(false))?.Trim();
+            if (string.IsNullOrEmpty(code))
+            {
+                return await FailAsync(context, "no authorization code was entered.").ConfigureAwait(false);
+            }
+            var done = await signIn.CompleteAsync(provider.Name, start.Value.SessionId, code, callbackState: null, context.CancellationToken).ConfigureAwait(false);
+            if (!done.Succeeded)
+            {
+                return await FailAsync(context, done.Error!).ConfigureAwait(false);
+            }
+            if (args.BaseUrl is not null || args.Weight is not null)
+            {
+                await accounts.UpdateAsync(done.Value!.Id, a => a with { BaseUrl = args.BaseUrl ?? a.BaseUrl, Weight = args.Weight ?? a.Weight }, context.CancellationToken).ConfigureAwait(false);
+            }
+            await context.Out.WriteLineAsync($"Account '{name}' added ({provider.Name}, OAuth).").ConfigureAwait(false);
+            return 0;
+        }
+
+        var apiKey = args.ApiKey;
+        if (apiKey is null)
+        {
+            await context.Out.WriteLineAsync($"Enter the API key for account '{name}':").ConfigureAwait(false);
+            await context.Out.FlushAsync(context.CancellationToken).ConfigureAwait(false);
+            apiKey = await context.In.ReadLineAsync(context.CancellationToken).ConfigureAwait(false);
+        }
+        apiKey = apiKey?.Trim();
+        if (string.IsNullOrEmpty(apiKey) || apiKey.Length > 4096)
+        {
+            return await FailAsync(context, "an API key is required (--api-key KEY or one line on standard input).").ConfigureAwait(false);
+        }
+        var (outcome, _) = await accounts.AddAsync(new Account
+        {
+            Id = Guid.NewGuid().ToString(),
+            Name = name,
+            Provider = provider.Name,
+            AuthMethod = AccountAuthMethods.ApiKey,
+            ApiKey = apiKey,
+            BaseUrl = args.BaseUrl,
+            Weight = args.Weight ?? 1,
+        }, context.CancellationToken).ConfigureAwait(false);
+        if (outcome != AccountChangeOutcome.Done)
+        {
+            return await FailAsync(context, $"an account named '{name}' already exists.").ConfigureAwait(false);
+        }
+        await context.Out.WriteLineAsync($"Account '{name}' added ({provider.Name}, API key).").ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<int> RemoveAsync(CliContext context, string name)
+    {
+        if (context.Services.GetRequiredService<AccountRegistry>().FindByName(name) is not { } state)
+        {
+            return await FailAsync(context, $"no account named '{name}'.").ConfigureAwait(false);
+        }
+        await context.Services.GetRequiredService<AccountService>().DeleteAsync(state.Id, context.CancellationToken).ConfigureAwait(false);
+        await context.Out.WriteLineAsync($"Account '{name}' removed.").ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<int> SetPausedAsync(CliContext context, string name, bool paused)
+    {
+        if (context.Services.GetRequiredService<AccountRegistry>().FindByName(name) is not { } state)
+        {
+            return await FailAsync(context, $"no account named '{name}'.").ConfigureAwait(false);
+        }
+        await context.Services.GetRequiredService<AccountService>().UpdateAsync(state.Id, a => a with { Paused = paused }, context.CancellationToken).ConfigureAwait(false);
+        await context.Out.WriteLineAsync($"Account '{name}' {(paused ? "paused" : "resumed")}.").ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<int> FailAsync(CliContext context, string message)
+    {
+        await context.Error.WriteLineAsync("error: " + message).ConfigureAwait(false);
+        return 1;
+    }
+
+    private sealed record CliContext(IServiceProvider Services, TextReader In, TextWriter Out, TextWriter Error, CancellationToken CancellationToken);
+
+    /// <summary>The parsed command line; unknown options are rejected so typos do not start a server.</summary>
+    private sealed record CliArguments(string Command, string? Name, string? Provider, string? ApiKey, string? BaseUrl, int? Weight)
+    {
+        public static CliArguments Parse(string[] args)
+        {
+            string? command = null, name = null, provider = null, apiKey = null, baseUrl = null;
+            int? weight = null;
+            for (var i = 0; i < args.Length; i++)
+            {
+                var arg = args[i];
+                string Value()
+                {
+                    if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    {
+                        throw new FormatException($"{arg} needs a value.");
+                    }
+                    return args[++i];
+                }
+                void SetCommand(string value)
+                {
+                    if (command is not null)
+                    {
+                        throw new FormatException($"use one command at a time ({command} and {value} given).");
+                    }
+                    command = value;
+                }
+                switch (arg)
+                {
+                    case "--list":
+                        SetCommand(arg);
+                        break;
+                    case "--add-account" or "--remove" or "--pause" or "--resume":
+                        SetCommand(arg);
+                        name = Value();
+                        break;
+                    case "--provider":
+                        provider = Value();
+                        break;
+                    case "--api-key":
+                        apiKey = Value();
+                        break;
+                    case "--base-url":
+                        baseUrl = Value();
+                        break;
+                    case "--weight":
+                        weight = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var w)
+                            ? w : throw new FormatException("--weight must be a whole number.");
+                        break;
+                    case DataDirectory.Option:
+                        Value();
+                        break;
+                    default:
+                        if (!arg.StartsWith(DataDirectory.Option + "=", StringComparison.Ordinal))
+                        {
+                            throw new FormatException($"unknown option '{arg}'. Commands: --add-account NAME --provider P [--api-key KEY] [--base-url URL] [--weight N], --list, --remove NAME, --pause NAME, --resume NAME; option --data-dir DIR.");
+                        }
+                        break;
+                }
+            }
+            return new CliArguments(command!, name, provider, apiKey, baseUrl, weight);
+        }
+    }
+}
