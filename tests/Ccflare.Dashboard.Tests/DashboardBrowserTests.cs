@@ -114,7 +114,8 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         var complete = page.GetByRole(AriaRole.Form, new() { Name = "Complete OAuth sign-in" });
         await Expect(complete.GetByRole(AriaRole.Link, new() { Name = "Open sign-in page" })).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex("^https://claude\\.ai/oauth/authorize"));
         await Expect(complete.GetByLabel("Authorization code")).ToBeVisibleAsync();
-        Assert.Contains(host.Stubs.AuthStarts, s => s.Provider == "claude-code" && s.Name == "subscription");
+        var authUrl = await complete.GetByRole(AriaRole.Link, new() { Name = "Open sign-in page" }).GetAttributeAsync("href");
+        Assert.Contains("code_challenge_method=S256", authUrl);
 
         await tab.ScreenshotAsync("accounts");
 

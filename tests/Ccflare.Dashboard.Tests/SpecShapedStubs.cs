@@ -195,22 +195,6 @@ internal static class SpecShapedStubs
             state.RequestDays = body.RootElement.GetProperty("requestDays").GetInt32();
             return Results.Json(new { payloadDays = state.PayloadDays, requestDays = state.RequestDays }, Json);
         });
-
-        api.MapPost("/auth/{provider}/init", async (string provider, HttpContext context) =>
-        {
-            using var body = await JsonDocument.ParseAsync(context.Request.Body);
-            var name = body.RootElement.GetProperty("name").GetString();
-            var sessionId = Guid.NewGuid().ToString();
-            state.AuthStarts.Add((provider, name!));
-            return Results.Json(new
-            {
-                success = true,
-                message = $"Sign-in started for '{name}'",
-                data = new { authUrl = $"https://claude.ai/oauth/authorize?code=true&client_id=stub&state={sessionId}", sessionId, provider },
-            }, Json);
-        });
-        api.MapPost("/auth/{provider}/complete", () =>
-            Results.Json(new { error = "Invalid authorization code." }, Json, statusCode: StatusCodes.Status400BadRequest));
     }
 
     private static async Task<List<RequestRecord>> ReadAllAsync(ICcflareStore store, RequestQuery? query, CancellationToken ct)
@@ -279,5 +263,4 @@ internal sealed class StubState
 
     public System.Collections.Concurrent.ConcurrentQueue<object> Logs { get; } = new();
 
-    public System.Collections.Concurrent.ConcurrentBag<(string Provider, string Name)> AuthStarts { get; } = new();
 }
