@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using LiteDB;
 
@@ -22,6 +23,9 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
     internal const string Users = "users";
 
     private const int QueryPageSize = 1000;
+
+    // CompareOptions.Ordinal is not round-tripped by LiteDB 5.0's file header; None (case-sensitive) is.
+    private static readonly Collation FileCollation = new(CultureInfo.InvariantCulture.LCID, CompareOptions.None);
 
     private readonly Lock _gate = new();
     private readonly string _databasePath;
@@ -63,7 +67,14 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
         {
             Directory.CreateDirectory(directory);
         }
-        var database = new LiteDatabase(new ConnectionString { Filename = _databasePath, Connection = ConnectionType.Direct });
+        var database = new LiteDatabase(new ConnectionString
+        {
+            Filename = _databasePath,
+            Connection = ConnectionType.Direct,
+            // Case-sensitive comparison, like SQLite and the in-memory store: ids and names that differ only in
+            // case are different keys (LiteDB's default ignores case). Fixed when the file is created.
+            Collation = FileCollation,
+        });
         try
         {
             LiteDbSchema.Migrate(database);
@@ -362,9 +373,26 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
         {
             var database = Database();
             database.Checkpoint();
-            database.Rebuild();
+            var before = BackupFiles();
+            database.Rebuild(new LiteDB.Engine.RebuildOptions { Collation = FileCollation });
+            // Rebuild keeps a copy of the old file ("name-backup.ext", then "-backup-1", ...). The point of
+            // compacting is to give space back, so the copy made by this successful rebuild is removed.
+            foreach (var backup in BackupFiles())
+            {
+                if (!before.Contains(backup))
+                {
+                    File.Delete(backup);
+                }
+            }
         }
         return Task.CompletedTask;
+    }
+
+    private HashSet<string> BackupFiles()
+    {
+        var directory = Path.GetDirectoryName(_databasePath)!;
+        var pattern = Path.GetFileNameWithoutExtension(_databasePath) + "-backup*" + Path.GetExtension(_databasePath);
+        return [.. Directory.EnumerateFiles(directory, pattern)];
     }
 
     // Settings

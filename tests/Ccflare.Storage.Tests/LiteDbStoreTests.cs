@@ -49,6 +49,22 @@ public sealed class LiteDbStoreTests : PersistentStoreContractTests
     }
 
     [Fact]
+    public async Task Compaction_shrinks_the_file_after_deletions()
+    {
+        await Store.WriteRequestsAsync([.. Enumerable.Range(0, 2000).Select(i => BatchRecord($"r{i:D4}", T0.AddSeconds(i)))], Ct);
+        await Store.CompactAsync(Ct);
+        var full = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
+        await Store.DeleteRequestsAsync(T0.AddSeconds(1900), Ct);
+
+        await Store.CompactAsync(Ct);
+
+        var compacted = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
+        Assert.True(compacted < full / 2, $"{compacted} bytes after compaction, {full} before");
+        Assert.Equal([DatabaseFileName], System.IO.Directory.GetFiles(Directory).Select(Path.GetFileName).Where(f => !f!.EndsWith("-log.litedb", StringComparison.Ordinal)));
+        Assert.Equal(100, (await QueryIdsAsync(new RequestQuery())).Count);
+    }
+
+    [Fact]
     public async Task A_file_from_a_newer_version_is_refused()
     {
         await DisposeStoreAsync(Store);

@@ -160,6 +160,23 @@ public sealed class SqliteStoreTests : PersistentStoreContractTests
     }
 
     [Fact]
+    public async Task Compaction_shrinks_the_file_and_empties_the_wal()
+    {
+        await Store.WriteRequestsAsync([.. Enumerable.Range(0, 2000).Select(i => BatchRecord($"r{i:D4}", T0.AddSeconds(i)))], Ct);
+        await Store.CompactAsync(Ct);
+        var full = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
+        await Store.DeleteRequestsAsync(T0.AddSeconds(1900), Ct);
+
+        await Store.CompactAsync(Ct);
+
+        var compacted = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
+        Assert.True(compacted < full / 2, $"{compacted} bytes after compaction, {full} before");
+        var wal = new FileInfo(Path.Combine(Directory, DatabaseFileName + "-wal"));
+        Assert.True(!wal.Exists || wal.Length == 0, $"WAL has {wal.Length} bytes after compaction");
+        Assert.Equal(100, (await QueryIdsAsync(new RequestQuery())).Count);
+    }
+
+    [Fact]
     public async Task A_file_from_a_newer_version_is_refused()
     {
         await DisposeStoreAsync(Store);

@@ -122,6 +122,16 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Account_names_and_ids_are_case_sensitive()
+    {
+        Assert.True(await Store.AddAccountAsync(MinimalAccount("acc-a", "alpha", T0), Ct));
+        Assert.True(await Store.AddAccountAsync(MinimalAccount("ACC-A", "Alpha", T0.AddSeconds(1)), Ct));
+
+        Assert.True(await Store.DeleteAccountAsync("ACC-A", Ct));
+        Assert.Equal(["alpha"], (await Store.GetAccountsAsync(Ct)).Select(a => a.Name));
+    }
+
+    [Fact]
     public async Task Update_replaces_the_row_and_unknown_id_returns_false()
     {
         var original = MinimalAccount("acc-1", "alpha", T0);
