@@ -56,6 +56,7 @@ foreach (var name in stores)
             seconds = stopwatch.Elapsed.TotalSeconds;
             cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
 
+            Console.WriteLine($"{name,-7} wrote {rows:N0} rows in {seconds:N2} s");
             var count = 0;
             await foreach (var _ in store.QueryRequestsAsync(new RequestQuery(), CancellationToken.None))
             {
