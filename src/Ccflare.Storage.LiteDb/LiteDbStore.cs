@@ -24,12 +24,9 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
 
     private const int QueryPageSize = 1000;
 
-    // CompareOptions.Ordinal is not round-tripped by LiteDB 5.0's file header; None (case-sensitive) is.
-    private static readonly Collation FileCollation = new(CultureInfo.InvariantCulture.LCID, CompareOptions.None);
-
     private readonly Lock _gate = new();
     private readonly string _databasePath;
-    private LiteDatabase? _database;
+    private LiteDbFile? _file;
     private bool _disposed;
 
     public LiteDbStore(LiteDbStorageOptions options)
@@ -58,34 +55,22 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
     private LiteDatabase Database()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_database is not null)
+        if (_file is not null)
         {
-            return _database;
+            return _file.Database;
         }
-        var directory = Path.GetDirectoryName(_databasePath);
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-        var database = new LiteDatabase(new ConnectionString
-        {
-            Filename = _databasePath,
-            Connection = ConnectionType.Direct,
-            // Case-sensitive comparison, like SQLite and the in-memory store: ids and names that differ only in
-            // case are different keys (LiteDB's default ignores case). Fixed when the file is created.
-            Collation = FileCollation,
-        });
+        var file = LiteDbFile.Open(_databasePath, createDirectory: true);
         try
         {
-            LiteDbSchema.Migrate(database);
+            LiteDbSchema.Migrate(file.Database);
         }
         catch
         {
-            database.Dispose();
+            file.Dispose();
             throw;
         }
-        _database = database;
-        return database;
+        _file = file;
+        return file.Database;
     }
 
     // Accounts
@@ -371,28 +356,46 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
     {
         lock (_gate)
         {
-            var database = Database();
-            database.Checkpoint();
-            var before = BackupFiles();
-            database.Rebuild(new LiteDB.Engine.RebuildOptions { Collation = FileCollation });
-            // Rebuild keeps a copy of the old file ("name-backup.ext", then "-backup-1", ...). The point of
-            // compacting is to give space back, so the copy made by this successful rebuild is removed.
-            foreach (var backup in BackupFiles())
+            var source = Database();
+            // Copy every collection into a fresh file (with the same indexes and version), then swap it in with
+            // an atomic rename. LiteDB's own Rebuild does not shrink a database opened on streams.
+            var compactPath = Path.Combine(
+                Path.GetDirectoryName(_databasePath)!,
+                Path.GetFileNameWithoutExtension(_databasePath) + "-compact" + Path.GetExtension(_databasePath));
+            DeleteFileAndLog(compactPath);
+            try
             {
-                if (!before.Contains(backup))
+                using (var target = LiteDbFile.Open(compactPath, createDirectory: false))
                 {
-                    File.Delete(backup);
+                    LiteDbSchema.Migrate(target.Database);
+                    foreach (var name in source.GetCollectionNames())
+                    {
+                        target.Database.GetCollection(name).InsertBulk(source.GetCollection(name).FindAll(), batchSize: 5000);
+                    }
+                    target.Database.UserVersion = source.UserVersion;
                 }
+                _file!.Dispose();
+                _file = null;
+                File.Move(compactPath, _databasePath, overwrite: true);
+            }
+            catch
+            {
+                DeleteFileAndLog(compactPath);
+                throw;
+            }
+            finally
+            {
+                // Reopen whatever is now at the path (the compacted file, or the original after a failure).
+                _ = Database();
             }
         }
         return Task.CompletedTask;
     }
 
-    private HashSet<string> BackupFiles()
+    private static void DeleteFileAndLog(string path)
     {
-        var directory = Path.GetDirectoryName(_databasePath)!;
-        var pattern = Path.GetFileNameWithoutExtension(_databasePath) + "-backup*" + Path.GetExtension(_databasePath);
-        return [.. Directory.EnumerateFiles(directory, pattern)];
+        File.Delete(path);
+        File.Delete(LiteDbFile.LogPath(path));
     }
 
     // Settings
@@ -505,8 +508,8 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
                 return;
             }
             _disposed = true;
-            _database?.Dispose();
-            _database = null;
+            _file?.Dispose();
+            _file = null;
         }
     }
 

@@ -65,6 +65,22 @@ public sealed class LiteDbStoreTests : PersistentStoreContractTests
     }
 
     [Fact]
+    public async Task The_file_is_exclusive_to_one_open_store()
+    {
+        await Store.SetSettingAsync("k", "v", Ct);
+        var second = CreateStore(Directory);
+        try
+        {
+            await Assert.ThrowsAsync<IOException>(() => second.InitializeAsync(Ct));
+        }
+        finally
+        {
+            await DisposeStoreAsync(second);
+        }
+        Assert.Equal("v", (await Store.GetSettingsAsync(Ct))["k"]);
+    }
+
+    [Fact]
     public async Task A_file_from_a_newer_version_is_refused()
     {
         await DisposeStoreAsync(Store);
