@@ -50,19 +50,9 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
     /// <summary>Full path of the database file.</summary>
     internal string DatabasePath => _databasePath;
 
-    public async Task InitializeAsync(CancellationToken cancellationToken)
-    {
-        var directory = Path.GetDirectoryName(_databasePath);
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-        await WriteAsync(connection =>
-        {
-            SqliteSchema.Migrate(connection);
-            return true;
-        }, cancellationToken).ConfigureAwait(false);
-    }
+    public Task InitializeAsync(CancellationToken cancellationToken) =>
+        // Opening the writer creates the directory and migrates the schema.
+        WriteAsync(static _ => true, cancellationToken);
 
     // Accounts
 
@@ -430,6 +420,11 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
     private async Task<SqliteConnection> OpenReadConnectionAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Volatile.Read(ref _writer) is null)
+        {
+            // Not initialized yet: open the writer first, which creates and migrates the file.
+            await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
         var connection = new SqliteConnection(_connectionString);
         try
         {
@@ -457,9 +452,23 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_writer is null)
             {
+                var directory = Path.GetDirectoryName(_databasePath);
+                if (!string.IsNullOrEmpty(directory))
+                {
+                    Directory.CreateDirectory(directory);
+                }
                 var writer = new SqliteConnection(_connectionString);
-                writer.Open();
-                ApplyConnectionPragmas(writer);
+                try
+                {
+                    writer.Open();
+                    ApplyConnectionPragmas(writer);
+                    SqliteSchema.Migrate(writer);
+                }
+                catch
+                {
+                    writer.Dispose();
+                    throw;
+                }
                 _writer = writer;
             }
             return work(_writer);

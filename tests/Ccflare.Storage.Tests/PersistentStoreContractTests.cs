@@ -64,6 +64,23 @@ public abstract class PersistentStoreContractTests : StoreContractTests
     }
 
     [Fact]
+    public async Task A_store_used_before_InitializeAsync_initializes_itself()
+    {
+        var store = CreateStore(Path.Combine(Directory, "lazy"));
+        try
+        {
+            Assert.Empty(await store.GetAccountsAsync(Ct));
+            Assert.True(await store.AddAccountAsync(MinimalAccount("a1", "alpha", T0), Ct));
+            await store.InitializeAsync(Ct);
+            Assert.Single(await store.GetAccountsAsync(Ct));
+        }
+        finally
+        {
+            await DisposeStoreAsync(store);
+        }
+    }
+
+    [Fact]
     public async Task Missing_directories_of_the_database_file_are_created()
     {
         var nested = Path.Combine(Directory, "deeper", "still");
