@@ -509,6 +509,30 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.NotNull(await Store.GetRequestAsync("after", Ct));
     }
 
+    [Fact]
+    public async Task Compaction_while_writers_run_loses_nothing()
+    {
+        await Store.WriteRequestsAsync([.. Enumerable.Range(0, 500).Select(i => BatchRecord($"seed-{i}", T0.AddMilliseconds(i)))], Ct);
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var b = 0; b < 10; b++)
+            {
+                await Store.WriteRequestsAsync([.. Enumerable.Range(0, 25).Select(i => BatchRecord($"w{w}-{b}-{i}", T0.AddSeconds(1 + b)))], Ct);
+            }
+        }));
+        var compactions = Task.Run(async () =>
+        {
+            await Store.DeleteRequestsAsync(T0.AddMilliseconds(250), Ct);
+            await Store.CompactAsync(Ct);
+            await Store.CompactAsync(Ct);
+        });
+
+        await Task.WhenAll([.. writers, compactions]);
+
+        Assert.Equal(250 + 4 * 10 * 25, (await QueryIdsAsync(new RequestQuery())).Count);
+        Assert.NotNull((await Store.GetRequestAsync("w3-9-24", Ct))!.Payload);
+    }
+
     // Settings
 
     [Fact]
