@@ -7,7 +7,7 @@ internal sealed class InMemoryStore : ICcflareStore
 {
     private readonly Lock _gate = new();
     private readonly List<Account> _accounts = [];
-    private readonly List<RequestRecord> _requests = [];
+    private readonly Dictionary<string, RequestRecord> _requests = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AuthSession> _authSessions = new(StringComparer.Ordinal);
     private readonly List<AccessKeyUser> _users = [];
@@ -63,15 +63,7 @@ internal sealed class InMemoryStore : ICcflareStore
         {
             foreach (var record in records)
             {
-                var index = _requests.FindIndex(r => r.Id == record.Id);
-                if (index >= 0)
-                {
-                    _requests[index] = record;
-                }
-                else
-                {
-                    _requests.Add(record);
-                }
+                _requests[record.Id] = record;
             }
         }
         return Task.CompletedTask;
@@ -82,7 +74,7 @@ internal sealed class InMemoryStore : ICcflareStore
         lock (_gate)
         {
             return Task.FromResult<IReadOnlyList<RequestRecord>>(
-                [.. _requests.OrderByDescending(r => r.Timestamp).Take(limit).Select(r => includePayloads ? r : r with { Payload = null })]);
+                [.. _requests.Values.OrderByDescending(r => r.Timestamp).Take(limit).Select(r => includePayloads ? r : r with { Payload = null })]);
         }
     }
 
@@ -90,7 +82,7 @@ internal sealed class InMemoryStore : ICcflareStore
     {
         lock (_gate)
         {
-            return Task.FromResult(_requests.Find(r => r.Id == id));
+            return Task.FromResult(_requests.GetValueOrDefault(id));
         }
     }
 
@@ -99,7 +91,7 @@ internal sealed class InMemoryStore : ICcflareStore
         List<RequestRecord> matches;
         lock (_gate)
         {
-            matches = [.. _requests.Where(r => Matches(query, r)).OrderBy(r => r.Timestamp).Select(r => r with { Payload = null })];
+            matches = [.. _requests.Values.Where(r => Matches(query, r)).OrderBy(r => r.Timestamp).Select(r => r with { Payload = null })];
         }
         foreach (var record in matches)
         {
@@ -126,7 +118,12 @@ internal sealed class InMemoryStore : ICcflareStore
     {
         lock (_gate)
         {
-            return Task.FromResult((long)_requests.RemoveAll(r => olderThan is null || r.Timestamp < olderThan));
+            var doomed = _requests.Values.Where(r => olderThan is null || r.Timestamp < olderThan).Select(r => r.Id).ToList();
+            foreach (var id in doomed)
+            {
+                _requests.Remove(id);
+            }
+            return Task.FromResult((long)doomed.Count);
         }
     }
 
@@ -134,16 +131,12 @@ internal sealed class InMemoryStore : ICcflareStore
     {
         lock (_gate)
         {
-            long count = 0;
-            for (var i = 0; i < _requests.Count; i++)
+            var stripped = _requests.Values.Where(r => r.Timestamp < olderThan && r.Payload is not null).ToList();
+            foreach (var record in stripped)
             {
-                if (_requests[i].Timestamp < olderThan && _requests[i].Payload is not null)
-                {
-                    _requests[i] = _requests[i] with { Payload = null };
-                    count++;
-                }
+                _requests[record.Id] = record with { Payload = null };
             }
-            return Task.FromResult(count);
+            return Task.FromResult((long)stripped.Count);
         }
     }
 
