@@ -23,7 +23,7 @@ internal static class StandaloneProgram
             return 0;
         }
         // Account commands (--add-account, --list, --remove, --pause, --resume) run against the data directory and exit.
-        if (await AccountCli.TryRunAsync(args, static dataDir => new JsonFileStore(dataDir)).ConfigureAwait(false) is { } accountExit) return accountExit;
+        if (await AccountCli.TryRunAsync(settings, ccflare => ConfigureStorage(ccflare, settings)).ConfigureAwait(false) is { } accountExit) return accountExit;
         if (await Cli.MaintenanceCli.TryRunAsync(settings, Console.Out, Console.Error).ConfigureAwait(false) is { } maintenanceExit) return maintenanceExit;
         if (await Tui.TuiCommand.TryRunAsync(settings).ConfigureAwait(false) is { } tuiExit) return tuiExit;
 
@@ -80,7 +80,11 @@ internal static class StandaloneProgram
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
-        var ccflare = builder.Services.AddCcflare(options => options.Port = port);
+        var ccflare = builder.Services.AddCcflare(options =>
+        {
+            options.Port = port;
+            options.DataProtectionKeysPath ??= settings.KeysDirectory;
+        });
         ConfigureStorage(ccflare, settings);
 
         var app = builder.Build();
@@ -88,12 +92,19 @@ internal static class StandaloneProgram
         return app;
     }
 
-    private static void ConfigureStorage(ICcflareBuilder ccflare, StandaloneSettings settings)
+    /// <summary>The store of the data directory: SQLite by default, LiteDB or memory on request. The CLI uses the same.</summary>
+    public static void ConfigureStorage(ICcflareBuilder ccflare, StandaloneSettings settings)
     {
         switch (settings.Storage)
         {
-            default:
+            case "memory":
                 ccflare.UseInMemoryStorage();
+                break;
+            case "litedb":
+                ccflare.UseLiteDbStorage(settings.DatabasePath);
+                break;
+            default:
+                ccflare.UseSqliteStorage(settings.DatabasePath);
                 break;
         }
     }

@@ -20,6 +20,9 @@ internal sealed record StandaloneSettings
 
     public string ConfigFilePath => Path.Combine(DataDirectory, "ccflare.json");
 
+    /// <summary>The Data Protection key ring that encrypts secrets at rest; the server and the CLI share it.</summary>
+    public string KeysDirectory => Path.Combine(DataDirectory, "keys");
+
     /// <summary>Parses flags; throws <see cref="ArgumentException"/> with a user-facing message on bad input.</summary>
     public static StandaloneSettings Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {

@@ -11,7 +11,7 @@ namespace Ccflare.StandaloneServer.Cli;
 /// <summary>
 /// Account commands of the standalone server: <c>--add-account NAME --provider P [--api-key KEY]
 /// [--base-url URL] [--weight N]</c>, <c>--list</c>, <c>--remove NAME</c>, <c>--pause NAME</c>,
-/// <c>--resume NAME</c>, each with optional <c>--data-dir DIR</c>. They work directly on the data
+/// <c>--resume NAME</c>, with the server's <c>--data-dir DIR</c> and <c>--storage</c>. They work directly on the data
 /// directory's store (with the same Data Protection keys as the server), so they work whether or
 /// not the server is running; a running server picks the changes up within
 /// <see cref="CcflareOptions.AccountReloadIntervalMs"/>.
@@ -21,7 +21,7 @@ internal static class AccountCli
     private static readonly string[] Commands = ["--add-account", "--list", "--remove", "--pause", "--resume"];
 
     /// <summary>True when <paramref name="args"/> name an account command.</summary>
-    public static bool IsCommand(IReadOnlyList<string> args)
+    private static bool IsCommand(IReadOnlyList<string> args)
     {
         foreach (var arg in args)
         {
@@ -37,22 +37,23 @@ internal static class AccountCli
     /// Runs the account command in <paramref name="args"/> and returns its exit code (0 ok, 1 error),
     /// or null when <paramref name="args"/> are not a CLI command (start the server instead).
     /// </summary>
-    /// <param name="args">The process arguments.</param>
-    /// <param name="storeFactory">Opens the store of a data directory (for example the SQLite file <c>ccflare.db</c> in it).</param>
+    /// <param name="settings">The parsed standalone flags: data directory and storage kind; the command is read from <see cref="StandaloneSettings.RemainingArgs"/>.</param>
+    /// <param name="configureStorage">Selects the same store the server uses for <paramref name="settings"/>.</param>
     /// <param name="stdin">Input for pasted codes and keys; the console by default.</param>
     /// <param name="stdout">Normal output; the console by default.</param>
     /// <param name="stderr">Errors; the console by default.</param>
     /// <param name="cancellationToken">Cancels the command.</param>
     public static async Task<int?> TryRunAsync(
-        string[] args,
-        Func<string, ICcflareStore> storeFactory,
+        StandaloneSettings settings,
+        Action<ICcflareBuilder> configureStorage,
         TextReader? stdin = null,
         TextWriter? stdout = null,
         TextWriter? stderr = null,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(storeFactory);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(configureStorage);
+        var args = settings.RemainingArgs;
         if (!IsCommand(args))
         {
             return null;
@@ -64,7 +65,7 @@ internal static class AccountCli
         CliArguments parsed;
         try
         {
-            parsed = CliArguments.Parse(args);
+            parsed = CliArguments.Parse([.. args]);
         }
         catch (FormatException ex)
         {
@@ -72,11 +73,11 @@ internal static class AccountCli
             return 1;
         }
 
-        var dataDir = DataDirectory.Resolve(args);
+        var dataDir = settings.DataDirectory;
         try
         {
             Directory.CreateDirectory(dataDir);
-            await using var services = BuildServices(dataDir, storeFactory);
+            await using var services = BuildServices(settings, configureStorage);
             var store = services.GetRequiredService<SecretProtectingStore>();
             await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
             services.GetRequiredService<AccountRegistry>().Load(await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
@@ -97,7 +98,7 @@ internal static class AccountCli
         }
     }
 
-    private static ServiceProvider BuildServices(string dataDir, Func<string, ICcflareStore> storeFactory)
+    private static ServiceProvider BuildServices(StandaloneSettings settings, Action<ICcflareBuilder> configureStorage)
     {
         var configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
@@ -106,8 +107,7 @@ internal static class AccountCli
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging();
-        services.AddCcflare(o => o.DataProtectionKeysPath ??= DataDirectory.KeysPath(dataDir));
-        services.Replace(ServiceDescriptor.Singleton(_ => storeFactory(dataDir)));
+        configureStorage(services.AddCcflare(o => o.DataProtectionKeysPath ??= settings.KeysDirectory));
         return services.BuildServiceProvider();
     }
 
@@ -334,11 +334,9 @@ internal static class AccountCli
                         weight = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var w)
                             ? w : throw new FormatException("--weight must be a whole number.");
                         break;
-                    case DataDirectory.Option:
-                        Value();
-                        break;
                     default:
-                        if (!arg.StartsWith(DataDirectory.Option + "=", StringComparison.Ordinal))
+                        // --Section:Key=value arguments are configuration, not commands.
+                        if (!arg.Contains(':', StringComparison.Ordinal))
                         {
                             throw new FormatException($"unknown option '{arg}'. Commands: --add-account NAME --provider P [--api-key KEY] [--base-url URL] [--weight N], --list, --remove NAME, --pause NAME, --resume NAME; option --data-dir DIR.");
                         }

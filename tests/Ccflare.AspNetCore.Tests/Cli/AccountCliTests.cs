@@ -37,6 +37,9 @@ public sealed class AccountCliTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Everything the data directory's database files hold, as text.</summary>
+    private string DataFiles() => string.Concat(Directory.EnumerateFiles(_dataDir, "ccflare.db*").Select(f => Encoding.UTF8.GetString(File.ReadAllBytes(f))));
+
     private sealed record CliRun(int ExitCode, string Stdout, string Stderr);
 
     private async Task<CliRun> RunAsync(string? stdin, params string[] args) => await RunAsync(stdin, null, args);
@@ -114,7 +117,7 @@ public sealed class AccountCliTests : IAsyncLifetime
         Assert.Equal(0, remove.ExitCode);
         Assert.Contains("No accounts.", (await RunAsync(null, "--list")).Stdout, StringComparison.Ordinal);
 
-        var store = File.ReadAllText(Path.Combine(_dataDir, JsonFileStore.FileName));
+        var store = DataFiles();
         Assert.DoesNotContain("sk-ant-cli-secret-1", store, StringComparison.Ordinal);
     }
 
@@ -127,7 +130,7 @@ public sealed class AccountCliTests : IAsyncLifetime
         var list = await RunAsync(null, "--list");
         Assert.Contains("openai", list.Stdout.Split('\n').Single(l => l.StartsWith("piped ", StringComparison.Ordinal)), StringComparison.Ordinal);
         Assert.DoesNotContain("sk-openai-from-stdin", list.Stdout, StringComparison.Ordinal);
-        Assert.DoesNotContain("sk-openai-from-stdin", File.ReadAllText(Path.Combine(_dataDir, JsonFileStore.FileName)), StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-openai-from-stdin", DataFiles(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -161,7 +164,7 @@ public sealed class AccountCliTests : IAsyncLifetime
         Assert.Contains("claude-code", row, StringComparison.Ordinal);
         Assert.Contains("oauth", row, StringComparison.Ordinal);
         Assert.DoesNotContain("at-1", list.Stdout, StringComparison.Ordinal);
-        var stored = File.ReadAllText(Path.Combine(_dataDir, JsonFileStore.FileName));
+        var stored = DataFiles();
         Assert.DoesNotContain("\"at-1\"", stored, StringComparison.Ordinal);
         Assert.DoesNotContain("\"rt-1\"", stored, StringComparison.Ordinal);
     }
@@ -201,11 +204,11 @@ public sealed class AccountCliTests : IAsyncLifetime
         await using var host = await CcflareTestHost.StartAsync(
             configure: o =>
             {
-                o.DataProtectionKeysPath = DataDirectory.KeysPath(_dataDir);
+                o.DataProtectionKeysPath = Path.Combine(_dataDir, "keys");
                 // Slower than the persister (500 ms), so counter writes happen between the CLI's write and the reload.
                 o.AccountReloadIntervalMs = 2000;
             },
-            build: b => b.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore>(new JsonFileStore(_dataDir))));
+            build: b => b.UseSqliteStorage(Path.Combine(_dataDir, "ccflare.db")));
 
         Assert.Equal(0, (await RunAsync(null, "--add-account", "live", "--provider", "anthropic", "--api-key", "sk-ant-live", "--base-url", _upstream.BaseUrl)).ExitCode);
         await WaitForAsync(host, accounts => accounts.Any(a => a.GetProperty("name").GetString() == "live"));
@@ -238,7 +241,6 @@ public sealed class AccountCliTests : IAsyncLifetime
             Assert.True(json.RootElement[0].GetProperty("paused").GetBoolean());
             Assert.True(json.RootElement[0].GetProperty("requestCount").GetInt64() >= 1);
         }
-        Assert.Contains("\"paused\": true", File.ReadAllText(Path.Combine(_dataDir, JsonFileStore.FileName)), StringComparison.Ordinal);
         Assert.Contains("paused", (await RunAsync(null, "--list")).Stdout.Split('\n').Single(l => l.StartsWith("live ", StringComparison.Ordinal)), StringComparison.Ordinal);
 
         Assert.Equal(0, (await RunAsync(null, "--remove", "live")).ExitCode);

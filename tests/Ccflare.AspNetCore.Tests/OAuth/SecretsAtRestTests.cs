@@ -25,13 +25,22 @@ public sealed class SecretsAtRestTests : IAsyncLifetime
     private FakeAuthServer _auth = null!;
     private FakeUpstream _upstream = null!;
 
-    public static TheoryData<string> Stores => ["json-file"];
+    public static TheoryData<string> Stores => ["sqlite", "litedb"];
 
     private static ICcflareStore CreateStore(string kind, string dir) => kind switch
     {
-        "json-file" => new JsonFileStore(dir),
+        "sqlite" => new Ccflare.Storage.Sqlite.SqliteStore(new Ccflare.Storage.Sqlite.SqliteStorageOptions { DatabasePath = Path.Combine(dir, "ccflare.db") }),
+        "litedb" => new Ccflare.Storage.LiteDb.LiteDbStore(new Ccflare.Storage.LiteDb.LiteDbStorageOptions { DatabasePath = Path.Combine(dir, "ccflare.litedb") }),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
+
+    private static async Task CloseAsync(ICcflareStore store)
+    {
+        if (store is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+    }
 
     public async Task InitializeAsync()
     {
@@ -61,7 +70,7 @@ public sealed class SecretsAtRestTests : IAsyncLifetime
             o.DataProtectionKeysPath = Path.Combine(_dir, "keys");
             o.Providers["claude-code"] = new ProviderOptions { TokenUrl = _auth.TokenUrl, BaseUrl = _upstream.BaseUrl };
         },
-        build: b => b.Services.Replace(ServiceDescriptor.Singleton(CreateStore(kind, Path.Combine(_dir, "data")))));
+        build: b => b.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore>(_ => CreateStore(kind, Path.Combine(_dir, "data")))));
 
     private static string ReadAllFiles(string dir)
     {
@@ -122,6 +131,7 @@ public sealed class SecretsAtRestTests : IAsyncLifetime
         var store = CreateStore(kind, Path.Combine(_dir, "data"));
         await store.InitializeAsync(CancellationToken.None);
         await store.AddAccountAsync(new Account { Id = Guid.NewGuid().ToString(), Name = "legacy", Provider = "anthropic", ApiKey = ApiKey, BaseUrl = _upstream.BaseUrl, CreatedAt = DateTimeOffset.UnixEpoch }, CancellationToken.None);
+        await CloseAsync(store);
         Assert.Contains(ApiKey, ReadAllFiles(Path.Combine(_dir, "data")), StringComparison.Ordinal);
 
         await using (var host = await StartHostAsync(kind))
@@ -155,8 +165,8 @@ public sealed class SecretsAtRestTests : IAsyncLifetime
             Assert.DoesNotContain(SecretProtector.Prefix, accounts, StringComparison.Ordinal);
         }
         var after = ReadAllFiles(Path.Combine(_dir, "data"));
-        var ciphertext = before[before.IndexOf(SecretProtector.Prefix, StringComparison.Ordinal)..];
-        ciphertext = ciphertext[..ciphertext.IndexOf('"', StringComparison.Ordinal)];
+        var ciphertext = System.Text.RegularExpressions.Regex.Match(before, System.Text.RegularExpressions.Regex.Escape(SecretProtector.Prefix) + "[A-Za-z0-9_-]{20,}").Value;
+        Assert.NotEmpty(ciphertext);
         Assert.Contains(ciphertext, after, StringComparison.Ordinal);
     }
 
@@ -166,7 +176,7 @@ public sealed class SecretsAtRestTests : IAsyncLifetime
         var hostKeys = Path.Combine(_dir, "host-keys");
         await using (var host = await CcflareTestHost.StartAsync(
             configure: o => o.DataProtectionKeysPath = Path.Combine(_dir, "keys"),
-            build: b => b.Services.Replace(ServiceDescriptor.Singleton(CreateStore("json-file", Path.Combine(_dir, "data")))),
+            build: b => b.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore>(_ => CreateStore("sqlite", Path.Combine(_dir, "data")))),
             host: builder => Microsoft.AspNetCore.DataProtection.DataProtectionBuilderExtensions.PersistKeysToFileSystem(
                 Microsoft.Extensions.DependencyInjection.DataProtectionServiceCollectionExtensions.AddDataProtection(builder.Services),
                 new DirectoryInfo(hostKeys))))
