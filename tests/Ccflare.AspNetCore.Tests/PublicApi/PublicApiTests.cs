@@ -11,6 +11,8 @@ public sealed class PublicApiTests
 {
     [Theory]
     [InlineData(typeof(CcflareOptions), "Ccflare.AspNetCore")]
+    [InlineData(typeof(Ccflare.Storage.Sqlite.SqliteStorageOptions), "Ccflare.Storage.Sqlite")]
+    [InlineData(typeof(Ccflare.Storage.LiteDb.LiteDbStorageOptions), "Ccflare.Storage.LiteDb")]
     public void Public_api_matches_the_approved_baseline(Type marker, string package)
     {
         var api = marker.Assembly.GeneratePublicApi(new ApiGeneratorOptions { IncludeAssemblyAttributes = false });
