@@ -70,6 +70,8 @@ public sealed class ManagementAccessTests : IAsyncLifetime
             {
                 app.Use(SimulatedRemotePeer);
             }
+            // Echoes the peer address the server saw (not a Ccflare route).
+            app.MapGet("/test/peer", (HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "(none)");
             if (map is null)
             {
                 app.MapCcflare();
@@ -152,6 +154,15 @@ public sealed class ManagementAccessTests : IAsyncLifetime
     {
         await using var f = await StartAsync();
         await f.Host.AddAccountAsync("a", "anthropic", AccountKey, _upstream.BaseUrl);
+        var peer = IPAddress.Parse(await f.Remote.GetStringAsync("/test/peer"));
+        Assert.False(ManagementAccess.IsLocal(peer), $"the remote client arrived from {peer}");
+        Assert.True(IPAddress.IsLoopback(IPAddress.Parse(await f.Host.Client.GetStringAsync("/test/peer"))));
+        if (Network.NonLoopbackAddress() is { } machineAddress)
+        {
+            // A real second interface: the connection truly came from it, no simulation involved.
+            Assert.True(f.RealAddress);
+            Assert.Equal(machineAddress, peer);
+        }
 
         using (var local = await f.Host.Client.GetAsync("/api/accounts"))
         {
