@@ -2,6 +2,7 @@ using Ccflare;
 using Ccflare.Dashboard;
 using Ccflare.Management;
 using Ccflare.Proxy;
+using Ccflare.Security;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,11 +27,18 @@ public static class CcflareEndpointRouteBuilderExtensions
         var proxy = root.MapGroup("/v1");
         proxy.Map("/{provider}/{**rest}", static context => context.RequestServices.GetRequiredService<ProxyHandler>().HandleNativeAsync(context))
             .WithDisplayName("Ccflare proxy");
+        proxy.RequireCcflareAccessKeys();
 
         var api = root.MapGroup("/api");
         AccountEndpoints.Map(api);
         ConfigEndpoints.Map(api);
         RequestEndpoints.Map(api);
+        UserEndpoints.Map(api);
+        // Unknown management paths (and methods) answer with a JSON error, not an empty 404/405.
+        api.Map("/{**rest}", static context => Ccflare.Http.JsonErrors.WriteAsync(context, StatusCodes.Status404NotFound,
+            $"No management endpoint {context.Request.Method} {context.Request.Path}."))
+            .WithDisplayName("Ccflare management fallback");
+        api.RequireCcflareManagementAccess();
 
         var health = root.MapGroup(string.Empty);
         Ccflare.OAuth.OAuthEndpoints.Map(api, health);

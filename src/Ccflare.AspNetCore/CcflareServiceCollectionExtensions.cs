@@ -71,6 +71,7 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<RequestRecorder>();
         services.TryAddSingleton<RequestWriter>();
         services.TryAddSingleton<ProxyHandler>();
+        services.TryAddSingleton<Ccflare.Security.AccessKeyService>();
 
         services.AddHttpClient(UpstreamClient.Name, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(UpstreamClient.CreateHandler)
@@ -78,6 +79,7 @@ public static class CcflareServiceCollectionExtensions
 
         // Order matters: the initializer runs first and the writers stop last, after the server drained.
         services.AddHostedService<CcflareInitializer>();
+        services.AddHostedService<Ccflare.Security.AccessKeyLoader>();
         services.AddHostedService(sp => sp.GetRequiredService<AccountStatePersister>());
         services.AddHostedService(sp => sp.GetRequiredService<RequestWriter>());
         services.AddHostedService<RequestObserverDispatcher>();

@@ -18,13 +18,20 @@ public sealed class CcflareEndpoints : IEndpointConventionBuilder
         Dashboard = dashboard;
     }
 
-    /// <summary>The proxy routes: <c>/v1/{provider}/...</c>.</summary>
+    /// <summary>
+    /// The proxy routes: <c>/v1/{provider}/...</c>. Open to the network; they require a
+    /// <c>ccfk_</c> access key when <see cref="CcflareOptions.RequireAccessKeys"/> is on.
+    /// </summary>
     public RouteGroupBuilder Proxy { get; }
 
-    /// <summary>The management API: <c>/api/...</c>.</summary>
+    /// <summary>
+    /// The management API: <c>/api/...</c>. Loopback-only unless <see cref="CcflareOptions.AdminToken"/>
+    /// is configured (remote clients send it as a bearer token) or the host adds its own authorization
+    /// (for example <c>Api.RequireAuthorization("admin")</c>), which then replaces the loopback rule.
+    /// </summary>
     public RouteGroupBuilder Api { get; }
 
-    /// <summary>The health endpoint: <c>/health</c>.</summary>
+    /// <summary>The health endpoint: <c>/health</c>. Open; it reveals no account details or secrets.</summary>
     public RouteGroupBuilder Health { get; }
 
     /// <summary>The web dashboard: <c>/</c>, its pages and <c>/assets/*</c>. Protect it like <see cref="Api"/>, which it calls.</summary>

@@ -39,6 +39,20 @@ public sealed class CcflareOptions
     /// <summary>Requires <c>ccfk_</c> access keys on proxy routes.</summary>
     public bool RequireAccessKeys { get; set; }
 
+    /// <summary>
+    /// Token that opens the management API (and dashboard) to non-loopback clients, sent as
+    /// <c>Authorization: Bearer &lt;token&gt;</c>. Unset by default: management is loopback-only.
+    /// At least 16 characters; treat it like a password (environment variable or secret store).
+    /// </summary>
+    public string? AdminToken { get; set; }
+
+    /// <summary>
+    /// Turns the loopback-only rule off for the management surface. Only for hosts that protect it
+    /// some other way (their own middleware or network); prefer <see cref="AdminToken"/> or
+    /// <c>RequireAuthorization</c> on the group returned by <c>MapCcflare</c>.
+    /// </summary>
+    public bool AllowRemoteManagement { get; set; }
+
     /// <summary>Forward without credentials when no account exists (ccflare's behaviour). Off by default: 503 instead.</summary>
     public bool PassthroughWhenNoAccounts { get; set; }
 

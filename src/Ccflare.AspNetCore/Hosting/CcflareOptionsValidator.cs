@@ -58,6 +58,17 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
         {
             failures.Add($"{p}WriteBatchSize must be at least 1 (was {options.WriteBatchSize}).");
         }
+        if (options.AdminToken is { Length: > 0 } adminToken)
+        {
+            if (adminToken.Length < 16 || adminToken.Length > 1024)
+            {
+                failures.Add($"{p}AdminToken must be between 16 and 1024 characters (was {adminToken.Length}).");
+            }
+            else if (adminToken.AsSpan().IndexOfAny(" \t\r\n") >= 0 || ContainsControl(adminToken))
+            {
+                failures.Add($"{p}AdminToken must not contain whitespace or control characters.");
+            }
+        }
         foreach (var (provider, providerOptions) in options.Providers)
         {
             if (Providers.ProviderCatalog.Find(provider) is null)
@@ -72,6 +83,18 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool ContainsControl(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void CheckUrl(List<string> failures, string key, string? value)

@@ -16,7 +16,15 @@ internal static class ManagementJson
         {
             return (null, JsonErrors.Result(StatusCodes.Status413PayloadTooLarge, $"Request body exceeds {MaxBodyBytes} bytes."));
         }
-        var body = await Proxy.RequestBodyBuffer.ReadAsync(context.Request.Body, context.Request.ContentLength, MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        Proxy.RequestBodyBuffer? body;
+        try
+        {
+            body = await Proxy.RequestBodyBuffer.ReadAsync(context.Request.Body, context.Request.ContentLength, MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or BadHttpRequestException)
+        {
+            return (null, JsonErrors.Result(StatusCodes.Status400BadRequest, "The request body could not be read."));
+        }
         if (body is null)
         {
             return (null, JsonErrors.Result(StatusCodes.Status413PayloadTooLarge, $"Request body exceeds {MaxBodyBytes} bytes."));
@@ -26,6 +34,10 @@ internal static class ManagementJson
             if (body.Length == 0)
             {
                 return (null, JsonErrors.Result(StatusCodes.Status400BadRequest, "A JSON request body is required."));
+            }
+            if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+            {
+                return (null, JsonErrors.Result(StatusCodes.Status400BadRequest, "The request body is not valid UTF-8."));
             }
             try
             {

@@ -12,7 +12,7 @@ internal static class RequestEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/requests", async (HttpContext context, ICcflareStore store, AccountRegistry registry) =>
+        api.MapGet("/requests", async (HttpContext context, ICcflareStore store, AccountRegistry registry, Security.AccessKeyService users) =>
         {
             if (!TryReadLimit(context, 50, out var limit, out var error))
             {
@@ -23,7 +23,7 @@ internal static class RequestEndpoints
             foreach (var record in records)
             {
                 var accountName = record.AccountName ?? (record.AccountUsed is { } id ? registry.Find(id)?.Name : null);
-                list.Add(RequestSummaryResponse.From(record, accountName));
+                list.Add(RequestSummaryResponse.From(record, accountName, users.NameOf(record.UserId)));
             }
             return Results.Json(list, CcflareJson.Options);
         });
