@@ -42,6 +42,11 @@ internal static class StandaloneProgram
         {
             try
             {
+                // Access-key users (--add-user NAME, --list-users) run against the data directory and exit.
+                if (await Cli.UserCli.TryRunAsync([.. settings.RemainingArgs], app.Services, Console.Out, Console.Error).ConfigureAwait(false) is { } userExit)
+                {
+                    return userExit;
+                }
                 await app.RunAsync().ConfigureAwait(false);
             }
             catch (Microsoft.Extensions.Options.OptionsValidationException ex)
@@ -77,7 +82,11 @@ internal static class StandaloneProgram
         {
             builder.WebHost.UseUrls($"http://{settings.Host ?? "localhost"}:{port}");
         }
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            Ccflare.Security.CcflareKestrelLimits.Apply(kestrel);
+        });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         var ccflare = builder.Services.AddCcflare(options =>
@@ -124,6 +133,9 @@ internal static class StandaloneProgram
           --reset-stats       Zero per-account request counters
           --clear-history     Delete request history
           --analyze           Database performance report
+          --add-account NAME --provider P [--api-key KEY] [--base-url URL] [--weight N]
+          --list | --remove NAME | --pause NAME | --resume NAME
+          --add-user NAME     Create an access key (shown once); --list-users lists users
           --Ccflare:Key=value Any Ccflare option (also Ccflare__Key environment variables)
           --help              Show this help
 

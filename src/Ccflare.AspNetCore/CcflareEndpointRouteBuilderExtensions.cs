@@ -46,6 +46,7 @@ public static class CcflareEndpointRouteBuilderExtensions
 
         var dashboard = root.MapGroup(string.Empty);
         DashboardEndpoints.Map(dashboard);
+        dashboard.RequireCcflareManagementAccess();
 
         return new CcflareEndpoints(proxy, api, health, dashboard);
     }
@@ -53,8 +54,8 @@ public static class CcflareEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps only the web dashboard at <paramref name="prefix"/> (<c>{prefix}/</c>, its pages and
     /// <c>{prefix}/assets/*</c>). The dashboard calls the management API relative to the same prefix,
-    /// so map <c>MapCcflare(prefix)</c>'s API there too. Returns the group so the host can add
-    /// authorization: the dashboard should be protected like the management API.
+    /// so map <c>MapCcflare(prefix)</c>'s API there too. Like the management API it answers only
+    /// loopback callers, the admin token, or whoever the host's own authorization on the returned group admits.
     /// </summary>
     public static RouteGroupBuilder MapCcflareDashboard(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
@@ -63,6 +64,7 @@ public static class CcflareEndpointRouteBuilderExtensions
 
         var dashboard = endpoints.MapGroup(prefix);
         DashboardEndpoints.Map(dashboard);
+        dashboard.RequireCcflareManagementAccess();
         return dashboard;
     }
 }
