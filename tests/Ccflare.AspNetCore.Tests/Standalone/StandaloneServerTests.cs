@@ -140,6 +140,52 @@ public sealed class StandaloneServerProcessTests : IAsyncLifetime
         Assert.Equal(0, await server.StopAsync());
     }
 
+    [Theory]
+    [InlineData("sqlite", "ccflare.db")]
+    [InlineData("litedb", "ccflare.litedb")]
+    public async Task Accounts_settings_and_history_survive_a_graceful_restart(string storage, string file)
+    {
+        var args = new[] { "--data-dir", _dataDir.FullName, "--storage", storage };
+        var port = StandaloneProcess.FreePort();
+        await using (var server = await StandaloneProcess.StartAsync([.. args, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], port))
+        {
+            using var add = await server.Client.PostAsync("/api/accounts", new StringContent(
+                $$"""{"name":"kept","provider":"anthropic","api_key":"sk-ant-kept","base_url":"{{_upstream.BaseUrl}}"}""", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, add.StatusCode);
+            using var strategy = await server.Client.PostAsync("/api/config/strategy", new StringContent("""{"strategy":"round-robin"}""", Encoding.UTF8, "application/json"));
+            strategy.EnsureSuccessStatusCode();
+            for (var i = 0; i < 3; i++)
+            {
+                using var proxied = await server.Client.PostAsync("/v1/anthropic/v1/messages", new StringContent(
+                    """{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
+            }
+            // SIGTERM: the host drains the write queue before it exits.
+            Assert.Equal(0, await server.StopAsync());
+        }
+        Assert.True(File.Exists(Path.Combine(_dataDir.FullName, file)));
+
+        port = StandaloneProcess.FreePort();
+        await using (var restarted = await StandaloneProcess.StartAsync([.. args, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], port))
+        {
+            var accounts = await restarted.Client.GetFromJsonAsync<JsonElement>("/api/accounts");
+            var account = Assert.Single(accounts.EnumerateArray());
+            Assert.Equal("kept", account.GetProperty("name").GetString());
+            Assert.Equal(3, account.GetProperty("totalRequests").GetInt64());
+            Assert.Equal("round-robin", (await restarted.Client.GetFromJsonAsync<JsonElement>("/api/config")).GetProperty("lbStrategy").GetString());
+            var requests = await restarted.Client.GetFromJsonAsync<JsonElement>("/api/requests?limit=10");
+            Assert.Equal(3, requests.GetArrayLength());
+            Assert.All(requests.EnumerateArray(), r => Assert.Equal("claude-sonnet-4-5", r.GetProperty("model").GetString()));
+
+            // The key still decrypts with the data directory's key ring.
+            _upstream.Received.Clear();
+            using var proxied = await restarted.Client.PostAsync("/v1/anthropic/v1/messages", new StringContent(
+                """{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[]}""", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
+            Assert.Equal("sk-ant-kept", Assert.Single(_upstream.Received).Header("x-api-key"));
+        }
+    }
+
     [Fact]
     public async Task Port_from_environment_and_options_from_Ccflare_arguments()
     {
