@@ -36,9 +36,11 @@ public static class ShopApp
 
         builder.Services.AddSingleton<AuditLog>();
 
-        // Ccflare: options from the "Ccflare" section of appsettings.json, history in LiteDB-compatible storage,
+        // Ccflare: options from the "Ccflare" section of appsettings.json, accounts and history in a LiteDB file,
         // the app's own account-selection rule and an audit hook.
+        var llmDatabase = builder.Configuration["Shop:LlmDatabasePath"] ?? Path.Combine(builder.Environment.ContentRootPath, "shop-llm.litedb");
         builder.Services.AddCcflare()
+            .UseLiteDbStorage(llmDatabase)
             .AddStrategy<TenantStrategy>()
             .AddRequestObserver<AuditObserver>();
 
@@ -67,6 +69,7 @@ public static class ShopApp
         // Ccflare under /llm: the proxy stays open to the app's services, management needs the admin policy.
         var ccflare = app.MapCcflare("/llm");
         ccflare.Api.RequireAuthorization(AdminPolicy);
+        ccflare.Dashboard.RequireAuthorization(AdminPolicy);
 
         return app;
     }

@@ -14,13 +14,14 @@ namespace Ccflare.Tests.Samples;
 public sealed class EmbeddedInExistingAppTests : IAsyncLifetime
 {
     private FakeUpstream _upstream = null!;
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("ccflare-shop-");
     private WebApplication _app = null!;
     private string _baseUrl = "";
 
     public async Task InitializeAsync()
     {
         _upstream = await FakeUpstream.StartAsync();
-        _app = ShopApp.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", SampleDirectory()], builder => builder.Logging.ClearProviders());
+        _app = ShopApp.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", SampleDirectory(), "--Shop:LlmDatabasePath=" + Path.Combine(_data.FullName, "shop.litedb")], builder => builder.Logging.ClearProviders());
         await _app.StartAsync();
         _baseUrl = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     }
@@ -30,6 +31,7 @@ public sealed class EmbeddedInExistingAppTests : IAsyncLifetime
         await _app.StopAsync();
         await _app.DisposeAsync();
         await _upstream.DisposeAsync();
+        _data.Delete(recursive: true);
     }
 
     private static string SampleDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
@@ -71,6 +73,12 @@ public sealed class EmbeddedInExistingAppTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, anonymousResponse.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, bobResponse.StatusCode);
         Assert.Equal(HttpStatusCode.OK, aliceResponse.StatusCode);
+
+        using var anonymousDashboard = await anonymous.GetAsync("/llm/");
+        using var aliceDashboard = await alice.GetAsync("/llm/");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymousDashboard.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, aliceDashboard.StatusCode);
+        Assert.Contains("<base href=\"/llm/\"", await aliceDashboard.Content.ReadAsStringAsync());
     }
 
     [Fact]
