@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Xml.Linq;
 using Ccflare.Tests.Infrastructure;
@@ -175,6 +174,5 @@ public sealed class PackagingTests : IAsyncLifetime
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    private static string RepositoryRoot([CallerFilePath] string path = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", "..", ".."));
+    private static string RepositoryRoot() => RepositoryPaths.Root;
 }

@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using Ccflare.Tests.Infrastructure;
 using PublicApiGenerator;
 
 namespace Ccflare.Tests.PublicApi;
@@ -32,5 +32,5 @@ public sealed class PublicApiTests
         Assert.Equal(expected, api.ReplaceLineEndings());
     }
 
-    private static string SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+    private static string SourceDirectory() => RepositoryPaths.Combine("tests", "Ccflare.AspNetCore.Tests", "PublicApi");
 }

@@ -34,8 +34,7 @@ public sealed class EmbeddedInExistingAppTests : IAsyncLifetime
         _data.Delete(recursive: true);
     }
 
-    private static string SampleDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", "..", "..", "samples", "EmbeddedInExistingApp"));
+    private static string SampleDirectory() => RepositoryPaths.Combine("samples", "EmbeddedInExistingApp");
 
     private HttpClient Client() => new(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(_baseUrl) };
 
