@@ -30,6 +30,9 @@ public static class CcflareEndpointRouteBuilderExtensions
         AccountEndpoints.Map(api);
         ConfigEndpoints.Map(api);
         RequestEndpoints.Map(api);
+        StatsEndpoints.Map(api);
+        LogEndpoints.Map(api);
+        MaintenanceEndpoints.Map(api);
 
         var health = root.MapGroup(string.Empty);
         ConfigEndpoints.MapHealth(endpoints, health);

@@ -50,6 +50,7 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<RequestRecorder>();
         services.TryAddSingleton<RequestWriter>();
         services.TryAddSingleton<ProxyHandler>();
+        services.AddCcflareHistory();
 
         services.AddHttpClient(UpstreamClient.Name, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(UpstreamClient.CreateHandler)
@@ -59,6 +60,7 @@ public static class CcflareServiceCollectionExtensions
         services.AddHostedService<CcflareInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<AccountStatePersister>());
         services.AddHostedService(sp => sp.GetRequiredService<RequestWriter>());
+        services.AddHostedService(sp => sp.GetRequiredService<Ccflare.Retention.RetentionService>());
 
         return new CcflareBuilder(services);
     }
