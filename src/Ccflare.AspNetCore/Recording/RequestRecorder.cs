@@ -32,7 +32,7 @@ internal sealed class RequestRecorder
     public RequestRecorder(IOptions<CcflareOptions> options, TimeProvider time, CcflareMetrics metrics, ILogger<RequestRecorder> logger)
     {
         var value = options.Value;
-        _queue = Channel.CreateUnbounded<ProxyExchange>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+        _queue = Channel.CreateUnbounded<ProxyExchange>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false }); // multi-reader: supports Count
         _slots = new SemaphoreSlim(value.WriteQueueCapacity, value.WriteQueueCapacity);
         _overflowCapacity = Math.Max(1, value.WriteQueueCapacity / 4);
         _mode = value.WriteQueueFullMode;
