@@ -34,6 +34,9 @@ public static class CcflareEndpointRouteBuilderExtensions
         ConfigEndpoints.Map(api);
         RequestEndpoints.Map(api);
         UserEndpoints.Map(api);
+        StatsEndpoints.Map(api);
+        LogEndpoints.Map(api);
+        MaintenanceEndpoints.Map(api);
         // Unknown management paths (and methods) answer with a JSON error, not an empty 404/405.
         api.Map("/{**rest}", static context => Ccflare.Http.JsonErrors.WriteAsync(context, StatusCodes.Status404NotFound,
             $"No management endpoint {context.Request.Method} {context.Request.Path}."))

@@ -72,6 +72,7 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<RequestWriter>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton<Ccflare.Security.AccessKeyService>();
+        services.AddCcflareHistory();
 
         services.AddHttpClient(UpstreamClient.Name, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(UpstreamClient.CreateHandler)
@@ -85,6 +86,7 @@ public static class CcflareServiceCollectionExtensions
         services.AddHostedService<RequestObserverDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<TokenRefreshService>());
         services.AddHostedService(sp => sp.GetRequiredService<AccountReloader>());
+        services.AddHostedService(sp => sp.GetRequiredService<Ccflare.Retention.RetentionService>());
 
         return new CcflareBuilder(services);
     }

@@ -65,6 +65,27 @@ public sealed class CcflareOptions
     /// <summary>Largest batch written in one transaction.</summary>
     public int WriteBatchSize { get; set; } = 500;
 
+    /// <summary>What the request path does when the write queue is full (wait briefly, then drop the payload, then the row).</summary>
+    public WriteQueueFullMode WriteQueueFullMode { get; set; } = WriteQueueFullMode.WaitThenDrop;
+
+    /// <summary>How long a finished request may wait for room in a full write queue (50 ms by default).</summary>
+    public int WriteQueueFullWaitMs { get; set; } = 50;
+
+    /// <summary>Days request and response payloads are kept (7 by default); changeable at run time via <c>/api/config/retention</c>.</summary>
+    public int PayloadRetentionDays { get; set; } = 7;
+
+    /// <summary>Days request rows are kept (30 by default); changeable at run time via <c>/api/config/retention</c>.</summary>
+    public int RequestRetentionDays { get; set; } = 30;
+
+    /// <summary>How often the background service applies retention (1 hour by default).</summary>
+    public int RetentionIntervalMs { get; set; } = 3_600_000;
+
+    /// <summary>
+    /// Price overrides and additions, keyed by model id prefix (longest prefix wins), for
+    /// example <c>Ccflare:Pricing:my-model:Input=3</c>. Replaces the built-in entry of the same key.
+    /// </summary>
+    public Dictionary<string, ModelPrice> Pricing { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Port reported by <c>GET /api/config</c>; informational.</summary>
     public int? Port { get; set; }
 

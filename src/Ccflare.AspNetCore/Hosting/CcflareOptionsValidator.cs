@@ -69,6 +69,29 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 failures.Add($"{p}AdminToken must not contain whitespace or control characters.");
             }
         }
+        if (options.WriteQueueFullWaitMs < 0)
+        {
+            failures.Add($"{p}WriteQueueFullWaitMs must be 0 or more (was {options.WriteQueueFullWaitMs}).");
+        }
+        if (options.PayloadRetentionDays is < 1 or > Retention.RetentionSettings.MaxDays)
+        {
+            failures.Add($"{p}PayloadRetentionDays must be between 1 and {Retention.RetentionSettings.MaxDays} (was {options.PayloadRetentionDays}).");
+        }
+        if (options.RequestRetentionDays is < 1 or > Retention.RetentionSettings.MaxDays)
+        {
+            failures.Add($"{p}RequestRetentionDays must be between 1 and {Retention.RetentionSettings.MaxDays} (was {options.RequestRetentionDays}).");
+        }
+        if (options.RetentionIntervalMs < 1000)
+        {
+            failures.Add($"{p}RetentionIntervalMs must be at least 1000 (was {options.RetentionIntervalMs}).");
+        }
+        foreach (var (model, price) in options.Pricing)
+        {
+            if (price is null || price.Input < 0 || price.Output < 0 || price.CacheRead < 0 || price.CacheWrite < 0)
+            {
+                failures.Add($"{p}Pricing:{model} prices must be 0 or more.");
+            }
+        }
         foreach (var (provider, providerOptions) in options.Providers)
         {
             if (Providers.ProviderCatalog.Find(provider) is null)

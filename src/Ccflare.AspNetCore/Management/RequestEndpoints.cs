@@ -1,18 +1,26 @@
 using Ccflare.Accounts;
 using Ccflare.Http;
+using Ccflare.Pricing;
+using Ccflare.Recording;
+using Ccflare.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ccflare.Management;
 
+/// <summary>
+/// <c>GET /api/requests</c>, <c>GET /api/requests/detail</c>, <c>GET /api/requests/{id}</c> and the live
+/// <c>GET /api/requests/stream</c> (SSE).
+/// </summary>
 internal static class RequestEndpoints
 {
     public const int MaxLimit = 1000;
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/requests", async (HttpContext context, ICcflareStore store, AccountRegistry registry, Security.AccessKeyService users) =>
+        api.MapGet("/requests", async (HttpContext context, ICcflareStore store, AccountRegistry registry, PriceTable prices, AccessKeyService users) =>
         {
             if (!TryReadLimit(context, 50, out var limit, out var error))
             {
@@ -22,12 +30,61 @@ internal static class RequestEndpoints
             var list = new List<RequestSummaryResponse>(records.Count);
             foreach (var record in records)
             {
-                var accountName = record.AccountName ?? (record.AccountUsed is { } id ? registry.Find(id)?.Name : null);
-                list.Add(RequestSummaryResponse.From(record, accountName, users.NameOf(record.UserId)));
+                list.Add(Summary(record, registry, prices, users));
             }
             return Results.Json(list, CcflareJson.Options);
         });
+
+        api.MapGet("/requests/detail", async (HttpContext context, ICcflareStore store, AccountRegistry registry) =>
+        {
+            if (!TryReadLimit(context, 100, out var limit, out var error))
+            {
+                return error!;
+            }
+            var records = await store.GetRecentRequestsAsync(limit, includePayloads: true, context.RequestAborted).ConfigureAwait(false);
+            var list = new List<RequestDetailResponse>(records.Count);
+            foreach (var record in records)
+            {
+                if (record.Payload is not null)
+                {
+                    list.Add(RequestDetailResponse.From(record, AccountName(record, registry)));
+                }
+            }
+            return Results.Json(list, CcflareJson.Options);
+        });
+
+        api.MapGet("/requests/stream", async (HttpContext context, TimeProvider time) =>
+        {
+            var events = context.RequestServices.GetRequiredService<RequestEvents>();
+            var registry = context.RequestServices.GetRequiredService<AccountRegistry>();
+            var prices = context.RequestServices.GetRequiredService<PriceTable>();
+            var users = context.RequestServices.GetRequiredService<AccessKeyService>();
+            using var subscription = events.Live.Subscribe();
+            await ServerSentEvents.RunAsync(context, subscription.Reader, e => Shape(e, registry, prices, users), ServerSentEvents.DefaultHeartbeat, time).ConfigureAwait(false);
+        });
+
+        api.MapGet("/requests/{id}", async (string id, HttpContext context, ICcflareStore store, AccountRegistry registry) =>
+        {
+            var record = await store.GetRequestAsync(id, context.RequestAborted).ConfigureAwait(false);
+            return record is null
+                ? JsonErrors.Result(StatusCodes.Status404NotFound, $"Request '{id}' not found.")
+                : Results.Json(RequestDetailResponse.From(record, AccountName(record, registry)), CcflareJson.Options);
+        });
     }
+
+    private static object Shape(RequestLiveEvent e, AccountRegistry registry, PriceTable prices, AccessKeyService users) => e.Record is { } record
+        ? new { type = e.Type, id = e.Id, payload = Summary(record, registry, prices, users) }
+        : new { type = e.Type, id = e.Id, timestamp = e.Timestamp, method = e.Method, path = e.Path, provider = e.Provider };
+
+    internal static RequestSummaryResponse Summary(RequestRecord record, AccountRegistry registry, PriceTable prices, AccessKeyService users)
+    {
+        var userName = users.NameOf(record.UserId);
+        var costUnknown = record.CostUsd == 0m && (record.PromptTokens is not null || record.CompletionTokens is not null) && prices.Find(record.Model) is null;
+        return RequestSummaryResponse.From(record, AccountName(record, registry), userName, costUnknown);
+    }
+
+    private static string? AccountName(RequestRecord record, AccountRegistry registry) =>
+        record.AccountName ?? (record.AccountUsed is { } id ? registry.Find(id)?.Name : null);
 
     public static bool TryReadLimit(HttpContext context, int fallback, out int limit, out IResult? error)
     {
@@ -47,19 +104,52 @@ internal static class RequestEndpoints
     }
 }
 
-/// <summary>A request as <c>GET /api/requests</c> shows it (ccflare's camelCase names).</summary>
+/// <summary>
+/// A request as <c>GET /api/requests</c> shows it (ccflare's camelCase names). <c>costUnknown</c> is
+/// Ccflare's addition: true when the response reported tokens but the model has no price (cost 0).
+/// </summary>
 internal sealed record RequestSummaryResponse(
     string Id, DateTimeOffset Timestamp, string Method, string Path, string? Provider, string? UpstreamPath,
     string? AccountUsed, string? AccountName, int? StatusCode, bool Success, string? ErrorMessage, double? ResponseTimeMs,
     int FailoverAttempts, string? Model, long? PromptTokens, long? CompletionTokens, long? TotalTokens, long? InputTokens,
     long? OutputTokens, long? CacheReadInputTokens, long? CacheCreationInputTokens, long? ReasoningTokens, decimal? CostUsd,
     double? TokensPerSecond, double? TtftMs, double? ProxyOverheadMs, double? UpstreamTtfbMs, double? StreamingDurationMs,
-    string? ResponseId, string? PreviousResponseId, string? ResponseChainId, string? ClientSessionId, string? UserId, string? UserName)
+    string? ResponseId, string? PreviousResponseId, string? ResponseChainId, string? ClientSessionId, string? UserId, string? UserName,
+    bool CostUnknown = false)
 {
-    public static RequestSummaryResponse From(RequestRecord r, string? accountName, string? userName = null) => new(
+    public static RequestSummaryResponse From(RequestRecord r, string? accountName, string? userName = null, bool costUnknown = false) => new(
         r.Id, r.Timestamp, r.Method, r.Path, r.Provider, r.UpstreamPath, r.AccountUsed, accountName, r.StatusCode, r.Success,
         r.ErrorMessage, r.ResponseTimeMs, r.FailoverAttempts, r.Model, r.PromptTokens, r.CompletionTokens, r.TotalTokens,
         r.InputTokens, r.OutputTokens, r.CacheReadInputTokens, r.CacheCreationInputTokens, r.ReasoningTokens, r.CostUsd,
         r.OutputTokensPerSecond, r.TtftMs, r.ProxyOverheadMs, r.UpstreamTtfbMs, r.StreamingDurationMs, r.ResponseId,
-        r.PreviousResponseId, r.ResponseChainId, r.ClientSessionId, r.UserId, userName);
+        r.PreviousResponseId, r.ResponseChainId, r.ClientSessionId, r.UserId, userName, costUnknown);
 }
+
+/// <summary>
+/// A request as <c>GET /api/requests/detail</c> shows it: ccflare's
+/// <c>{id, request {headers, body}, response {status, headers, body}, meta {...}}</c>, bodies base64,
+/// credentials masked. <c>meta.timestamp</c> is epoch milliseconds as in ccflare.
+/// </summary>
+internal sealed record RequestDetailResponse(string Id, RequestPart Request, ResponsePart Response, DetailMeta Meta)
+{
+    public static RequestDetailResponse From(RequestRecord record, string? accountName)
+    {
+        var payload = record.Payload ?? new RequestPayload();
+        return new(
+            record.Id,
+            new RequestPart(payload.RequestHeaders, Base64(payload.RequestBody)),
+            new ResponsePart(payload.ResponseStatus ?? record.StatusCode, payload.ResponseHeaders, Base64(payload.ResponseBody), payload.ResponseBodyTruncated),
+            new DetailMeta(record.AccountUsed, accountName, record.FailoverAttempts, record.Timestamp.ToUnixTimeMilliseconds(), record.Success,
+                payload.RateLimited, payload.AccountsAttempted.Count, payload.AccountsAttempted, record.Path, record.Method, record.Model));
+    }
+
+    private static string? Base64(byte[]? body) => body is null ? null : Convert.ToBase64String(body);
+}
+
+internal sealed record RequestPart(IReadOnlyDictionary<string, string> Headers, string? Body);
+
+internal sealed record ResponsePart(int? Status, IReadOnlyDictionary<string, string> Headers, string? Body, bool Truncated);
+
+internal sealed record DetailMeta(
+    string? AccountId, string? AccountName, int Retry, long Timestamp, bool Success, bool RateLimited, int AccountsAttempted,
+    IReadOnlyList<string> AccountIdsAttempted, string Path, string Method, string? Model);

@@ -104,7 +104,9 @@ internal sealed class ProxyHandler(
             Provider = provider,
             UpstreamPath = upstreamPath + context.Request.QueryString.Value,
             UserId = context.Items.TryGetValue(ProxyContextKeys.UserId, out var user) ? user as string : null,
+            Activity = CcflareMetrics.ActivitySource.StartActivity("ccflare.proxy", ActivityKind.Internal),
         };
+        exchange.Activity?.SetTag("ccflare.provider", provider);
         recorder.Started(exchange);
         return exchange;
     }
@@ -178,8 +180,17 @@ internal sealed class ProxyHandler(
             exchange.ResponseTimeMs = Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
             // The writer reads the model from the body and may store it; it returns the buffer to the pool.
             exchange.RequestBodyOwner = plan.Body;
-            metrics.Requests.Add(1, new KeyValuePair<string, object?>("provider", exchange.Provider), new KeyValuePair<string, object?>("status_code", exchange.StatusCode));
-            recorder.Completed(exchange);
+            metrics.Requests.Add(1, new KeyValuePair<string, object?>("provider", exchange.Provider), new KeyValuePair<string, object?>("status_code", exchange.StatusCode),
+                new KeyValuePair<string, object?>("ccflare.account", exchange.Account?.Name));
+            if (exchange.Activity is { } activity)
+            {
+                activity.SetTag("http.response.status_code", exchange.StatusCode);
+                activity.SetTag("ccflare.account", exchange.Account?.Name);
+                activity.SetTag("ccflare.failover_attempts", exchange.FailoverAttempts);
+                activity.SetStatus(exchange.StatusCode is >= 200 and < 400 ? ActivityStatusCode.Ok : ActivityStatusCode.Error);
+                activity.Dispose();
+            }
+            await recorder.CompletedAsync(exchange).ConfigureAwait(false);
         }
     }
 

@@ -42,6 +42,18 @@ internal sealed class ProxyExchange
     /// <summary>The pooled request body, handed over for payload capture; released by the writer.</summary>
     public Proxy.RequestBodyBuffer? RequestBodyOwner { get; set; }
 
+    /// <summary>Set when the write queue was full: the row is kept, the payload is not stored.</summary>
+    public bool PayloadDropped { get; set; }
+
+    /// <summary>Request fields read before the request body was released early (payload shedding).</summary>
+    public Usage.RequestFields? RequestFields { get; set; }
+
+    /// <summary>Admitted past the queue's capacity (payload dropped); releases an overflow slot when dequeued.</summary>
+    public bool InOverflow { get; set; }
+
+    /// <summary>The request's trace activity, when tracing is on.</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
+
     /// <summary>Returns pooled buffers. Called once the record has been built.</summary>
     public void Release()
     {

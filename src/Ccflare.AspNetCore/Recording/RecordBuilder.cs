@@ -1,21 +1,48 @@
-using System.Text;
-using System.Text.Json;
+using Ccflare.Pricing;
 using Ccflare.Proxy;
+using Ccflare.Usage;
 
 namespace Ccflare.Recording;
 
-/// <summary>Turns a finished <see cref="ProxyExchange"/> into a <see cref="RequestRecord"/>, off the request path.</summary>
+/// <summary>
+/// Turns a finished <see cref="ProxyExchange"/> into a <see cref="RequestRecord"/>, off the
+/// request path: usage parsed from the captured response, cost from the price table,
+/// response chains, timings, and the payload with credentials masked.
+/// </summary>
 internal static class RecordBuilder
 {
-    public static RequestRecord Build(ProxyExchange exchange, bool capturePayloads)
+    /// <summary>Builds without pricing or chains (tests and callers that only need the basics).</summary>
+    public static RequestRecord Build(ProxyExchange exchange, bool capturePayloads) =>
+        Build(exchange, capturePayloads, prices: null, chains: null, out _);
+
+    public static RequestRecord Build(ProxyExchange exchange, bool capturePayloads, PriceTable? prices, ResponseChains? chains, out bool costUnknown)
     {
         var requestBody = exchange.RequestBodyOwner is { Length: > 0 } owner ? owner.Span : default;
-        var model = exchange.Model ?? ReadModel(requestBody);
+        var fields = exchange.RequestFields ?? RequestFields.Read(requestBody);
         var account = exchange.Account?.Snapshot;
+
+        var responseBody = exchange.ResponseBody is { } captured
+            ? new ReadOnlyMemory<byte>(captured, 0, exchange.ResponseBodyLength)
+            : ReadOnlyMemory<byte>.Empty;
+        var usage = UsageParser.Parse(responseBody, exchange.IsStreaming);
+
+        // The model that answered wins over the one asked for (aliases resolve to dated ids).
+        var model = usage.Model ?? exchange.Model ?? fields.Model;
+        costUnknown = false;
+        var cost = prices?.Cost(model, usage, out costUnknown);
 
         var proxyOverheadMs = exchange.ResponseTimeMs is { } total
             ? Math.Max(0, total - (exchange.UpstreamWaitTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency))
             : (double?)null;
+
+        var generationMs = exchange.IsStreaming ? exchange.StreamingDurationMs : exchange.ResponseTimeMs;
+        double? tokensPerSecond = usage.OutputTokens is > 0 && generationMs is > 0
+            ? usage.OutputTokens.Value / (generationMs.Value / 1000.0)
+            : null;
+
+        var chain = usage.Format == UsageFormat.OpenAIResponses || fields.PreviousResponseId is not null
+            ? chains?.Resolve(usage.ResponseId, fields.PreviousResponseId)
+            : null;
 
         return new RequestRecord
         {
@@ -32,29 +59,68 @@ internal static class RecordBuilder
             ResponseTimeMs = exchange.ResponseTimeMs,
             FailoverAttempts = exchange.FailoverAttempts,
             Model = model,
+            PromptTokens = usage.PromptTokens,
+            CompletionTokens = usage.CompletionTokens,
+            TotalTokens = usage.TotalTokens,
+            CostUsd = cost,
+            OutputTokensPerSecond = tokensPerSecond,
+            InputTokens = usage.InputTokens,
+            CacheReadInputTokens = usage.CacheReadInputTokens,
+            CacheCreationInputTokens = usage.CacheCreationInputTokens,
+            OutputTokens = usage.OutputTokens,
+            ReasoningTokens = usage.ReasoningTokens,
+            ResponseId = usage.ResponseId,
+            PreviousResponseId = fields.PreviousResponseId,
+            ResponseChainId = chain,
             ClientSessionId = exchange.ClientSessionId,
             TtftMs = exchange.FirstByteToClientMs,
             ProxyOverheadMs = proxyOverheadMs,
             UpstreamTtfbMs = exchange.UpstreamTtfbMs,
             StreamingDurationMs = exchange.IsStreaming ? exchange.StreamingDurationMs : null,
             UserId = exchange.UserId,
-            Payload = capturePayloads ? BuildPayload(exchange, requestBody) : null,
+            Payload = capturePayloads && !exchange.PayloadDropped ? BuildPayload(exchange, requestBody, account) : null,
         };
     }
 
-    private static RequestPayload BuildPayload(ProxyExchange exchange, ReadOnlySpan<byte> requestBody) => new()
+    private static RequestPayload BuildPayload(ProxyExchange exchange, ReadOnlySpan<byte> requestBody, Account? account)
     {
-        RequestHeaders = Masked(exchange.RequestHeaders),
-        RequestBody = requestBody.IsEmpty ? null : requestBody.ToArray(),
-        ResponseStatus = exchange.UpstreamStatus ?? exchange.StatusCode,
-        ResponseHeaders = Masked(exchange.ResponseHeaders),
-        ResponseBody = exchange.ResponseBody is { } body ? body.AsSpan(0, exchange.ResponseBodyLength).ToArray() : null,
-        ResponseBodyTruncated = exchange.ResponseBodyTruncated,
-        RateLimited = exchange.RateLimited,
-        AccountsAttempted = exchange.AccountsAttempted is { } attempted ? [.. attempted] : [],
-    };
+        var secrets = Secrets(account);
+        return new()
+        {
+            RequestHeaders = Masked(exchange.RequestHeaders, secrets),
+            RequestBody = requestBody.IsEmpty ? null : PayloadMasking.Mask(requestBody.ToArray(), secrets),
+            ResponseStatus = exchange.UpstreamStatus ?? exchange.StatusCode,
+            ResponseHeaders = Masked(exchange.ResponseHeaders, secrets),
+            ResponseBody = exchange.ResponseBody is { } body ? PayloadMasking.Mask(body.AsSpan(0, exchange.ResponseBodyLength).ToArray(), secrets) : null,
+            ResponseBodyTruncated = exchange.ResponseBodyTruncated,
+            RateLimited = exchange.RateLimited,
+            AccountsAttempted = exchange.AccountsAttempted is { } attempted ? [.. attempted] : [],
+        };
+    }
 
-    private static Dictionary<string, string> Masked(KeyValuePair<string, string>[]? headers)
+    private static string[] Secrets(Account? account)
+    {
+        if (account is null)
+        {
+            return [];
+        }
+        var list = new List<string>(3);
+        if (!string.IsNullOrEmpty(account.ApiKey))
+        {
+            list.Add(account.ApiKey);
+        }
+        if (!string.IsNullOrEmpty(account.AccessToken))
+        {
+            list.Add(account.AccessToken);
+        }
+        if (!string.IsNullOrEmpty(account.RefreshToken))
+        {
+            list.Add(account.RefreshToken);
+        }
+        return [.. list];
+    }
+
+    private static Dictionary<string, string> Masked(KeyValuePair<string, string>[]? headers, string[] secrets)
     {
         var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (headers is null)
@@ -63,50 +129,19 @@ internal static class RecordBuilder
         }
         foreach (var (name, value) in headers)
         {
-            result[name.ToLowerInvariant()] = HeaderRules.IsSensitive(name) ? HeaderRules.Mask(value) : value;
+            var masked = HeaderRules.IsSensitive(name) ? HeaderRules.Mask(value) : value;
+            foreach (var secret in secrets)
+            {
+                if (secret.Length >= 8 && masked.Contains(secret, StringComparison.Ordinal))
+                {
+                    masked = masked.Replace(secret, PayloadMasking.Masked, StringComparison.Ordinal);
+                }
+            }
+            result[name.ToLowerInvariant()] = masked;
         }
         return result;
     }
 
     /// <summary>Reads the top-level <c>model</c> string of a JSON body without materialising the document.</summary>
-    internal static string? ReadModel(ReadOnlySpan<byte> json)
-    {
-        if (json.IsEmpty)
-        {
-            return null;
-        }
-        try
-        {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-            while (reader.Read())
-            {
-                if (reader.TokenType == JsonTokenType.EndObject)
-                {
-                    return null;
-                }
-                if (reader.TokenType != JsonTokenType.PropertyName)
-                {
-                    continue;
-                }
-                var isModel = reader.ValueTextEquals("model"u8);
-                if (!reader.Read())
-                {
-                    return null;
-                }
-                if (isModel && reader.TokenType == JsonTokenType.String)
-                {
-                    return reader.GetString();
-                }
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return null;
-    }
+    internal static string? ReadModel(ReadOnlySpan<byte> json) => RequestFields.Read(json).Model;
 }

@@ -1,30 +1,43 @@
 using System.Threading.Channels;
 using Ccflare.Diagnostics;
+using Ccflare.Usage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Ccflare.Recording;
 
 /// <summary>
-/// The request path's only contact with history: a non-blocking hand-off into a bounded
-/// queue that <see cref="RequestWriter"/> drains in batches.
+/// The request path's only contact with history: a hand-off into a bounded queue that
+/// <see cref="RequestWriter"/> drains in batches. The queue holds
+/// <see cref="CcflareOptions.WriteQueueCapacity"/> complete exchanges. When it is full the
+/// request waits briefly (<see cref="WriteQueueFullMode"/>), then its payload is dropped and
+/// the row is admitted into a smaller overflow allowance (a quarter of the capacity); only
+/// when that is full too is the row dropped. Every drop is counted.
 /// </summary>
 internal sealed class RequestRecorder
 {
     private readonly Channel<ProxyExchange> _queue;
+    private readonly SemaphoreSlim _slots;
+    private readonly int _overflowCapacity;
+    private readonly WriteQueueFullMode _mode;
+    private readonly TimeSpan _wait;
+    private readonly TimeProvider _time;
     private readonly CcflareMetrics _metrics;
     private readonly ILogger<RequestRecorder> _logger;
-    private long _dropped;
+    private int _overflowUsed;
+    private long _droppedRows;
+    private long _droppedPayloads;
     private int _inFlight;
 
-    public RequestRecorder(IOptions<CcflareOptions> options, CcflareMetrics metrics, ILogger<RequestRecorder> logger)
+    public RequestRecorder(IOptions<CcflareOptions> options, TimeProvider time, CcflareMetrics metrics, ILogger<RequestRecorder> logger)
     {
-        _queue = Channel.CreateBounded<ProxyExchange>(new BoundedChannelOptions(options.Value.WriteQueueCapacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-            SingleWriter = false,
-        });
+        var value = options.Value;
+        _queue = Channel.CreateUnbounded<ProxyExchange>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false }); // multi-reader: supports Count
+        _slots = new SemaphoreSlim(value.WriteQueueCapacity, value.WriteQueueCapacity);
+        _overflowCapacity = Math.Max(1, value.WriteQueueCapacity / 4);
+        _mode = value.WriteQueueFullMode;
+        _wait = TimeSpan.FromMilliseconds(Math.Max(0, value.WriteQueueFullWaitMs));
+        _time = time;
         _metrics = metrics;
         _logger = logger;
         metrics.ObserveQueueDepth(() => _queue.Reader.Count);
@@ -33,9 +46,11 @@ internal sealed class RequestRecorder
     /// <summary>Raised on the request path when a request starts. Handlers must be quick and must not throw.</summary>
     public event Action<ProxyExchange>? RequestStarted;
 
-    public ChannelReader<ProxyExchange> Reader => _queue.Reader;
+    /// <summary>Rows dropped because the queue and its overflow allowance were full (or the writer had stopped).</summary>
+    public long Dropped => Interlocked.Read(ref _droppedRows);
 
-    public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Rows kept without their payload because the queue was full.</summary>
+    public long DroppedPayloads => Interlocked.Read(ref _droppedPayloads);
 
     public int Pending => _queue.Reader.Count;
 
@@ -48,16 +63,91 @@ internal sealed class RequestRecorder
         RequestStarted?.Invoke(exchange);
     }
 
-    public void Completed(ProxyExchange exchange)
+    /// <summary>Queues a finished exchange. Completes synchronously unless the queue is full.</summary>
+    public ValueTask CompletedAsync(ProxyExchange exchange)
     {
-        try
+        if (_slots.Wait(0))
         {
             Enqueue(exchange);
+            Interlocked.Decrement(ref _inFlight);
+            return ValueTask.CompletedTask;
+        }
+        return CompletedSlowAsync(exchange);
+    }
+
+    /// <summary>Synchronous variant: never waits.</summary>
+    public void Completed(ProxyExchange exchange)
+    {
+        if (_slots.Wait(0))
+        {
+            Enqueue(exchange);
+            Interlocked.Decrement(ref _inFlight);
+            return;
+        }
+        try
+        {
+            Overflow(exchange);
         }
         finally
         {
             Interlocked.Decrement(ref _inFlight);
         }
+    }
+
+    private async ValueTask CompletedSlowAsync(ProxyExchange exchange)
+    {
+        try
+        {
+            if (_mode == WriteQueueFullMode.WaitThenDrop && _wait > TimeSpan.Zero)
+            {
+                using var timeout = new CancellationTokenSource(_wait, _time);
+                try
+                {
+                    await _slots.WaitAsync(timeout.Token).ConfigureAwait(false);
+                    Enqueue(exchange);
+                    return;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+            Overflow(exchange);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>Queue full: keep the row without its payload if the overflow allowance has room, else drop it.</summary>
+    private void Overflow(ProxyExchange exchange)
+    {
+        if (Interlocked.Increment(ref _overflowUsed) <= _overflowCapacity)
+        {
+            ShedPayload(exchange);
+            exchange.InOverflow = true;
+            Interlocked.Increment(ref _droppedPayloads);
+            _metrics.RecordsDropped.Add(1, new KeyValuePair<string, object?>("kind", "payload"));
+            Log.RequestPayloadDropped(_logger, exchange.Id);
+            Enqueue(exchange);
+            return;
+        }
+        Interlocked.Decrement(ref _overflowUsed);
+        DropRow(exchange);
+    }
+
+    private static void ShedPayload(ProxyExchange exchange)
+    {
+        if (exchange.RequestBodyOwner is { } owner)
+        {
+            exchange.RequestFields = RequestFields.Read(owner.Length > 0 ? owner.Span : default);
+            owner.Dispose();
+            exchange.RequestBodyOwner = null;
+        }
+        exchange.PayloadDropped = true;
+        exchange.RequestHeaders = null;
+        exchange.ResponseHeaders = null;
+        // The response capture stays: usage and cost are read from it.
     }
 
     private void Enqueue(ProxyExchange exchange)
@@ -66,11 +156,43 @@ internal sealed class RequestRecorder
         {
             return;
         }
-        Interlocked.Increment(ref _dropped);
-        _metrics.RecordsDropped.Add(1);
+        // The writer has stopped (shutdown): nothing will read this.
+        ReleaseSlot(exchange);
+        DropRow(exchange);
+    }
+
+    private void DropRow(ProxyExchange exchange)
+    {
+        Interlocked.Increment(ref _droppedRows);
+        _metrics.RecordsDropped.Add(1, new KeyValuePair<string, object?>("kind", "row"));
         Log.RequestRecordDropped(_logger, exchange.Id);
         exchange.Release();
     }
+
+    private void ReleaseSlot(ProxyExchange exchange)
+    {
+        if (exchange.InOverflow)
+        {
+            Interlocked.Decrement(ref _overflowUsed);
+        }
+        else
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>Takes the next queued exchange, freeing its place in the queue.</summary>
+    public bool TryDequeue(out ProxyExchange exchange)
+    {
+        if (_queue.Reader.TryRead(out exchange!))
+        {
+            ReleaseSlot(exchange);
+            return true;
+        }
+        return false;
+    }
+
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => _queue.Reader.WaitToReadAsync(cancellationToken);
 
     public void Complete() => _queue.Writer.TryComplete();
 }

@@ -1,4 +1,6 @@
 using Ccflare.Diagnostics;
+using Ccflare.Pricing;
+using Ccflare.Usage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -6,28 +8,39 @@ using Microsoft.Extensions.Options;
 namespace Ccflare.Recording;
 
 /// <summary>
-/// Drains the write queue in batches (one store transaction per batch). On shutdown it
-/// stops accepting new records and writes everything already queued.
+/// Drains the write queue in batches (one store transaction per batch): builds each record
+/// (usage, cost, masking), records the usage metrics, writes the batch and announces it.
+/// On shutdown it stops accepting new records and writes everything already queued.
 /// </summary>
 internal sealed class RequestWriter(
     RequestRecorder recorder,
     ICcflareStore store,
+    PriceTable prices,
+    CcflareMetrics metrics,
     IOptions<CcflareOptions> options,
     ILogger<RequestWriter> logger) : BackgroundService
 {
     private readonly List<ProxyExchange> _batch = new(options.Value.WriteBatchSize);
     private readonly List<RequestRecord> _records = new(options.Value.WriteBatchSize);
     private readonly SemaphoreSlim _drainGate = new(1, 1);
+    private readonly ResponseChains _chains = new();
+    private long _written;
+    private long _failed;
 
-    /// <summary>Raised after each record is durably written.</summary>
+    /// <summary>Raised after each record is durably written. Handlers must be quick and must not throw.</summary>
     public event Action<RequestRecord>? RecordWritten;
+
+    /// <summary>Records written since start.</summary>
+    public long Written => Interlocked.Read(ref _written);
+
+    /// <summary>Records lost because the store rejected their batch.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var reader = recorder.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            while (await recorder.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
                 await DrainAsync(CancellationToken.None).ConfigureAwait(false);
             }
@@ -66,14 +79,13 @@ internal sealed class RequestWriter(
 
     private async Task DrainCoreAsync(CancellationToken cancellationToken)
     {
-        var reader = recorder.Reader;
         var max = options.Value.WriteBatchSize;
         var capture = options.Value.CapturePayloads;
         while (true)
         {
             _batch.Clear();
             _records.Clear();
-            while (_batch.Count < max && reader.TryRead(out var exchange))
+            while (_batch.Count < max && recorder.TryDequeue(out var exchange))
             {
                 _batch.Add(exchange);
             }
@@ -85,7 +97,13 @@ internal sealed class RequestWriter(
             {
                 try
                 {
-                    _records.Add(RecordBuilder.Build(exchange, capture));
+                    var record = RecordBuilder.Build(exchange, capture, prices, _chains, out _);
+                    _records.Add(record);
+                    RecordMetrics(record, exchange);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.RecordBuildFailed(logger, exchange.Id, ex);
                 }
                 finally
                 {
@@ -95,9 +113,11 @@ internal sealed class RequestWriter(
             try
             {
                 await store.WriteRequestsAsync(_records, cancellationToken).ConfigureAwait(false);
+                Interlocked.Add(ref _written, _records.Count);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                Interlocked.Add(ref _failed, _records.Count);
                 Log.RequestWriteFailed(logger, _records.Count, ex);
                 continue;
             }
@@ -109,5 +129,14 @@ internal sealed class RequestWriter(
                 }
             }
         }
+    }
+
+    private void RecordMetrics(RequestRecord record, ProxyExchange exchange)
+    {
+        if (record.ProxyOverheadMs is { } overhead)
+        {
+            metrics.ProxyOverhead.Record(overhead, new KeyValuePair<string, object?>("provider", record.Provider));
+        }
+        metrics.RecordUsage(record, exchange.Account?.Name);
     }
 }

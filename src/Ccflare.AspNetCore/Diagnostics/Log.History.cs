@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ccflare.Diagnostics;
+
+// Event ids 100-199: history, usage, analytics, logs, retention.
+internal static partial class Log
+{
+    [LoggerMessage(100, LogLevel.Warning, "No price is known for model '{Model}'; its requests are recorded with cost 0. Add Ccflare:Pricing:{Model} to price it")]
+    public static partial void UnknownModelPrice(ILogger logger, string model);
+
+    [LoggerMessage(101, LogLevel.Warning, "Write queue full; stored request {RequestId} without its payload")]
+    public static partial void RequestPayloadDropped(ILogger logger, string requestId);
+
+    [LoggerMessage(102, LogLevel.Error, "Building the history record of request {RequestId} failed")]
+    public static partial void RecordBuildFailed(ILogger logger, string requestId, Exception exception);
+
+    [LoggerMessage(103, LogLevel.Information, "Retention removed {Requests} requests older than {RequestCutoff} and {Payloads} payloads older than {PayloadCutoff}")]
+    public static partial void RetentionApplied(ILogger logger, long requests, DateTimeOffset requestCutoff, long payloads, DateTimeOffset payloadCutoff);
+
+    [LoggerMessage(104, LogLevel.Error, "Applying retention failed")]
+    public static partial void RetentionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(105, LogLevel.Information, "Retention set to {PayloadDays} days for payloads and {RequestDays} days for requests")]
+    public static partial void RetentionChanged(ILogger logger, int payloadDays, int requestDays);
+
+    [LoggerMessage(106, LogLevel.Information, "Statistics reset: {Requests} request records removed")]
+    public static partial void StatsReset(ILogger logger, long requests);
+
+    [LoggerMessage(107, LogLevel.Information, "Storage compacted in {ElapsedMs} ms")]
+    public static partial void StoreCompacted(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(108, LogLevel.Debug, "A live-event subscriber fell behind; dropped an event")]
+    public static partial void SubscriberLagging(ILogger logger);
+}

@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Ccflare.Recording;
+
+/// <summary>
+/// Keeps credentials out of stored payloads. Headers are masked by <see cref="Proxy.HeaderRules"/>;
+/// this masks bodies: string values of JSON properties named like credentials
+/// (<c>api_key</c>, <c>access_token</c>, <c>refresh_token</c>, <c>id_token</c>, <c>client_secret</c>,
+/// <c>password</c>, <c>authorization</c>, ... in snake, camel or kebab case, at any depth), and
+/// every literal occurrence of the serving account's own secrets anywhere in a body.
+/// </summary>
+internal static class PayloadMasking
+{
+    public const string Masked = "***";
+
+    private static readonly string[] SensitiveNames =
+    [
+        "apikey", "xapikey", "accesstoken", "refreshtoken", "idtoken", "clientsecret", "secret", "password", "authorization", "token",
+    ];
+
+    /// <summary>True when a property called <paramref name="name"/> holds a credential.</summary>
+    public static bool IsSensitiveProperty(ReadOnlySpan<char> name)
+    {
+        Span<char> normalized = stackalloc char[Math.Min(name.Length, 64)];
+        var length = 0;
+        foreach (var c in name)
+        {
+            if (c is '_' or '-')
+            {
+                continue;
+            }
+            if (length == normalized.Length)
+            {
+                return false;
+            }
+            normalized[length++] = char.ToLowerInvariant(c);
+        }
+        var key = normalized[..length];
+        foreach (var candidate in SensitiveNames)
+        {
+            if (key.SequenceEqual(candidate))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Masks credentials in <paramref name="body"/>; returns the same array when nothing needed masking.</summary>
+    public static byte[] Mask(byte[] body, IReadOnlyList<string> secrets)
+    {
+        var result = MaskJsonProperties(body);
+        foreach (var secret in secrets)
+        {
+            result = ReplaceLiteral(result, secret);
+        }
+        return result;
+    }
+
+    /// <summary>Rewrites a JSON document with credential-named string properties masked. Non-JSON input is returned unchanged.</summary>
+    internal static byte[] MaskJsonProperties(byte[] body)
+    {
+        var trimmed = body.AsSpan().TrimStart(" \t\r\n"u8);
+        if (trimmed.IsEmpty || (trimmed[0] != '{' && trimmed[0] != '['))
+        {
+            return body;
+        }
+        try
+        {
+            if (!ContainsSensitiveProperty(body))
+            {
+                return body;
+            }
+            var output = new ArrayBufferWriter<byte>(body.Length);
+            using (var writer = new Utf8JsonWriter(output))
+            {
+                var reader = new Utf8JsonReader(body);
+                var maskNext = false;
+                while (reader.Read())
+                {
+                    switch (reader.TokenType)
+                    {
+                        case JsonTokenType.PropertyName:
+                            var name = reader.GetString()!;
+                            maskNext = IsSensitiveProperty(name);
+                            writer.WritePropertyName(name);
+                            continue;
+                        case JsonTokenType.String:
+                            if (maskNext)
+                            {
+                                writer.WriteStringValue(Masked);
+                            }
+                            else
+                            {
+                                writer.WriteStringValue(reader.GetString());
+                            }
+                            break;
+                        case JsonTokenType.StartObject:
+                            writer.WriteStartObject();
+                            break;
+                        case JsonTokenType.EndObject:
+                            writer.WriteEndObject();
+                            break;
+                        case JsonTokenType.StartArray:
+                            writer.WriteStartArray();
+                            break;
+                        case JsonTokenType.EndArray:
+                            writer.WriteEndArray();
+                            break;
+                        case JsonTokenType.Number:
+                            writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
+                            break;
+                        case JsonTokenType.True:
+                            writer.WriteBooleanValue(true);
+                            break;
+                        case JsonTokenType.False:
+                            writer.WriteBooleanValue(false);
+                            break;
+                        case JsonTokenType.Null:
+                            writer.WriteNullValue();
+                            break;
+                    }
+                    maskNext = false;
+                }
+            }
+            return output.WrittenSpan.ToArray();
+        }
+        catch (JsonException)
+        {
+            return body; // Not valid JSON (for example truncated); literal secrets are still scrubbed.
+        }
+    }
+
+    private static bool ContainsSensitiveProperty(byte[] body)
+    {
+        var reader = new Utf8JsonReader(body);
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                if (IsSensitiveProperty(name))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Replaces every occurrence of <paramref name="secret"/> (UTF-8) with <see cref="Masked"/>.</summary>
+    internal static byte[] ReplaceLiteral(byte[] data, string secret)
+    {
+        if (secret.Length < 8)
+        {
+            return data; // Too short to be a real credential; replacing would mangle ordinary text.
+        }
+        var needle = Encoding.UTF8.GetBytes(secret);
+        var first = data.AsSpan().IndexOf(needle);
+        if (first < 0)
+        {
+            return data;
+        }
+        var output = new ArrayBufferWriter<byte>(data.Length);
+        var rest = data.AsSpan();
+        var index = first;
+        while (index >= 0)
+        {
+            output.Write(rest[..index]);
+            output.Write("***"u8);
+            rest = rest[(index + needle.Length)..];
+            index = rest.IndexOf(needle);
+        }
+        output.Write(rest);
+        return output.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,446 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Ccflare.Usage;
+
+/// <summary>
+/// Reads token usage, the response id and the model from a captured response body: Anthropic
+/// Messages, OpenAI Chat Completions and OpenAI Responses, as JSON or as an SSE stream.
+/// Runs in the background writer on the captured copy, never on the proxy's copy loop.
+/// Truncated or malformed captures yield whatever could be read; this never throws.
+/// </summary>
+internal static class UsageParser
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
+
+    public static UsageInfo Parse(ReadOnlyMemory<byte> body, bool isStreaming)
+    {
+        if (body.IsEmpty)
+        {
+            return UsageInfo.Empty;
+        }
+        var usage = new Accumulator();
+        try
+        {
+            if (isStreaming || LooksLikeSse(body.Span))
+            {
+                ParseSse(body, usage);
+            }
+            else
+            {
+                ParseEvent(body, usage);
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            // Keep what was read before the damage.
+        }
+        return usage.ToInfo();
+    }
+
+    private static bool LooksLikeSse(ReadOnlySpan<byte> body)
+    {
+        var trimmed = body.TrimStart(" \t\r\n"u8);
+        return trimmed.StartsWith("event:"u8) || trimmed.StartsWith("data:"u8) || trimmed.StartsWith(":"u8);
+    }
+
+    /// <summary>Splits an SSE stream into events and parses each event's data as JSON.</summary>
+    private static void ParseSse(ReadOnlyMemory<byte> body, Accumulator usage)
+    {
+        var span = body.Span;
+        var position = 0;
+        // Data of the current event: one slice in the common case, joined lines otherwise.
+        var dataStart = -1;
+        var dataLength = 0;
+        ArrayBufferWriter<byte>? joined = null;
+        while (position < span.Length)
+        {
+            var rest = span[position..];
+            var lineEnd = rest.IndexOfAny((byte)'\n', (byte)'\r');
+            var line = lineEnd < 0 ? rest : rest[..lineEnd];
+            var lineStart = position;
+            var advance = lineEnd < 0 ? rest.Length : lineEnd + 1;
+            if (lineEnd >= 0 && rest[lineEnd] == '\r' && lineEnd + 1 < rest.Length && rest[lineEnd + 1] == '\n')
+            {
+                advance++;
+            }
+            position += advance;
+
+            if (line.IsEmpty)
+            {
+                Dispatch(body, ref dataStart, ref dataLength, ref joined, usage);
+                continue;
+            }
+            if (!line.StartsWith("data:"u8))
+            {
+                continue; // event:, id:, retry: and comments carry nothing we need.
+            }
+            var valueOffset = 5;
+            if (line.Length > 5 && line[5] == ' ')
+            {
+                valueOffset = 6;
+            }
+            var valueStart = lineStart + valueOffset;
+            var valueLength = line.Length - valueOffset;
+            if (dataStart < 0 && joined is null)
+            {
+                dataStart = valueStart;
+                dataLength = valueLength;
+            }
+            else
+            {
+                if (joined is null)
+                {
+                    joined = new ArrayBufferWriter<byte>(dataLength + valueLength + 1);
+                    joined.Write(span.Slice(dataStart, dataLength));
+                    dataStart = -1;
+                }
+                joined.Write("\n"u8);
+                joined.Write(span.Slice(valueStart, valueLength));
+            }
+        }
+        // A capture cut mid-event: parse what is there.
+        Dispatch(body, ref dataStart, ref dataLength, ref joined, usage);
+    }
+
+    private static void Dispatch(ReadOnlyMemory<byte> body, ref int dataStart, ref int dataLength, ref ArrayBufferWriter<byte>? joined, Accumulator usage)
+    {
+        ReadOnlyMemory<byte> data;
+        if (joined is not null)
+        {
+            data = joined.WrittenMemory;
+        }
+        else if (dataStart >= 0)
+        {
+            data = body.Slice(dataStart, dataLength);
+        }
+        else
+        {
+            return;
+        }
+        dataStart = -1;
+        dataLength = 0;
+        joined = null;
+        var trimmed = data.Span.Trim(" \t"u8);
+        if (trimmed.IsEmpty || trimmed.SequenceEqual("[DONE]"u8) || trimmed[0] != '{')
+        {
+            return;
+        }
+        try
+        {
+            ParseEvent(data, usage);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            // One bad event does not spoil the others.
+        }
+    }
+
+    /// <summary>Parses one JSON object (a whole body or one event's data), tolerating truncation.</summary>
+    private static void ParseEvent(ReadOnlyMemory<byte> json, Accumulator usage)
+    {
+        JsonDocument? document;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException)
+        {
+            document = ParseCompleteProperties(json.Span);
+        }
+        if (document is null)
+        {
+            return;
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                Apply(document.RootElement, usage);
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a truncated object: rebuilds an object from the top-level properties whose values
+    /// are complete, so the usual logic can read them. Returns null when nothing is complete.
+    /// </summary>
+    internal static JsonDocument? ParseCompleteProperties(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, isFinalBlock: false, state: new JsonReaderState(new JsonReaderOptions { MaxDepth = 128 }));
+        var output = new ArrayBufferWriter<byte>(Math.Min(json.Length, 4096) + 16);
+        var any = false;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+            using var writer = new Utf8JsonWriter(output);
+            writer.WriteStartObject();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                if (!reader.Read())
+                {
+                    break;
+                }
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                {
+                    if (!JsonDocument.TryParseValue(ref reader, out var value))
+                    {
+                        break;
+                    }
+                    using (value)
+                    {
+                        writer.WritePropertyName(name);
+                        value.RootElement.WriteTo(writer);
+                    }
+                }
+                else
+                {
+                    writer.WritePropertyName(name);
+                    switch (reader.TokenType)
+                    {
+                        case JsonTokenType.String:
+                            writer.WriteStringValue(reader.GetString());
+                            break;
+                        case JsonTokenType.Number:
+                            writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
+                            break;
+                        case JsonTokenType.True:
+                            writer.WriteBooleanValue(true);
+                            break;
+                        case JsonTokenType.False:
+                            writer.WriteBooleanValue(false);
+                            break;
+                        default:
+                            writer.WriteNullValue();
+                            break;
+                    }
+                }
+                any = true;
+            }
+            writer.WriteEndObject();
+            writer.Flush();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        return any ? JsonDocument.Parse(output.WrittenMemory) : null;
+    }
+
+    private static void Apply(JsonElement root, Accumulator usage)
+    {
+        var type = GetString(root, "type");
+        var objectKind = GetString(root, "object");
+        switch (type)
+        {
+            case "message":
+                usage.Format = UsageFormat.AnthropicMessages;
+                ReadIdentity(root, usage);
+                ApplyAnthropicUsage(root, usage);
+                return;
+            case "message_start":
+                usage.Format = UsageFormat.AnthropicMessages;
+                if (root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
+                {
+                    ReadIdentity(message, usage);
+                    ApplyAnthropicUsage(message, usage);
+                }
+                return;
+            case "message_delta":
+                usage.Format = UsageFormat.AnthropicMessages;
+                ApplyAnthropicUsage(root, usage);
+                return;
+            case "error":
+                return;
+        }
+        if (type is not null && type.StartsWith("response.", StringComparison.Ordinal))
+        {
+            if (root.TryGetProperty("response", out var response) && response.ValueKind == JsonValueKind.Object)
+            {
+                usage.Format = UsageFormat.OpenAIResponses;
+                ReadIdentity(response, usage);
+                ApplyResponsesUsage(response, usage);
+            }
+            return;
+        }
+        if (objectKind == "response")
+        {
+            usage.Format = UsageFormat.OpenAIResponses;
+            ReadIdentity(root, usage);
+            ApplyResponsesUsage(root, usage);
+            return;
+        }
+        if (objectKind is "chat.completion" or "chat.completion.chunk")
+        {
+            usage.Format = UsageFormat.OpenAIChatCompletions;
+            ReadIdentity(root, usage);
+            ApplyChatUsage(root, usage);
+            return;
+        }
+        // Unknown envelope: go by the usage object's shape.
+        if (root.TryGetProperty("usage", out var bare) && bare.ValueKind == JsonValueKind.Object)
+        {
+            if (bare.TryGetProperty("prompt_tokens", out _))
+            {
+                usage.Format = UsageFormat.OpenAIChatCompletions;
+                ReadIdentity(root, usage);
+                ApplyChatUsage(root, usage);
+            }
+            else if (bare.TryGetProperty("input_tokens_details", out _) || bare.TryGetProperty("output_tokens_details", out _))
+            {
+                usage.Format = UsageFormat.OpenAIResponses;
+                ReadIdentity(root, usage);
+                ApplyResponsesUsage(root, usage);
+            }
+            else if (bare.TryGetProperty("input_tokens", out _) || bare.TryGetProperty("output_tokens", out _))
+            {
+                usage.Format = UsageFormat.AnthropicMessages;
+                ReadIdentity(root, usage);
+                ApplyAnthropicUsage(root, usage);
+            }
+        }
+    }
+
+    private static void ReadIdentity(JsonElement element, Accumulator usage)
+    {
+        if (GetString(element, "id") is { Length: > 0 } id)
+        {
+            usage.ResponseId = id;
+        }
+        if (GetString(element, "model") is { Length: > 0 } model)
+        {
+            usage.Model = model;
+        }
+    }
+
+    private static void ApplyAnthropicUsage(JsonElement owner, Accumulator usage)
+    {
+        if (!owner.TryGetProperty("usage", out var u) || u.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+        // message_delta carries cumulative counts; later values win.
+        usage.Input = GetLong(u, "input_tokens") ?? usage.Input;
+        usage.Output = GetLong(u, "output_tokens") ?? usage.Output;
+        usage.CacheRead = GetLong(u, "cache_read_input_tokens") ?? usage.CacheRead;
+        usage.CacheCreation = GetLong(u, "cache_creation_input_tokens") ?? usage.CacheCreation;
+    }
+
+    private static void ApplyChatUsage(JsonElement owner, Accumulator usage)
+    {
+        if (!owner.TryGetProperty("usage", out var u) || u.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+        usage.Prompt = GetLong(u, "prompt_tokens") ?? usage.Prompt;
+        usage.Completion = GetLong(u, "completion_tokens") ?? usage.Completion;
+        usage.Total = GetLong(u, "total_tokens") ?? usage.Total;
+        if (u.TryGetProperty("prompt_tokens_details", out var promptDetails) && promptDetails.ValueKind == JsonValueKind.Object)
+        {
+            usage.CacheRead = GetLong(promptDetails, "cached_tokens") ?? usage.CacheRead;
+        }
+        if (u.TryGetProperty("completion_tokens_details", out var completionDetails) && completionDetails.ValueKind == JsonValueKind.Object)
+        {
+            usage.Reasoning = GetLong(completionDetails, "reasoning_tokens") ?? usage.Reasoning;
+        }
+    }
+
+    private static void ApplyResponsesUsage(JsonElement owner, Accumulator usage)
+    {
+        if (!owner.TryGetProperty("usage", out var u) || u.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+        usage.Prompt = GetLong(u, "input_tokens") ?? usage.Prompt;
+        usage.Completion = GetLong(u, "output_tokens") ?? usage.Completion;
+        usage.Total = GetLong(u, "total_tokens") ?? usage.Total;
+        if (u.TryGetProperty("input_tokens_details", out var inputDetails) && inputDetails.ValueKind == JsonValueKind.Object)
+        {
+            usage.CacheRead = GetLong(inputDetails, "cached_tokens") ?? usage.CacheRead;
+        }
+        if (u.TryGetProperty("output_tokens_details", out var outputDetails) && outputDetails.ValueKind == JsonValueKind.Object)
+        {
+            usage.Reasoning = GetLong(outputDetails, "reasoning_tokens") ?? usage.Reasoning;
+        }
+    }
+
+    private static string? GetString(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static long? GetLong(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) && number >= 0
+            ? number
+            : null;
+
+    private sealed class Accumulator
+    {
+        public UsageFormat Format;
+        public string? ResponseId;
+        public string? Model;
+
+        // Anthropic.
+        public long? Input;
+        public long? Output;
+        public long? CacheCreation;
+
+        // Shared by both: Anthropic cache reads and OpenAI cached prompt tokens.
+        public long? CacheRead;
+
+        // OpenAI (chat: prompt/completion; Responses: input/output, which include cached/reasoning).
+        public long? Prompt;
+        public long? Completion;
+        public long? Total;
+        public long? Reasoning;
+
+        public UsageInfo ToInfo()
+        {
+            switch (Format)
+            {
+                case UsageFormat.AnthropicMessages:
+                {
+                    var hasInput = Input is not null || CacheRead is not null || CacheCreation is not null;
+                    long? prompt = hasInput ? (Input ?? 0) + (CacheRead ?? 0) + (CacheCreation ?? 0) : null;
+                    long? total = prompt is null && Output is null ? null : (prompt ?? 0) + (Output ?? 0);
+                    return new UsageInfo
+                    {
+                        Format = Format,
+                        ResponseId = ResponseId,
+                        Model = Model,
+                        InputTokens = Input,
+                        CacheReadInputTokens = CacheRead,
+                        CacheCreationInputTokens = CacheCreation,
+                        OutputTokens = Output,
+                        PromptTokens = prompt,
+                        CompletionTokens = Output,
+                        TotalTokens = total,
+                    };
+                }
+                case UsageFormat.OpenAIChatCompletions:
+                case UsageFormat.OpenAIResponses:
+                {
+                    long? uncached = Prompt is { } p ? Math.Max(0, p - (CacheRead ?? 0)) : null;
+                    long? total = Total ?? (Prompt is null && Completion is null ? null : (Prompt ?? 0) + (Completion ?? 0));
+                    return new UsageInfo
+                    {
+                        Format = Format,
+                        ResponseId = ResponseId,
+                        Model = Model,
+                        InputTokens = uncached,
+                        CacheReadInputTokens = Prompt is null ? null : CacheRead ?? 0,
+                        OutputTokens = Completion,
+                        ReasoningTokens = Reasoning,
+                        PromptTokens = Prompt,
+                        CompletionTokens = Completion,
+                        TotalTokens = total,
+                    };
+                }
+                default:
+                    return new UsageInfo { ResponseId = ResponseId, Model = Model };
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+using System.Text;
+using Ccflare.Usage;
+
+namespace Ccflare.Tests.Usage;
+
+public sealed class UsageParserTests
+{
+    [Fact]
+    public void Anthropic_message_json_reports_cache_tokens_and_prompt_sum()
+    {
+        var usage = UsageParser.Parse(Fixture.Bytes("anthropic-message.json"), isStreaming: false);
+
+        Assert.Equal(UsageFormat.AnthropicMessages, usage.Format);
+        Assert.Equal("msg_01XFDUDYJgAACzvnptvVoYEL", usage.ResponseId);
+        Assert.Equal("claude-sonnet-4-5-20250929", usage.Model);
+        Assert.Equal(25, usage.InputTokens);
+        Assert.Equal(100, usage.CacheCreationInputTokens);
+        Assert.Equal(2000, usage.CacheReadInputTokens);
+        Assert.Equal(42, usage.OutputTokens);
+        Assert.Equal(2125, usage.PromptTokens);
+        Assert.Equal(42, usage.CompletionTokens);
+        Assert.Equal(2167, usage.TotalTokens);
+        Assert.Null(usage.ReasoningTokens);
+    }
+
+    [Fact]
+    public void Anthropic_stream_takes_input_from_message_start_and_output_from_message_delta()
+    {
+        var usage = UsageParser.Parse(Fixture.Bytes("anthropic-stream.sse"), isStreaming: true);
+
+        Assert.Equal(UsageFormat.AnthropicMessages, usage.Format);
+        Assert.Equal("msg_01StreamAbc", usage.ResponseId);
+        Assert.Equal("claude-sonnet-4-5-20250929", usage.Model);
+        Assert.Equal(25, usage.InputTokens);
+        Assert.Equal(100, usage.CacheCreationInputTokens);
+        Assert.Equal(2000, usage.CacheReadInputTokens);
+        Assert.Equal(42, usage.OutputTokens);
+        Assert.Equal(2125, usage.PromptTokens);
+        Assert.Equal(2167, usage.TotalTokens);
+    }
+
+    [Fact]
+    public void Anthropic_stream_with_crlf_line_endings_parses_the_same()
+    {
+        var crlf = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Fixture.Bytes("anthropic-stream.sse")).Replace("\n", "\r\n", StringComparison.Ordinal));
+
+        var usage = UsageParser.Parse(crlf, isStreaming: true);
+
+        Assert.Equal(25, usage.InputTokens);
+        Assert.Equal(42, usage.OutputTokens);
+    }
+
+    [Fact]
+    public void Anthropic_stream_cut_after_message_start_keeps_the_input_side()
+    {
+        var full = Encoding.UTF8.GetString(Fixture.Bytes("anthropic-stream.sse"));
+        var cut = full.IndexOf("event: content_block_delta", StringComparison.Ordinal) + 30; // mid-event
+
+        var usage = UsageParser.Parse(Encoding.UTF8.GetBytes(full[..cut]), isStreaming: true);
+
+        Assert.Equal("msg_01StreamAbc", usage.ResponseId);
+        Assert.Equal(25, usage.InputTokens);
+        Assert.Equal(1, usage.OutputTokens); // message_start's placeholder; message_delta never arrived.
+    }
+
+    [Fact]
+    public void Stream_cut_inside_the_final_event_json_still_reads_complete_properties()
+    {
+        var full = Encoding.UTF8.GetString(Fixture.Bytes("anthropic-stream.sse"));
+        var start = full.IndexOf("data: {\"type\":\"message_delta\"", StringComparison.Ordinal);
+        var cut = full.IndexOf("\"output_tokens\":42}", start, StringComparison.Ordinal) + "\"output_tokens\":42}".Length; // usage object complete, outer object not
+
+        var usage = UsageParser.Parse(Encoding.UTF8.GetBytes(full[..cut]), isStreaming: true);
+
+        Assert.Equal(42, usage.OutputTokens);
+    }
+
+    [Fact]
+    public void OpenAI_chat_json_reports_cached_and_reasoning_tokens()
+    {
+        var usage = UsageParser.Parse(Fixture.Bytes("openai-chat.json"), isStreaming: false);
+
+        Assert.Equal(UsageFormat.OpenAIChatCompletions, usage.Format);
+        Assert.Equal("chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", usage.ResponseId);
+        Assert.Equal("o4-mini-2025-04-16", usage.Model);
+        Assert.Equal(1200, usage.PromptTokens);
+        Assert.Equal(176, usage.InputTokens);
+        Assert.Equal(1024, usage.CacheReadInputTokens);
+        Assert.Equal(300, usage.OutputTokens);
+        Assert.Equal(300, usage.CompletionTokens);
+        Assert.Equal(128, usage.ReasoningTokens);
+        Assert.Equal(1500, usage.TotalTokens);
+        Assert.Null(usage.CacheCreationInputTokens);
+    }
+
+    [Fact]
+    public void OpenAI_chat_stream_reads_usage_from_the_final_chunk()
+    {
+        var usage = UsageParser.Parse(Fixture.Bytes("openai-chat-stream.sse"), isStreaming: true);
+
+        Assert.Equal(UsageFormat.OpenAIChatCompletions, usage.Format);
+        Assert.Equal("chatcmpl-Stream123", usage.ResponseId);
+        Assert.Equal("gpt-4.1-mini-2025-04-14", usage.Model);
+        Assert.Equal(50, usage.PromptTokens);
+        Assert.Equal(50, usage.InputTokens);
+        Assert.Equal(0, usage.CacheReadInputTokens);
+        Assert.Equal(7, usage.CompletionTokens);
+        Assert.Equal(0, usage.ReasoningTokens);
+        Assert.Equal(57, usage.TotalTokens);
+    }
+
+    [Fact]
+    public void OpenAI_chat_stream_without_include_usage_has_identity_but_no_tokens()
+    {
+        var text = Encoding.UTF8.GetString(Fixture.Bytes("openai-chat-stream.sse"));
+        var withoutUsage = text.Remove(text.IndexOf("data: {\"id\":\"chatcmpl-Stream123\",\"object\":\"chat.completion.chunk\",\"created\":1741570283,\"model\":\"gpt-4.1-mini-2025-04-14\",\"system_fingerprint\":\"fp_1\",\"choices\":[],", StringComparison.Ordinal));
+
+        var usage = UsageParser.Parse(Encoding.UTF8.GetBytes(withoutUsage), isStreaming: true);
+
+        Assert.Equal("chatcmpl-Stream123", usage.ResponseId);
+        Assert.False(usage.HasTokens);
+        Assert.Null(usage.TotalTokens);
+    }
+
+    [Fact]
+    public void Responses_json_reports_cached_and_reasoning_tokens()
+    {
+        var usage = UsageParser.Parse(Fixture.Bytes("openai-responses.json"), isStreaming: false);
+
+        Assert.Equal(UsageFormat.OpenAIResponses, usage.Format);
+        Assert.Equal("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b", usage.ResponseId);
+        Assert.Equal("gpt-5-2025-08-07", usage.Model);
+        Assert.Equal(500, usage.PromptTokens);
+        Assert.Equal(400, usage.InputTokens);
+        Assert.Equal(100, usage.CacheReadInputTokens);
+        Assert.Equal(80, usage.OutputTokens);
+        Assert.Equal(64, usage.ReasoningTokens);
+        Assert.Equal(580, usage.TotalTokens);
+    }
+
+    [Fact]
+    public void Responses_stream_reads_usage_from_response_completed()
+    {
+        var usage = UsageParser.Parse(Fixture.Bytes("openai-responses-stream.sse"), isStreaming: true);
+
+        Assert.Equal(UsageFormat.OpenAIResponses, usage.Format);
+        Assert.Equal("resp_stream_01", usage.ResponseId);
+        Assert.Equal("gpt-5-codex", usage.Model);
+        Assert.Equal(37, usage.PromptTokens);
+        Assert.Equal(11, usage.OutputTokens);
+        Assert.Equal(3, usage.ReasoningTokens);
+        Assert.Equal(48, usage.TotalTokens);
+    }
+
+    [Fact]
+    public void Truncated_json_body_keeps_id_and_model_and_has_no_tokens()
+    {
+        var body = Fixture.Bytes("openai-responses.json");
+
+        var usage = UsageParser.Parse(body.AsMemory(0, 300), isStreaming: false);
+
+        Assert.Equal("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b", usage.ResponseId);
+        Assert.Equal("gpt-5-2025-08-07", usage.Model);
+        Assert.False(usage.HasTokens);
+    }
+
+    [Fact]
+    public void Multi_line_data_fields_are_joined_before_parsing()
+    {
+        var sse = "event: message_delta\ndata: {\"type\":\"message_delta\",\ndata: \"usage\":{\"output_tokens\":9}}\n\n";
+
+        var usage = UsageParser.Parse(Encoding.UTF8.GetBytes(sse), isStreaming: true);
+
+        Assert.Equal(9, usage.OutputTokens);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("not json at all")]
+    [InlineData("{\"usage\":")]
+    [InlineData("data: {broken\n\ndata: [DONE]\n\n")]
+    [InlineData("[1,2,3]")]
+    [InlineData("{\"type\":\"message\",\"usage\":{\"input_tokens\":-5,\"output_tokens\":\"x\"}}")]
+    public void Garbage_never_throws(string body)
+    {
+        var usage = UsageParser.Parse(Encoding.UTF8.GetBytes(body), isStreaming: body.StartsWith("data:", StringComparison.Ordinal));
+
+        Assert.False(usage.HasTokens);
+    }
+
+    [Fact]
+    public void Every_prefix_of_every_fixture_parses_without_throwing()
+    {
+        foreach (var name in new[] { "anthropic-message.json", "anthropic-stream.sse", "openai-chat.json", "openai-chat-stream.sse", "openai-responses.json", "openai-responses-stream.sse" })
+        {
+            var bytes = Fixture.Bytes(name);
+            for (var length = 0; length <= bytes.Length; length += 7)
+            {
+                _ = UsageParser.Parse(bytes.AsMemory(0, length), isStreaming: name.EndsWith(".sse", StringComparison.Ordinal));
+            }
+        }
+    }
+
+    [Fact]
+    public void Request_fields_reads_model_and_previous_response_id()
+    {
+        var body = """{"input":[{"role":"user","content":"x"}],"model":"gpt-5","previous_response_id":"resp_prev","stream":true}"""u8;
+
+        var fields = RequestFields.Read(body);
+
+        Assert.Equal("gpt-5", fields.Model);
+        Assert.Equal("resp_prev", fields.PreviousResponseId);
+        Assert.Equal(default, RequestFields.Read("{\"model\":"u8));
+    }
+
+    [Fact]
+    public void Response_chains_follow_previous_response_ids()
+    {
+        var chains = new ResponseChains(capacity: 2);
+
+        Assert.Equal("r1", chains.Resolve("r1", null));
+        Assert.Equal("r1", chains.Resolve("r2", "r1"));
+        Assert.Equal("r1", chains.Resolve("r3", "r2"));
+        Assert.Equal("unknown", chains.Resolve("r4", "unknown"));
+    }
+}
