@@ -25,6 +25,7 @@ public static class CcflareEndpointRouteBuilderExtensions
         var proxy = root.MapGroup("/v1");
         proxy.Map("/{provider}/{**rest}", static context => context.RequestServices.GetRequiredService<ProxyHandler>().HandleNativeAsync(context))
             .WithDisplayName("Ccflare proxy");
+        Ccflare.Compat.CompatEndpoints.Map(proxy);
 
         var api = root.MapGroup("/api");
         AccountEndpoints.Map(api);
