@@ -61,8 +61,19 @@ internal static class J
     }
 
     /// <summary>Serialises a value to its compact JSON text (for tool arguments carried as strings).</summary>
-    public static string ToJsonText(JsonElement value) =>
-        value.ValueKind == JsonValueKind.Undefined ? "{}" : value.GetRawText();
+    public static string ToJsonText(JsonElement value)
+    {
+        if (value.ValueKind == JsonValueKind.Undefined)
+        {
+            return "{}";
+        }
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, TranslationJson.WriterOptions))
+        {
+            value.WriteTo(writer);
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     /// <summary>The text of a string or of an array of text parts (<c>text</c>, <c>input_text</c>, <c>output_text</c>).</summary>
     public static string TextOf(JsonElement content)

@@ -82,11 +82,7 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
                 }
                 if (root.TryObj("usage", out var deltaUsage))
                 {
-                    _usage = _usage with
-                    {
-                        Output = deltaUsage.Long("output_tokens") ?? _usage.Output,
-                        Input = deltaUsage.Long("input_tokens") ?? _usage.Input,
-                    };
+                    _usage = _usage.Merge(deltaUsage);
                 }
                 break;
             case "message_stop":
@@ -210,6 +206,10 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
                 break;
             case "input_json_delta" when block.Kind == BlockKind.Tool:
                 text = delta.Str("partial_json") ?? string.Empty;
+                if (text.Length == 0)
+                {
+                    break;
+                }
                 block.Text.Append(text);
                 w = Begin(ArgsDelta);
                 WriteItemRef(w, block);

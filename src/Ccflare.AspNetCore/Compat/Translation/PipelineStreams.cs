@@ -106,11 +106,7 @@ internal sealed class MessagesAccumulator(IBufferWriter<byte> output, Action<Jso
                 }
                 if (root.TryObj("usage", out var deltaUsage))
                 {
-                    _usage = _usage with
-                    {
-                        Output = deltaUsage.Long("output_tokens") ?? _usage.Output,
-                        Input = deltaUsage.Long("input_tokens") ?? _usage.Input,
-                    };
+                    _usage = _usage.Merge(deltaUsage);
                 }
                 break;
             case "error":

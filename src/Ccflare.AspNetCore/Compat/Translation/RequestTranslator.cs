@@ -57,7 +57,7 @@ internal static class RequestTranslator
             w.WriteStartObject();
             w.WriteString("model", model);
             var maxTokens = chat.Long("max_completion_tokens") ?? chat.Long("max_tokens");
-            var budget = BudgetForEffort(chat.Str("reasoning_effort"));
+            var budget = ForcesTool(chat) ? null : BudgetForEffort(chat.Str("reasoning_effort"));
             WriteMaxTokensAndThinking(w, maxTokens, budget);
 
             var system = new List<string>();
@@ -128,8 +128,7 @@ internal static class RequestTranslator
             }
             WriteAnthropicToolChoice(w, chat.TryProp("tool_choice", out var choice) ? choice : default, chat.Bool("parallel_tool_calls"), static c => c.TryObj("function", out var f) ? f.Str("name") : null);
 
-            chat.CopyScalar("temperature", w, "temperature");
-            chat.CopyScalar("top_p", w, "top_p");
+            WriteSampling(w, chat, budget is not null);
             if (chat.TryProp("stop", out var stop))
             {
                 WriteStopSequences(w, stop);
@@ -153,7 +152,8 @@ internal static class RequestTranslator
             w.WriteStartObject();
             w.WriteString("model", model);
             request.TryObj("reasoning", out var reasoning);
-            WriteMaxTokensAndThinking(w, request.Long("max_output_tokens"), BudgetForEffort(reasoning.Str("effort")));
+            var budget = ForcesTool(request) ? null : BudgetForEffort(reasoning.Str("effort"));
+            WriteMaxTokensAndThinking(w, request.Long("max_output_tokens"), budget);
 
             var system = new List<string>();
             if (request.Str("instructions") is { Length: > 0 } instructions)
@@ -222,8 +222,7 @@ internal static class RequestTranslator
                 w.WriteEndArray();
             }
             WriteAnthropicToolChoice(w, request.TryProp("tool_choice", out var choice) ? choice : default, request.Bool("parallel_tool_calls"), static c => c.Str("name"));
-            request.CopyScalar("temperature", w, "temperature");
-            request.CopyScalar("top_p", w, "top_p");
+            WriteSampling(w, request, budget is not null);
             if (request.Bool("stream") == true)
             {
                 w.WriteBoolean("stream", true);
@@ -453,6 +452,22 @@ internal static class RequestTranslator
             < 16384 => "medium",
             _ => "high",
         };
+    }
+
+    /// <summary>Anthropic refuses thinking together with a forced tool; the forced tool wins.</summary>
+    private static bool ForcesTool(JsonElement request) =>
+        request.TryProp("tool_choice", out var choice)
+        && (choice.ValueKind == JsonValueKind.Object || (choice.ValueKind == JsonValueKind.String && choice.GetString() == "required"));
+
+    /// <summary>Anthropic only accepts the default temperature and top_p while thinking; they are dropped then.</summary>
+    private static void WriteSampling(Utf8JsonWriter w, JsonElement request, bool thinking)
+    {
+        if (thinking)
+        {
+            return;
+        }
+        request.CopyScalar("temperature", w, "temperature");
+        request.CopyScalar("top_p", w, "top_p");
     }
 
     private static void WriteMaxTokensAndThinking(Utf8JsonWriter w, long? maxTokens, int? budget)

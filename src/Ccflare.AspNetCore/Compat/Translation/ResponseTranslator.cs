@@ -492,6 +492,13 @@ internal readonly record struct AnthropicUsage(long Input, long Output, long Cac
         usage.Long("cache_read_input_tokens") ?? 0,
         usage.Long("cache_creation_input_tokens") ?? 0);
 
+    /// <summary>Overrides the counts present in a <c>message_delta</c> usage (they are cumulative).</summary>
+    public AnthropicUsage Merge(JsonElement usage) => new(
+        usage.Long("input_tokens") ?? Input,
+        usage.Long("output_tokens") ?? Output,
+        usage.Long("cache_read_input_tokens") ?? CacheRead,
+        usage.Long("cache_creation_input_tokens") ?? CacheCreation);
+
     /// <summary>From Chat (<c>prompt_tokens</c>) or Responses (<c>input_tokens</c>) usage, where input includes cached tokens.</summary>
     public static AnthropicUsage FromOpenAI(JsonElement usage)
     {

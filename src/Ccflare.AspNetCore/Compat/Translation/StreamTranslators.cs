@@ -49,6 +49,7 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
     private AnthropicUsage _usage;
     private readonly Dictionary<long, int> _toolIndexByBlock = [];
     private bool _done;
+    private bool _failed;
 
     public override void OnEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data)
     {
@@ -108,7 +109,7 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
                         WriteDelta(static (w, d) => w.WriteString("reasoning_content", d.Str("thinking")), delta);
                         break;
                     case "input_json_delta":
-                        if (_toolIndexByBlock.TryGetValue(root.Long("index") ?? 0, out var index))
+                        if (_toolIndexByBlock.TryGetValue(root.Long("index") ?? 0, out var index) && delta.Str("partial_json") is { Length: > 0 })
                         {
                             var w = BeginChunk();
                             w.WriteStartObject("delta");
@@ -129,11 +130,7 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
             case "message_delta":
                 if (root.TryObj("usage", out var deltaUsage))
                 {
-                    _usage = _usage with
-                    {
-                        Output = deltaUsage.Long("output_tokens") ?? _usage.Output,
-                        Input = deltaUsage.Long("input_tokens") ?? _usage.Input,
-                    };
+                    _usage = _usage.Merge(deltaUsage);
                 }
                 var stop = root.TryObj("delta", out var messageDelta) ? messageDelta.Str("stop_reason") : null;
                 var chunk = BeginChunk();
@@ -156,6 +153,7 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
                 error.WriteEndObject();
                 error.WriteEndObject();
                 Emitter.End();
+                _failed = true;
                 Finish();
                 break;
         }
@@ -170,7 +168,7 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
             return;
         }
         _done = true;
-        if (includeUsage)
+        if (includeUsage && !_failed)
         {
             var w = BeginChunkHeader();
             w.WriteStartArray("choices");
