@@ -27,6 +27,7 @@ public static class CcflareEndpointRouteBuilderExtensions
         var proxy = root.MapGroup("/v1");
         proxy.Map("/{provider}/{**rest}", static context => context.RequestServices.GetRequiredService<ProxyHandler>().HandleNativeAsync(context))
             .WithDisplayName("Ccflare proxy");
+        Ccflare.Compat.CompatEndpoints.Map(proxy);
         proxy.RequireCcflareAccessKeys();
 
         var api = root.MapGroup("/api");

@@ -236,16 +236,22 @@ internal sealed class ProxyHandler(
         }
 
         var baseUrl = snapshot?.BaseUrl ?? ProviderBaseUrl(provider);
-        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), BuildUri(baseUrl, plan.UpstreamPath, context.Request.QueryString))
+        var adapted = plan.Adapter?.PrepareRequest(provider);
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), BuildUri(baseUrl, adapted?.UpstreamPath ?? plan.UpstreamPath, context.Request.QueryString))
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
         };
-        if (plan.Body.Length > 0 || HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsPut(context.Request.Method) || HttpMethods.IsPatch(context.Request.Method))
+        if (adapted is { } adaptedRequest)
+        {
+            request.Content = new ReadOnlyMemoryContent(adaptedRequest.Body);
+        }
+        else if (plan.Body.Length > 0 || HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsPut(context.Request.Method) || HttpMethods.IsPatch(context.Request.Method))
         {
             request.Content = plan.Body.CreateContent();
         }
         HeaderRules.CopyRequestHeaders(context.Request.Headers, request, provider.Family);
+        plan.Adapter?.PrepareHeaders(provider, request);
         if (snapshot is not null && secret is not null)
         {
             CredentialInjection.Apply(request, provider, snapshot, secret);
@@ -326,7 +332,14 @@ internal sealed class ProxyHandler(
             {
                 context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             }
-            await CopyBodyAsync(context, exchange, response).ConfigureAwait(false);
+            using var translator = plan.Adapter?.CreateResponseTranslator(provider, status, exchange.IsStreaming);
+            if (translator is not null)
+            {
+                // The body changes shape: the upstream length and type no longer describe it.
+                context.Response.Headers.ContentLength = null;
+                context.Response.ContentType = translator.ContentType;
+            }
+            await CopyBodyAsync(context, exchange, response, translator).ConfigureAwait(false);
             return true;
         }
     }
@@ -366,7 +379,7 @@ internal sealed class ProxyHandler(
     }
 
     /// <summary>Streams the upstream body to the client chunk by chunk, keeping a capped copy.</summary>
-    private async Task CopyBodyAsync(HttpContext context, ProxyExchange exchange, HttpResponseMessage response)
+    private async Task CopyBodyAsync(HttpContext context, ProxyExchange exchange, HttpResponseMessage response, IResponseTranslator? translator)
     {
         var captureLimit = _options.StreamBodyMaxBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
@@ -427,11 +440,22 @@ internal sealed class ProxyHandler(
                 {
                     exchange.ResponseBodyTruncated = true;
                 }
-                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
+                if (translator is null)
+                {
+                    await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
+                }
+                else
+                {
+                    await translator.WriteAsync(buffer.AsMemory(0, read), context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+                }
                 if (exchange.IsStreaming)
                 {
                     await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                 }
+            }
+            if (translator is not null)
+            {
+                await translator.CompleteAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
             }
             exchange.StreamingDurationMs = Stopwatch.GetElapsedTime(bodyStart).TotalMilliseconds;
         }
@@ -445,7 +469,46 @@ internal sealed class ProxyHandler(
 }
 
 /// <summary>What to forward: the providers to draw accounts from (in order), the upstream path and the body.</summary>
-internal sealed record ForwardPlan(IReadOnlyList<ProviderDescriptor> Providers, string UpstreamPath, RequestBodyBuffer Body);
+internal sealed record ForwardPlan(IReadOnlyList<ProviderDescriptor> Providers, string UpstreamPath, RequestBodyBuffer Body)
+{
+    /// <summary>
+    /// Optional per-provider rewriting (compat routes): the body and path to send and a translator
+    /// for the response. Null on native routes, which send <see cref="Body"/> untouched.
+    /// </summary>
+    public IForwardAdapter? Adapter { get; init; }
+}
+
+/// <summary>Adapts one forwarded request to the provider an attempt goes to.</summary>
+internal interface IForwardAdapter
+{
+    /// <summary>The body and upstream path for <paramref name="provider"/>; called once per attempt.</summary>
+    AdaptedRequest PrepareRequest(ProviderDescriptor provider);
+
+    /// <summary>Adds or fixes headers after the client's headers were copied and before credentials are injected.</summary>
+    void PrepareHeaders(ProviderDescriptor provider, HttpRequestMessage request);
+
+    /// <summary>A translator for the response body, or null to copy it untouched.</summary>
+    IResponseTranslator? CreateResponseTranslator(ProviderDescriptor provider, int statusCode, bool isEventStream);
+}
+
+/// <summary>The body and path sent to one provider.</summary>
+internal readonly record struct AdaptedRequest(ReadOnlyMemory<byte> Body, string UpstreamPath);
+
+/// <summary>
+/// Rewrites an upstream response body into the client's schema as chunks arrive. The proxy
+/// still captures the upstream bytes and flushes after each chunk when streaming.
+/// </summary>
+internal interface IResponseTranslator : IDisposable
+{
+    /// <summary>The content type of the translated body.</summary>
+    string ContentType { get; }
+
+    /// <summary>Consumes one upstream chunk and writes whatever translated output it completes.</summary>
+    ValueTask WriteAsync(ReadOnlyMemory<byte> chunk, Stream client, CancellationToken cancellationToken);
+
+    /// <summary>Called once the upstream body ended; writes what remains.</summary>
+    ValueTask CompleteAsync(Stream client, CancellationToken cancellationToken);
+}
 
 internal static class ProxyContextKeys
 {

@@ -101,6 +101,72 @@ public static class WireFormats
         yield return FakeUpstream.Sse("response.completed", new { type = "response.completed", sequence_number = sequence++, response = ResponseObject(model, text, "completed", inputTokens, outputTokens) });
     }
 
+    /// <summary>An Anthropic message that calls a tool (optionally after thinking), as the API answers when tools are offered.</summary>
+    public static string AnthropicToolUse(string model, string toolId, string toolName, string inputJson, string? thinking = null) => JsonSerializer.Serialize(new
+    {
+        id = "msg_fake_tool",
+        type = "message",
+        role = "assistant",
+        model,
+        content = thinking is null
+            ? new object[] { new { type = "tool_use", id = toolId, name = toolName, input = JsonDocument.Parse(inputJson).RootElement } }
+            : [new { type = "thinking", thinking, signature = "sig" }, new { type = "tool_use", id = toolId, name = toolName, input = JsonDocument.Parse(inputJson).RootElement }],
+        stop_reason = "tool_use",
+        stop_sequence = (string?)null,
+        usage = new { input_tokens = 30, output_tokens = 15, cache_creation_input_tokens = 0, cache_read_input_tokens = 0 },
+    });
+
+    /// <summary>The streamed form of <see cref="AnthropicToolUse"/>: thinking deltas (when given), then the tool input in two JSON fragments.</summary>
+    public static IEnumerable<string> AnthropicToolUseStream(string model, string toolId, string toolName, string inputJson, string? thinking = null)
+    {
+        yield return FakeUpstream.Sse("message_start", new
+        {
+            type = "message_start",
+            message = new
+            {
+                id = "msg_fake_tool", type = "message", role = "assistant", model, content = Array.Empty<object>(),
+                stop_reason = (string?)null, stop_sequence = (string?)null,
+                usage = new { input_tokens = 30, output_tokens = 1, cache_creation_input_tokens = 0, cache_read_input_tokens = 0 },
+            },
+        });
+        var index = 0;
+        if (thinking is not null)
+        {
+            yield return FakeUpstream.Sse("content_block_start", new { type = "content_block_start", index, content_block = new { type = "thinking", thinking = "", signature = "" } });
+            yield return FakeUpstream.Sse("content_block_delta", new { type = "content_block_delta", index, delta = new { type = "thinking_delta", thinking } });
+            yield return FakeUpstream.Sse("content_block_delta", new { type = "content_block_delta", index, delta = new { type = "signature_delta", signature = "sig" } });
+            yield return FakeUpstream.Sse("content_block_stop", new { type = "content_block_stop", index });
+            index++;
+        }
+        yield return FakeUpstream.Sse("content_block_start", new { type = "content_block_start", index, content_block = new { type = "tool_use", id = toolId, name = toolName, input = new { } } });
+        var half = inputJson.Length / 2;
+        yield return FakeUpstream.Sse("content_block_delta", new { type = "content_block_delta", index, delta = new { type = "input_json_delta", partial_json = inputJson[..half] } });
+        yield return FakeUpstream.Sse("content_block_delta", new { type = "content_block_delta", index, delta = new { type = "input_json_delta", partial_json = inputJson[half..] } });
+        yield return FakeUpstream.Sse("content_block_stop", new { type = "content_block_stop", index });
+        yield return FakeUpstream.Sse("message_delta", new { type = "message_delta", delta = new { stop_reason = "tool_use", stop_sequence = (string?)null }, usage = new { output_tokens = 15 } });
+        yield return FakeUpstream.Sse("message_stop", new { type = "message_stop" });
+    }
+
+    /// <summary>A Chat Completion that calls a tool.</summary>
+    public static string ChatToolCall(string model, string callId, string name, string argumentsJson) => JsonSerializer.Serialize(new
+    {
+        id = "chatcmpl-faketool",
+        @object = "chat.completion",
+        created = 1_700_000_000,
+        model,
+        choices = new[]
+        {
+            new
+            {
+                index = 0,
+                message = new { role = "assistant", content = (string?)null, tool_calls = new[] { new { id = callId, type = "function", function = new { name, arguments = argumentsJson } } } },
+                logprobs = (object?)null,
+                finish_reason = "tool_calls",
+            },
+        },
+        usage = new { prompt_tokens = 25, completion_tokens = 9, total_tokens = 34 },
+    });
+
     private static IEnumerable<string> Split(string text)
     {
         var words = text.Split(' ');

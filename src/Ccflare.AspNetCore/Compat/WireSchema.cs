@@ -1,0 +1,38 @@
+using Ccflare.Providers;
+
+namespace Ccflare.Compat;
+
+/// <summary>The three request/response schemas Ccflare translates between.</summary>
+internal enum WireSchema
+{
+    /// <summary>Anthropic Messages (<c>/v1/messages</c>).</summary>
+    Messages,
+
+    /// <summary>OpenAI Chat Completions (<c>/chat/completions</c>).</summary>
+    Chat,
+
+    /// <summary>OpenAI Responses (<c>/responses</c>).</summary>
+    Responses,
+}
+
+internal static class WireSchemas
+{
+    /// <summary>The schema a provider is spoken to in, given the client's schema.</summary>
+    public static WireSchema UpstreamFor(ProviderDescriptor provider, WireSchema client) => provider switch
+    {
+        { Family: ProviderFamily.Anthropic } => WireSchema.Messages,
+        // The Codex backend only serves the Responses API.
+        { IsCodex: true } => WireSchema.Responses,
+        _ => client == WireSchema.Messages ? WireSchema.Chat : client,
+    };
+
+    /// <summary>The upstream path, relative to the provider's base URL.</summary>
+    public static string PathFor(WireSchema schema) => schema switch
+    {
+        WireSchema.Messages => "/v1/messages",
+        WireSchema.Chat => "/chat/completions",
+        _ => "/responses",
+    };
+
+    public static bool IsOpenAI(this WireSchema schema) => schema != WireSchema.Messages;
+}
