@@ -36,10 +36,12 @@ internal static class AccountEndpoints
         });
 
         api.MapPost("/accounts/{id}/pause", (string id, AccountService accounts, CancellationToken ct) =>
-            SetPausedAsync(id, paused: true, accounts, ct));
+            SetPausedAsync(id, paused: true, accounts, ct))
+            .AddEndpointFilter(ManagementJson.RequireEmptyOrObjectBody);
 
         api.MapPost("/accounts/{id}/resume", (string id, AccountService accounts, CancellationToken ct) =>
-            SetPausedAsync(id, paused: false, accounts, ct));
+            SetPausedAsync(id, paused: false, accounts, ct))
+            .AddEndpointFilter(ManagementJson.RequireEmptyOrObjectBody);
 
         api.MapPost("/accounts/{id}/rename", async (string id, HttpContext context, AccountService accounts) =>
         {

@@ -59,7 +59,8 @@ internal static class MaintenanceEndpoints
                 requestCutoff = result.RequestCutoff,
                 payloadCutoff = result.PayloadCutoff,
             }, CcflareJson.Options);
-        });
+        })
+            .AddEndpointFilter(ManagementJson.RequireEmptyOrObjectBody);
 
         api.MapPost("/maintenance/compact", async (HttpContext context, ICcflareStore store, ILogger<RetentionService> logger) =>
         {
@@ -68,7 +69,8 @@ internal static class MaintenanceEndpoints
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             Log.StoreCompacted(logger, elapsed);
             return Results.Json(new { success = true, message = "Storage compacted", elapsedMs = Math.Round(elapsed, 2) }, CcflareJson.Options);
-        });
+        })
+            .AddEndpointFilter(ManagementJson.RequireEmptyOrObjectBody);
     }
 
     private sealed record RetentionBody

@@ -10,11 +10,14 @@ internal static class ManagementJson
     public const int MaxBodyBytes = 1024 * 1024;
 
     /// <summary>Returns the parsed body, or an error result to send back.</summary>
-    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context) where T : class
+    public static Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context) where T : class =>
+        ReadAsync<T>(context, allowEmpty: false);
+
+    private static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context, bool allowEmpty)
     {
         if (context.Request.ContentLength > MaxBodyBytes)
         {
-            return (null, JsonErrors.Result(StatusCodes.Status413PayloadTooLarge, $"Request body exceeds {MaxBodyBytes} bytes."));
+            return (default, JsonErrors.Result(StatusCodes.Status413PayloadTooLarge, $"Request body exceeds {MaxBodyBytes} bytes."));
         }
         Proxy.RequestBodyBuffer? body;
         try
@@ -23,36 +26,64 @@ internal static class ManagementJson
         }
         catch (Exception ex) when (ex is IOException or BadHttpRequestException)
         {
-            return (null, JsonErrors.Result(StatusCodes.Status400BadRequest, "The request body could not be read."));
+            return (default, JsonErrors.Result(StatusCodes.Status400BadRequest, "The request body could not be read."));
         }
         if (body is null)
         {
-            return (null, JsonErrors.Result(StatusCodes.Status413PayloadTooLarge, $"Request body exceeds {MaxBodyBytes} bytes."));
+            return (default, JsonErrors.Result(StatusCodes.Status413PayloadTooLarge, $"Request body exceeds {MaxBodyBytes} bytes."));
         }
         using (body)
         {
             if (body.Length == 0)
             {
-                return (null, JsonErrors.Result(StatusCodes.Status400BadRequest, "A JSON request body is required."));
+                if (allowEmpty)
+                {
+                    return (default, null);
+                }
+                return (default, JsonErrors.Result(StatusCodes.Status400BadRequest, "A JSON request body is required."));
             }
             if (!System.Text.Unicode.Utf8.IsValid(body.Span))
             {
-                return (null, JsonErrors.Result(StatusCodes.Status400BadRequest, "The request body is not valid UTF-8."));
+                return (default, JsonErrors.Result(StatusCodes.Status400BadRequest, "The request body is not valid UTF-8."));
             }
             try
             {
                 var value = JsonSerializer.Deserialize<T>(body.Span, CcflareJson.Options);
-                return value is null
-                    ? (null, JsonErrors.Result(StatusCodes.Status400BadRequest, "The request body must be a JSON object."))
+                return value is null || (value is JsonElement element && element.ValueKind != JsonValueKind.Object)
+                    ? (default, JsonErrors.Result(StatusCodes.Status400BadRequest, "The request body must be a JSON object."))
                     : (value, null);
             }
             catch (JsonException ex)
             {
                 var where = ex.Path is { Length: > 1 } path ? $" at '{path}'" : string.Empty;
-                return (null, JsonErrors.Result(StatusCodes.Status400BadRequest, $"The request body is not valid JSON{where}.",
+                return (default, JsonErrors.Result(StatusCodes.Status400BadRequest, $"The request body is not valid JSON{where}.",
                     new { line = ex.LineNumber, position = ex.BytePositionInLine }));
             }
         }
+    }
+
+    /// <summary>
+    /// Endpoint filter for actions that take no parameters (reset, cleanup, pause...): a body is optional,
+    /// but when one is sent it must be an empty JSON object, so a garbled or mistaken call is refused before it deletes anything.
+    /// </summary>
+    public static async ValueTask<object?> RequireEmptyOrObjectBody(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
+        {
+            return await next(invocation).ConfigureAwait(false);
+        }
+        var (body, error) = await ReadAsync<JsonElement>(context, allowEmpty: true).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+        if (body.ValueKind == JsonValueKind.Object && body.EnumerateObject().Any())
+        {
+            return JsonErrors.Result(StatusCodes.Status400BadRequest,
+                $"{context.Request.Method} {context.Request.Path} takes no parameters; send no body or {{}}.");
+        }
+        return await next(invocation).ConfigureAwait(false);
     }
 
     public static IResult Success(string message) =>

@@ -40,7 +40,8 @@ internal static class StatsEndpoints
             var removed = await store.DeleteRequestsAsync(null, context.RequestAborted).ConfigureAwait(false);
             Log.StatsReset(logger, removed);
             return Results.Json(new { success = true, message = "Statistics reset", removedRequests = removed }, CcflareJson.Options);
-        });
+        })
+            .AddEndpointFilter(ManagementJson.RequireEmptyOrObjectBody);
 
         api.MapGet("/analytics", async (HttpContext context, ICcflareStore store, AccountRegistry registry, TimeProvider time) =>
         {

@@ -115,20 +115,10 @@ internal sealed class ProxyHandler(
     internal async Task ForwardAsync(HttpContext context, ProxyExchange exchange, ForwardPlan plan)
     {
         var candidates = new List<AccountState>(8);
-        var now = time.GetUtcNow();
-        var lbContext = new LoadBalancingContext(context, plan.Providers[0].Name, now, settings.SessionDuration);
-        var strategy = strategies.Current;
-        var scratch = new List<AccountState>(8);
-        foreach (var provider in plan.Providers)
-        {
-            scratch.Clear();
-            registry.CollectAvailable(provider.Name, now, scratch);
-            strategy.Order(lbContext with { Provider = provider.Name }, scratch);
-            candidates.AddRange(scratch);
-        }
-
         try
         {
+            // Inside the guard: a host-supplied strategy that throws must still produce a JSON error and a record.
+            CollectCandidates(context, plan, candidates);
             if (candidates.Count == 0)
             {
                 if (_options.PassthroughWhenNoAccounts && HasNoAccounts(plan.Providers))
@@ -175,6 +165,23 @@ internal sealed class ProxyHandler(
         {
             MarkCancelled(exchange);
         }
+        catch (Exception ex)
+        {
+            Log.ProxyFailed(logger, exchange.Path, ex);
+            exchange.ErrorMessage = "Internal proxy error: " + ex.GetType().Name;
+            if (context.Response.HasStarted)
+            {
+                // Part of the upstream answer is already out; cutting the connection is the only honest signal left.
+                exchange.StatusCode ??= StatusCodes.Status500InternalServerError;
+                context.Abort();
+            }
+            else
+            {
+                exchange.StatusCode = StatusCodes.Status500InternalServerError;
+                await JsonErrors.WriteAsync(context, StatusCodes.Status500InternalServerError,
+                    "Ccflare failed while proxying this request; the server log has the details.", new { requestId = exchange.Id }).ConfigureAwait(false);
+            }
+        }
         finally
         {
             exchange.ResponseTimeMs = Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
@@ -191,6 +198,21 @@ internal sealed class ProxyHandler(
                 activity.Dispose();
             }
             await recorder.CompletedAsync(exchange).ConfigureAwait(false);
+        }
+    }
+
+    private void CollectCandidates(HttpContext context, ForwardPlan plan, List<AccountState> candidates)
+    {
+        var now = time.GetUtcNow();
+        var lbContext = new LoadBalancingContext(context, plan.Providers[0].Name, now, settings.SessionDuration);
+        var strategy = strategies.Current;
+        var scratch = new List<AccountState>(8);
+        foreach (var provider in plan.Providers)
+        {
+            scratch.Clear();
+            registry.CollectAvailable(provider.Name, now, scratch);
+            strategy.Order(lbContext with { Provider = provider.Name }, scratch);
+            candidates.AddRange(scratch);
         }
     }
 

@@ -29,6 +29,14 @@ public sealed class MaintenanceTests
     {
         var store = shared ?? new InMemoryStore();
         var host = await CcflareTestHost.StartAsync(time: time, build: b => b.Services.AddSingleton<ICcflareStore>(store));
+        // The start-up retention pass runs in the background; rows a test writes must not race it.
+        var retention = host.Services.GetRequiredService<RetentionService>();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (retention.Passes == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+        Assert.True(retention.Passes > 0, "The start-up retention pass did not run.");
         return (host, store);
     }
 

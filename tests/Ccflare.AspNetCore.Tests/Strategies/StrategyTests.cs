@@ -27,6 +27,15 @@ public sealed class TenantStrategy : ILoadBalancingStrategy
     }
 }
 
+/// <summary>A host strategy with a bug: it throws on every request.</summary>
+public sealed class BrokenStrategy : ILoadBalancingStrategy
+{
+    public string Name => "broken";
+
+    public void Order(in LoadBalancingContext context, List<AccountState> candidates) =>
+        throw new InvalidOperationException("strategy bug with secret sk-ant-should-not-leak");
+}
+
 public sealed class StrategyTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
@@ -128,6 +137,36 @@ public sealed class StrategyTests
 
         Assert.Equal(10, upstream.Received.Count(r => r.Credential == "k1"));
         Assert.Equal(30, upstream.Received.Count(r => r.Credential == "k3"));
+    }
+
+    [Fact]
+    public async Task A_throwing_strategy_yields_a_json_500_without_internals_and_is_recorded()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var host = await CcflareTestHost.StartAsync(build: b => b.AddStrategy<BrokenStrategy>());
+        await host.AddAccountAsync("acme", "anthropic", "key-acme", upstream.BaseUrl);
+        using (var select = await host.Client.PostAsJsonAsync("/api/config/strategy", new { strategy = "broken" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, select.StatusCode);
+        }
+
+        using var response = await host.Client.PostAsync("/v1/anthropic/v1/messages",
+            new StringContent("""{"model":"claude-x","max_tokens":5,"messages":[]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        using var body = JsonDocument.Parse(text);
+        Assert.Contains("failed while proxying", body.RootElement.GetProperty("error").GetString());
+        Assert.DoesNotContain("sk-ant", text);
+        Assert.DoesNotContain("   at ", text);
+        Assert.Empty(upstream.Received);
+
+        await host.DrainHistoryAsync();
+        var requests = await host.Client.GetFromJsonAsync<JsonElement>("/api/requests");
+        var recorded = Assert.Single(requests.EnumerateArray());
+        Assert.Equal(500, recorded.GetProperty("statusCode").GetInt32());
+        Assert.False(recorded.GetProperty("success").GetBoolean());
+        Assert.Equal(body.RootElement.GetProperty("details").GetProperty("requestId").GetString(), recorded.GetProperty("id").GetString());
     }
 
     [Fact]
