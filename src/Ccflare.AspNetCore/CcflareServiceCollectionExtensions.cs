@@ -71,12 +71,14 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<RequestRecorder>();
         services.TryAddSingleton<RequestWriter>();
         services.TryAddSingleton<ProxyHandler>();
+        services.TryAddSingleton(sp => new HeaderPolicy(sp.GetRequiredService<IOptions<CcflareOptions>>().Value.Headers));
         services.TryAddSingleton<Ccflare.Security.AccessKeyService>();
         services.AddCcflareHistory();
 
-        services.AddHttpClient(UpstreamClient.Name, client => client.Timeout = Timeout.InfiniteTimeSpan)
+        var upstream = services.AddHttpClient(UpstreamClient.Name, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(UpstreamClient.CreateHandler)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        UpstreamResilience.AddTo(upstream);
 
         // Order matters: the initializer runs first and the writers stop last, after the server drained.
         services.AddHostedService<CcflareInitializer>();
@@ -112,6 +114,22 @@ public static class CcflareServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ICcflareRequestObserver, TObserver>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Customises the <see cref="System.Net.Http.HttpClient"/> Ccflare uses to reach upstreams
+    /// (an <see cref="IHttpClientFactory"/> named client): an outbound proxy or client certificate on
+    /// the primary <see cref="System.Net.Http.SocketsHttpHandler"/>
+    /// (<c>ConfigurePrimaryHttpMessageHandler((handler, services) =&gt; ...)</c>), extra delegating
+    /// handlers, or extra resilience pipelines. Do not add retries: Ccflare's failover already
+    /// retries on another account, and a retry layer here would send a request twice to one account.
+    /// </summary>
+    public static ICcflareBuilder ConfigureUpstreamClient(this ICcflareBuilder builder, Action<IHttpClientBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        configure(builder.Services.AddHttpClient(UpstreamClient.Name));
         return builder;
     }
 

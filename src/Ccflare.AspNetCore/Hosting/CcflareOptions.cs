@@ -110,6 +110,49 @@ public sealed class CcflareOptions
 
     /// <summary>Per-provider overrides, keyed by provider name (<c>anthropic</c>, <c>claude-code</c>, <c>openai</c>, <c>codex</c>).</summary>
     public Dictionary<string, ProviderOptions> Providers { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The per-account circuit breaker in front of each upstream account.</summary>
+    public CircuitBreakerOptions CircuitBreaker { get; } = new();
+
+    /// <summary>Headers to drop or mask in addition to Ccflare's built-in rules.</summary>
+    public HeaderOptions Headers { get; } = new();
+}
+
+/// <summary>
+/// A circuit breaker per account (a Microsoft.Extensions.Http.Resilience pipeline keyed by account):
+/// when an account's upstream keeps failing (connection errors, timeouts, 5xx) Ccflare stops
+/// sending to it for <see cref="BreakDurationMs"/> and fails over at once. 429s are not failures
+/// here: rate limits have their own handling. Retries stay in Ccflare's failover loop.
+/// </summary>
+public sealed class CircuitBreakerOptions
+{
+    /// <summary>Whether the breaker is on (default true).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Share of failed attempts in the sampling window that opens the breaker (0 to 1; default 0.8).</summary>
+    public double FailureRatio { get; set; } = 0.8;
+
+    /// <summary>Attempts needed in the window before the ratio counts (default 10).</summary>
+    public int MinimumThroughput { get; set; } = 10;
+
+    /// <summary>The sampling window (default 30 seconds).</summary>
+    public int SamplingDurationMs { get; set; } = 30_000;
+
+    /// <summary>How long an open breaker skips the account (default 30 seconds).</summary>
+    public int BreakDurationMs { get; set; } = 30_000;
+}
+
+/// <summary>Extra header rules. Names are case-insensitive.</summary>
+public sealed class HeaderOptions
+{
+    /// <summary>Client request headers never forwarded upstream (beyond credentials and hop-by-hop headers).</summary>
+    public List<string> DropRequestHeaders { get; } = [];
+
+    /// <summary>Upstream response headers never returned to the client.</summary>
+    public List<string> DropResponseHeaders { get; } = [];
+
+    /// <summary>Headers whose values are masked in stored payloads (beyond credentials and names containing token, secret or api-key).</summary>
+    public List<string> MaskHeaders { get; } = [];
 }
 
 /// <summary>Overrides for one provider.</summary>

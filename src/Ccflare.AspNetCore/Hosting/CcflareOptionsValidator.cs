@@ -92,6 +92,33 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 failures.Add($"{p}Pricing:{model} prices must be 0 or more.");
             }
         }
+        var breaker = options.CircuitBreaker;
+        if (breaker.FailureRatio is <= 0 or > 1)
+        {
+            failures.Add($"{p}CircuitBreaker:FailureRatio must be greater than 0 and at most 1 (was {breaker.FailureRatio}).");
+        }
+        if (breaker.MinimumThroughput < 2)
+        {
+            failures.Add($"{p}CircuitBreaker:MinimumThroughput must be at least 2 (was {breaker.MinimumThroughput}).");
+        }
+        if (breaker.SamplingDurationMs < 500)
+        {
+            failures.Add($"{p}CircuitBreaker:SamplingDurationMs must be at least 500 (was {breaker.SamplingDurationMs}).");
+        }
+        if (breaker.BreakDurationMs < 500)
+        {
+            failures.Add($"{p}CircuitBreaker:BreakDurationMs must be at least 500 (was {breaker.BreakDurationMs}).");
+        }
+        foreach (var (list, key) in new[] { (options.Headers.DropRequestHeaders, "DropRequestHeaders"), (options.Headers.DropResponseHeaders, "DropResponseHeaders"), (options.Headers.MaskHeaders, "MaskHeaders") })
+        {
+            foreach (var header in list)
+            {
+                if (string.IsNullOrWhiteSpace(header) || header.AsSpan().IndexOfAny(" \t\r\n:") >= 0)
+                {
+                    failures.Add($"{p}Headers:{key} contains an invalid header name '{header}'.");
+                }
+            }
+        }
         foreach (var (provider, providerOptions) in options.Providers)
         {
             if (Providers.ProviderCatalog.Find(provider) is null)

@@ -63,11 +63,12 @@ internal static class HeaderRules
         return string.Concat(value.AsSpan(0, bearer + Math.Min(6, (value.Length - bearer) / 4)), "***");
     }
 
-    public static void CopyRequestHeaders(IHeaderDictionary source, HttpRequestMessage destination, ProviderFamily family)
+    public static void CopyRequestHeaders(IHeaderDictionary source, HttpRequestMessage destination, ProviderFamily family, HeaderPolicy? policy = null)
     {
+        var extraDropped = policy?.DroppedRequestHeaders;
         foreach (var (name, value) in source)
         {
-            if (!ForwardRequestHeader(name, family))
+            if (!ForwardRequestHeader(name, family) || (extraDropped is not null && extraDropped.Contains(name)))
             {
                 continue;
             }
@@ -85,18 +86,19 @@ internal static class HeaderRules
         }
     }
 
-    public static void CopyResponseHeaders(HttpResponseMessage source, IHeaderDictionary destination)
+    public static void CopyResponseHeaders(HttpResponseMessage source, IHeaderDictionary destination, HeaderPolicy? policy = null)
     {
+        var extraDropped = policy?.DroppedResponseHeaders;
         foreach (var header in source.Headers.NonValidated)
         {
-            if (ForwardResponseHeader(header.Key))
+            if (ForwardResponseHeader(header.Key) && (extraDropped is null || !extraDropped.Contains(header.Key)))
             {
                 destination[header.Key] = ToStringValues(header.Value);
             }
         }
         foreach (var header in source.Content.Headers.NonValidated)
         {
-            if (ForwardResponseHeader(header.Key))
+            if (ForwardResponseHeader(header.Key) && (extraDropped is null || !extraDropped.Contains(header.Key)))
             {
                 destination[header.Key] = ToStringValues(header.Value);
             }
@@ -118,34 +120,47 @@ internal static class HeaderRules
         return new StringValues(array);
     }
 
-    public static KeyValuePair<string, string>[] Capture(HttpRequestMessage request)
+    public static KeyValuePair<string, string>[] Capture(HttpRequestMessage request, HeaderPolicy? policy = null)
     {
         var list = new List<KeyValuePair<string, string>>();
         foreach (var header in request.Headers.NonValidated)
         {
-            list.Add(new(header.Key, header.Value.ToString()));
+            list.Add(new(header.Key, Captured(header.Key, header.Value.ToString(), policy)));
         }
         if (request.Content is not null)
         {
             foreach (var header in request.Content.Headers.NonValidated)
             {
-                list.Add(new(header.Key, header.Value.ToString()));
+                list.Add(new(header.Key, Captured(header.Key, header.Value.ToString(), policy)));
             }
         }
         return [.. list];
     }
 
-    public static KeyValuePair<string, string>[] Capture(HttpResponseMessage response)
+    private static string Captured(string name, string value, HeaderPolicy? policy) =>
+        policy is not null && policy.MaskedHeaders.Contains(name) ? Mask(value) : value;
+
+    public static KeyValuePair<string, string>[] Capture(HttpResponseMessage response, HeaderPolicy? policy = null)
     {
         var list = new List<KeyValuePair<string, string>>();
         foreach (var header in response.Headers.NonValidated)
         {
-            list.Add(new(header.Key, header.Value.ToString()));
+            list.Add(new(header.Key, Captured(header.Key, header.Value.ToString(), policy)));
         }
         foreach (var header in response.Content.Headers.NonValidated)
         {
-            list.Add(new(header.Key, header.Value.ToString()));
+            list.Add(new(header.Key, Captured(header.Key, header.Value.ToString(), policy)));
         }
         return [.. list];
     }
+}
+
+/// <summary>The host's extra header rules (<see cref="CcflareOptions.Headers"/>), frozen at start-up.</summary>
+internal sealed class HeaderPolicy(HeaderOptions options)
+{
+    public FrozenSet<string> DroppedRequestHeaders { get; } = options.DropRequestHeaders.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    public FrozenSet<string> DroppedResponseHeaders { get; } = options.DropResponseHeaders.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    public FrozenSet<string> MaskedHeaders { get; } = options.MaskHeaders.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 }

@@ -28,6 +28,7 @@ internal sealed class ProxyHandler(
     IOptions<CcflareOptions> options,
     TimeProvider time,
     CcflareMetrics metrics,
+    HeaderPolicy headerPolicy,
     ILogger<ProxyHandler> logger)
 {
     private const int CopyBufferSize = 16 * 1024;
@@ -272,26 +273,34 @@ internal sealed class ProxyHandler(
         {
             request.Content = plan.Body.CreateContent();
         }
-        HeaderRules.CopyRequestHeaders(context.Request.Headers, request, provider.Family);
+        HeaderRules.CopyRequestHeaders(context.Request.Headers, request, provider.Family, headerPolicy);
         plan.Adapter?.PrepareHeaders(provider, request);
         if (snapshot is not null && secret is not null)
         {
             CredentialInjection.Apply(request, provider, snapshot, secret);
         }
 
+        if (account is not null)
+        {
+            request.Options.Set(UpstreamResilience.AccountKey, account.Id);
+        }
         var client = clientFactory.CreateClient(UpstreamClient.Name);
         HttpResponseMessage response;
         var sendStart = Stopwatch.GetTimestamp();
-        using var headersTimeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        headersTimeout.CancelAfter(_options.UpstreamTimeoutMs);
         try
         {
-            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headersTimeout.Token).ConfigureAwait(false);
+            // The upstream client's resilience pipeline applies UpstreamTimeoutMs and the account's circuit breaker.
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+        catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
             exchange.UpstreamWaitTicks += Stopwatch.GetTimestamp() - sendStart;
-            exchange.ErrorMessage = ex is OperationCanceledException ? "Upstream timed out" : "Upstream unreachable: " + ex.Message;
+            exchange.ErrorMessage = ex switch
+            {
+                Polly.CircuitBreaker.BrokenCircuitException => "Account circuit open after repeated upstream failures",
+                Polly.Timeout.TimeoutRejectedException or OperationCanceledException => "Upstream timed out",
+                _ => "Upstream unreachable: " + ex.Message,
+            };
             Log.UpstreamUnreachable(logger, provider.Name, account?.Name ?? "(none)", ex);
             return false;
         }
@@ -332,8 +341,8 @@ internal sealed class ProxyHandler(
             }
             if (_options.CapturePayloads)
             {
-                exchange.RequestHeaders = HeaderRules.Capture(request);
-                exchange.ResponseHeaders = HeaderRules.Capture(response);
+                exchange.RequestHeaders = HeaderRules.Capture(request, headerPolicy);
+                exchange.ResponseHeaders = HeaderRules.Capture(response, headerPolicy);
             }
             if (account is not null)
             {
@@ -347,7 +356,7 @@ internal sealed class ProxyHandler(
             }
 
             context.Response.StatusCode = status;
-            HeaderRules.CopyResponseHeaders(response, context.Response.Headers);
+            HeaderRules.CopyResponseHeaders(response, context.Response.Headers, headerPolicy);
             var mediaType = response.Content.Headers.ContentType?.MediaType;
             exchange.IsStreaming = string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
             if (exchange.IsStreaming)

@@ -1,11 +1,13 @@
 // Every C# block in the Markdown docs is a copy of a region below (or of a sample's source), so the
 // compiler checks what the docs show. DocSnippetTests keeps the two in step.
 #pragma warning disable CA1822, IDE0059, IDE0060
+using System.Net;
 using Ccflare.Accounts;
 using Ccflare.Strategies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Ccflare.Tests.Docs
 {
@@ -133,6 +135,42 @@ namespace Ccflare.Tests.Docs.Snippets
         }
     }
     #endregion
+
+    #region extending-observer
+    public sealed class BillingObserver(ILogger<BillingObserver> logger) : ICcflareRequestObserver
+    {
+        public void OnRequestCompleted(RequestRecord record) =>
+            logger.LogInformation("{Account} used {Tokens} tokens on {Model} for {Cost} USD",
+                record.AccountName, record.TotalTokens, record.Model, record.CostUsd);
+    }
+    #endregion
+
+    public sealed class EgressAuditHandler : DelegatingHandler;
+
+    internal static class ExtendingSnippets
+    {
+        public static void RegisterObserver(WebApplicationBuilder builder)
+        {
+            #region extending-observer-registration
+            builder.Services.AddCcflare().AddRequestObserver<BillingObserver>();
+            #endregion
+        }
+
+        public static void UpstreamClient(WebApplicationBuilder builder)
+        {
+            #region extending-upstream-client
+            builder.Services.AddCcflare()
+                .ConfigureUpstreamClient(client => client
+                    .ConfigurePrimaryHttpMessageHandler((handler, services) =>
+                    {
+                        var sockets = (SocketsHttpHandler)handler;
+                        sockets.UseProxy = true;
+                        sockets.Proxy = new WebProxy("http://egress.internal:3128");
+                    })
+                    .AddHttpMessageHandler(() => new EgressAuditHandler()));
+            #endregion
+        }
+    }
 
     internal static class StrategySnippets
     {
