@@ -330,41 +330,29 @@ internal static class UsageParser
         usage.CacheCreation = GetLong(u, "cache_creation_input_tokens") ?? usage.CacheCreation;
     }
 
-    private static void ApplyChatUsage(JsonElement owner, Accumulator usage)
-    {
-        if (!owner.TryGetProperty("usage", out var u) || u.ValueKind != JsonValueKind.Object)
-        {
-            return;
-        }
-        usage.Prompt = GetLong(u, "prompt_tokens") ?? usage.Prompt;
-        usage.Completion = GetLong(u, "completion_tokens") ?? usage.Completion;
-        usage.Total = GetLong(u, "total_tokens") ?? usage.Total;
-        if (u.TryGetProperty("prompt_tokens_details", out var promptDetails) && promptDetails.ValueKind == JsonValueKind.Object)
-        {
-            usage.CacheRead = GetLong(promptDetails, "cached_tokens") ?? usage.CacheRead;
-        }
-        if (u.TryGetProperty("completion_tokens_details", out var completionDetails) && completionDetails.ValueKind == JsonValueKind.Object)
-        {
-            usage.Reasoning = GetLong(completionDetails, "reasoning_tokens") ?? usage.Reasoning;
-        }
-    }
+    private static void ApplyChatUsage(JsonElement owner, Accumulator usage) =>
+        ApplyOpenAIUsage(owner, usage, "prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details");
 
-    private static void ApplyResponsesUsage(JsonElement owner, Accumulator usage)
+    private static void ApplyResponsesUsage(JsonElement owner, Accumulator usage) =>
+        ApplyOpenAIUsage(owner, usage, "input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details");
+
+    /// <summary>Chat Completions and Responses report the same counts under different names.</summary>
+    private static void ApplyOpenAIUsage(JsonElement owner, Accumulator usage, string input, string output, string inputDetails, string outputDetails)
     {
         if (!owner.TryGetProperty("usage", out var u) || u.ValueKind != JsonValueKind.Object)
         {
             return;
         }
-        usage.Prompt = GetLong(u, "input_tokens") ?? usage.Prompt;
-        usage.Completion = GetLong(u, "output_tokens") ?? usage.Completion;
+        usage.Prompt = GetLong(u, input) ?? usage.Prompt;
+        usage.Completion = GetLong(u, output) ?? usage.Completion;
         usage.Total = GetLong(u, "total_tokens") ?? usage.Total;
-        if (u.TryGetProperty("input_tokens_details", out var inputDetails) && inputDetails.ValueKind == JsonValueKind.Object)
+        if (u.TryGetProperty(inputDetails, out var inputDetail) && inputDetail.ValueKind == JsonValueKind.Object)
         {
-            usage.CacheRead = GetLong(inputDetails, "cached_tokens") ?? usage.CacheRead;
+            usage.CacheRead = GetLong(inputDetail, "cached_tokens") ?? usage.CacheRead;
         }
-        if (u.TryGetProperty("output_tokens_details", out var outputDetails) && outputDetails.ValueKind == JsonValueKind.Object)
+        if (u.TryGetProperty(outputDetails, out var outputDetail) && outputDetail.ValueKind == JsonValueKind.Object)
         {
-            usage.Reasoning = GetLong(outputDetails, "reasoning_tokens") ?? usage.Reasoning;
+            usage.Reasoning = GetLong(outputDetail, "reasoning_tokens") ?? usage.Reasoning;
         }
     }
 

@@ -44,15 +44,7 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
         switch (root.Str("type"))
         {
             case "message_start":
-                if (root.TryObj("message", out var message))
-                {
-                    _id = message.Str("id") ?? _id;
-                    _model = message.Str("model") ?? _model;
-                    if (message.TryObj("usage", out var usage))
-                    {
-                        _usage = AnthropicUsage.From(usage);
-                    }
-                }
+                ReadMessageStart(root, ref _id, ref _model, ref _usage);
                 Start();
                 break;
             case "content_block_start":

@@ -77,15 +77,7 @@ internal sealed class MessagesAccumulator(IBufferWriter<byte> output, Action<Jso
         switch (root.Str("type"))
         {
             case "message_start":
-                if (root.TryObj("message", out var message))
-                {
-                    _id = message.Str("id") ?? _id;
-                    _model = message.Str("model") ?? _model;
-                    if (message.TryObj("usage", out var usage))
-                    {
-                        _usage = AnthropicUsage.From(usage);
-                    }
-                }
+                ReadMessageStart(root, ref _id, ref _model, ref _usage);
                 break;
             case "content_block_start":
                 if (root.TryObj("content_block", out var content))

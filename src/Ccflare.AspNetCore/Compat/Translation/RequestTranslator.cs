@@ -868,25 +868,31 @@ internal static class RequestTranslator
         }
         if (hasTools)
         {
-            w.WriteStartArray("tool_calls");
-            foreach (var block in content.EnumerateArray())
-            {
-                if (block.Str("type") != "tool_use")
-                {
-                    continue;
-                }
-                w.WriteStartObject();
-                w.WriteString("id", block.Str("id") ?? string.Empty);
-                w.WriteString("type", "function");
-                w.WriteStartObject("function");
-                w.WriteString("name", block.Str("name") ?? string.Empty);
-                w.WriteString("arguments", J.ToJsonText(block.TryProp("input", out var input) ? input : default));
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            WriteChatToolCalls(w, content);
         }
         w.WriteEndObject();
+    }
+
+    /// <summary>Anthropic <c>tool_use</c> blocks as an OpenAI Chat <c>tool_calls</c> array.</summary>
+    internal static void WriteChatToolCalls(Utf8JsonWriter w, JsonElement content)
+    {
+        w.WriteStartArray("tool_calls");
+        foreach (var block in content.EnumerateArray())
+        {
+            if (block.Str("type") != "tool_use")
+            {
+                continue;
+            }
+            w.WriteStartObject();
+            w.WriteString("id", block.Str("id") ?? string.Empty);
+            w.WriteString("type", "function");
+            w.WriteStartObject("function");
+            w.WriteString("name", block.Str("name") ?? string.Empty);
+            w.WriteString("arguments", J.ToJsonText(block.TryProp("input", out var input) ? input : default));
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     private static void WriteResponsesItems(Utf8JsonWriter w, string role, JsonElement content)

@@ -73,23 +73,7 @@ internal static class ResponseTranslator
         }
         if (hasTools)
         {
-            w.WriteStartArray("tool_calls");
-            foreach (var block in content.EnumerateArray())
-            {
-                if (block.Str("type") != "tool_use")
-                {
-                    continue;
-                }
-                w.WriteStartObject();
-                w.WriteString("id", block.Str("id") ?? string.Empty);
-                w.WriteString("type", "function");
-                w.WriteStartObject("function");
-                w.WriteString("name", block.Str("name") ?? string.Empty);
-                w.WriteString("arguments", J.ToJsonText(block.TryProp("input", out var input) ? input : default));
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            RequestTranslator.WriteChatToolCalls(w, content);
         }
         w.WriteEndObject();
         w.WriteNull("logprobs");

@@ -23,6 +23,21 @@ internal abstract class StreamTranslator : ISseEventSink, IDisposable
 
     public abstract void OnEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data);
 
+    /// <summary>Takes id, model and usage from an Anthropic <c>message_start</c> event, keeping the current values where it has none.</summary>
+    protected static void ReadMessageStart(JsonElement root, ref string id, ref string model, ref AnthropicUsage usage)
+    {
+        if (!root.TryObj("message", out var message))
+        {
+            return;
+        }
+        id = message.Str("id") ?? id;
+        model = message.Str("model") ?? model;
+        if (message.TryObj("usage", out var usageElement))
+        {
+            usage = AnthropicUsage.From(usageElement);
+        }
+    }
+
     /// <summary>The upstream stream ended; close whatever is still open.</summary>
     public abstract void Complete();
 
@@ -58,15 +73,7 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
         switch (root.Str("type"))
         {
             case "message_start":
-                if (root.TryObj("message", out var message))
-                {
-                    _id = message.Str("id") ?? _id;
-                    _model = message.Str("model") ?? _model;
-                    if (message.TryObj("usage", out var usage))
-                    {
-                        _usage = AnthropicUsage.From(usage);
-                    }
-                }
+                ReadMessageStart(root, ref _id, ref _model, ref _usage);
                 WriteDelta(static (w, _) =>
                 {
                     w.WriteString("role", "assistant");
