@@ -68,14 +68,7 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
                 }
                 break;
             case "message_delta":
-                if (root.TryObj("delta", out var messageDelta))
-                {
-                    _stopReason = messageDelta.Str("stop_reason") ?? _stopReason;
-                }
-                if (root.TryObj("usage", out var deltaUsage))
-                {
-                    _usage = _usage.Merge(deltaUsage);
-                }
+                ReadMessageDelta(root, ref _stopReason, ref _usage);
                 break;
             case "message_stop":
                 Finish();

@@ -92,14 +92,7 @@ internal sealed class MessagesAccumulator(IBufferWriter<byte> output, Action<Jso
                 }
                 break;
             case "message_delta":
-                if (root.TryObj("delta", out var messageDelta))
-                {
-                    _stopReason = messageDelta.Str("stop_reason") ?? _stopReason;
-                }
-                if (root.TryObj("usage", out var deltaUsage))
-                {
-                    _usage = _usage.Merge(deltaUsage);
-                }
+                ReadMessageDelta(root, ref _stopReason, ref _usage);
                 break;
             case "error":
                 _error = root.TryObj("error", out var error) ? error.Str("message") : null;

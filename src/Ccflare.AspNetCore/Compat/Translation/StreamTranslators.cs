@@ -23,6 +23,19 @@ internal abstract class StreamTranslator : ISseEventSink, IDisposable
 
     public abstract void OnEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data);
 
+    /// <summary>Takes the stop reason and the cumulative usage from an Anthropic <c>message_delta</c> event.</summary>
+    protected static void ReadMessageDelta(JsonElement root, ref string? stopReason, ref AnthropicUsage usage)
+    {
+        if (root.TryObj("delta", out var delta))
+        {
+            stopReason = delta.Str("stop_reason") ?? stopReason;
+        }
+        if (root.TryObj("usage", out var deltaUsage))
+        {
+            usage = usage.Merge(deltaUsage);
+        }
+    }
+
     /// <summary>Takes id, model and usage from an Anthropic <c>message_start</c> event, keeping the current values where it has none.</summary>
     protected static void ReadMessageStart(JsonElement root, ref string id, ref string model, ref AnthropicUsage usage)
     {
