@@ -203,6 +203,13 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await Expect(live).ToBeVisibleAsync();
         await Expect(live).ToContainTextAsync("200");
         await Expect(live).ToContainTextAsync("alpha");
+        // The row is the stream's summary payload: the same values GET /api/requests returns for it.
+        var recorded = (await host.GetJsonAsync("/api/requests?limit=1"))[0];
+        Assert.Equal("claude-live-test", recorded.GetProperty("model").GetString());
+        Assert.True(recorded.GetProperty("costUnknown").GetBoolean()); // tokens reported, no price for this model
+        await Expect(live).ToHaveAttributeAsync("data-request-id", recorded.GetProperty("id").GetString()!);
+        await Expect(live.Locator("td").Nth(6)).ToHaveTextAsync(recorded.GetProperty("totalTokens").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(live.Locator("td").Nth(7)).ToHaveTextAsync("?");
         await Expect(page.GetByTestId("request-count")).ToHaveTextAsync("1,001 of 1,001 loaded requests");
         await Expect(page.GetByTestId("page-indicator")).ToHaveTextAsync("Page 1 of 21");
         await Expect(rows.First).ToHaveAttributeAsync("data-request-id", new Regex("^(?!seed-)"));
@@ -304,10 +311,20 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await page.RunAndWaitForResponseAsync(
             () => page.GetByLabel("Cumulative", new() { Exact = true }).CheckAsync(),
             r => r.Url.Contains("mode=cumulative", StringComparison.Ordinal) && r.Status == 200);
-        var lastHour = (await host.GetJsonAsync("/api/analytics?range=1h")).GetProperty("totals").GetProperty("totalRequests").GetInt64();
-        Assert.InRange(lastHour, 1, 10_000);
-        await page.GetByLabel("Range", new() { Exact = true }).SelectOptionAsync("1h");
+        // The last hour's window slides (a seeded row leaves it every 8 s), so compare the screen with
+        // the very answer the page received rather than with a second call.
+        var hourResponse = await page.RunAndWaitForResponseAsync(
+            () => page.GetByLabel("Range", new() { Exact = true }).SelectOptionAsync("1h"),
+            r => r.Url.Contains("range=1h", StringComparison.Ordinal) && r.Status == 200);
+        var hour = (await hourResponse.JsonAsync())!.Value;
+        Assert.Equal("1m", hour.GetProperty("meta").GetProperty("bucket").GetString());
+        Assert.True(hour.GetProperty("meta").GetProperty("cumulative").GetBoolean());
+        var lastHour = hour.GetProperty("totals").GetProperty("totalRequests").GetInt64();
+        Assert.InRange(lastHour, 400, 440); // 58 of the seeded minutes at one row per 8.28 s
         await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync(lastHour.ToString("N0", System.Globalization.CultureInfo.GetCultureInfo("en-US")));
+        // Cumulative: the request series is a running total, so its last point is the window's total.
+        var series = hour.GetProperty("timeSeries").EnumerateArray().ToList();
+        Assert.Equal(lastHour, series[^1].GetProperty("requests").GetInt64());
 
         // Per model: the endpoint's modelBreakdown series, one line per model in every chart.
         await page.GetByLabel("Range", new() { Exact = true }).SelectOptionAsync("24h");
