@@ -453,6 +453,24 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         tab.AssertNoErrors();
     }
 
+    [Fact]
+    public async Task An_open_dashboard_does_not_hold_up_the_host_shutdown()
+    {
+        var host = await DashboardHost.StartAsync(seededRequests: 10);
+        await using var requests = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "requests");
+        await using var logs = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "logs");
+        await Expect(requests.Page.GetByTestId("live-state")).ToHaveTextAsync("live");
+        await Expect(logs.Page.GetByTestId("logs-live-state")).ToHaveTextAsync("live");
+        requests.AssertNoErrors();
+        logs.AssertNoErrors();
+
+        // Both pages hold a live stream open; stopping must end them instead of waiting for the
+        // host's shutdown timeout (30 s) and then failing with a TaskCanceledException.
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await host.DisposeAsync();
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"The host took {stopwatch.Elapsed} to stop.");
+    }
+
     private static async Task<bool> AccountFlagAsync(DashboardHost host, string name, string flag) =>
         (await host.GetJsonAsync("/api/accounts")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == name).GetProperty(flag).GetBoolean();
 }
