@@ -1,13 +1,16 @@
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.RegularExpressions;
+using Ccflare.Retention;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
 namespace Ccflare.Dashboard.Tests;
 
 /// <summary>
-/// The dashboard in real headless Chromium against a real Kestrel Ccflare with 10,000 seeded
-/// requests and a fake upstream. Every test fails on any console error, page error or failed
+/// The dashboard in real headless Chromium against a real Kestrel Ccflare (the real management
+/// endpoints, no stand-ins) with 10,000 requests seeded into its store and a fake upstream. Every test fails on any console error, page error or failed
 /// HTTP response, and saves a screenshot under TestResults/screenshots.
 /// </summary>
 [Collection(BrowserCollection.Name)]
@@ -20,39 +23,61 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl);
         var page = tab.Page;
 
+        // What the real GET /api/stats computes from the seeded history (rates are percentages).
+        var stats = await host.GetJsonAsync("/api/stats");
+        Assert.Equal(10_000, stats.GetProperty("totalRequests").GetInt64());
+        Assert.Equal(95, stats.GetProperty("successRate").GetDouble());
+        Assert.Equal(1_500_000, stats.GetProperty("totalTokens").GetInt64());
+        Assert.Equal(125m, stats.GetProperty("totalCostUsd").GetDecimal());
+        Assert.Equal(2, stats.GetProperty("activeAccounts").GetInt32()); // alpha and beta have served requests, gamma none
+        Assert.Equal(695, stats.GetProperty("avgResponseTime").GetDouble());
+
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview", Level = 1 })).ToBeVisibleAsync();
         await Expect(page.GetByTestId("stat-total-requests").Locator(".metric-value")).ToHaveTextAsync("10,000");
         await Expect(page.GetByTestId("stat-success-rate").Locator(".metric-value")).ToHaveTextAsync("95%");
         await Expect(page.GetByTestId("stat-total-tokens").Locator(".metric-value")).ToHaveTextAsync("1,500,000");
         await Expect(page.GetByTestId("stat-total-cost").Locator(".metric-value")).ToHaveTextAsync("$125.00");
-        await Expect(page.GetByTestId("stat-active-accounts").Locator(".metric-value")).ToHaveTextAsync("3");
+        await Expect(page.GetByTestId("stat-active-accounts").Locator(".metric-value")).ToHaveTextAsync("2");
         await Expect(page.GetByTestId("stat-avg-response").Locator(".metric-value")).ToHaveTextAsync("695 ms");
+        // Anthropic rows at 50 tok/s, OpenAI rows at 80: mean 57.5.
+        await Expect(page.GetByTestId("stat-token-speed").Locator(".metric-value")).ToHaveTextAsync("57.5 tok/s");
+        // The write path's counters (history was seeded into the store directly, so nothing went through it).
+        Assert.Equal(0, stats.GetProperty("writeQueue").GetProperty("written").GetInt64());
+        await Expect(page.GetByTestId("write-queue").Locator("dd")).ToHaveTextAsync(["0", "0", "0", "0", "0"]);
 
         // Four uPlot charts drawn on canvas.
         await Expect(page.Locator("figure.chart canvas")).ToHaveCountAsync(4);
         await Expect(page.Locator("figure.chart figcaption")).ToHaveTextAsync(["Request volume", "Response time", "Token usage", "Cost"]);
 
-        // Rate-limit state per account.
+        // Rate-limit state per account (gamma's limit ends 42 minutes after seeding).
         var limits = page.GetByRole(AriaRole.Table, new() { Name = "Rate limits by account" });
         await Expect(limits.Locator("tr", new() { HasText = "gamma" })).ToContainTextAsync("Limited (rate_limited)");
-        await Expect(limits.Locator("tr", new() { HasText = "gamma" })).ToContainTextAsync("resets in 41m");
+        await Expect(limits.Locator("tr", new() { HasText = "gamma" })).ToContainTextAsync(new Regex("resets in 4[12]m \\d+s"));
         await Expect(limits.Locator("tr", new() { HasText = "alpha" })).ToContainTextAsync("1,234 remaining");
 
         // Top models.
         await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Top models" })).ToContainTextAsync("claude-sonnet-4");
 
         // Range selector reloads the charts for the chosen range.
-        await page.GetByLabel("Time range").SelectOptionAsync("7d");
-        await EventuallyAsync(() => Task.FromResult(tab.Called("api/analytics?range=7d")));
+        await page.RunAndWaitForResponseAsync(
+            () => page.GetByLabel("Time range").SelectOptionAsync("7d"),
+            r => r.Url.Contains("api/analytics?range=7d", StringComparison.Ordinal) && r.Status == 200);
         await Expect(page.Locator("figure.chart canvas")).ToHaveCountAsync(4);
 
-        // Retention settings card.
+        // Retention: the real endpoint's defaults, saved through the UI, persisted as store settings.
         await Expect(page.GetByLabel("Keep payloads (days)")).ToHaveValueAsync("7");
         await Expect(page.GetByLabel("Keep request history (days)")).ToHaveValueAsync("30");
         await page.GetByLabel("Keep payloads (days)").FillAsync("3");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save retention" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Retention saved" })).ToBeVisibleAsync();
-        Assert.Equal(3, host.Stubs.PayloadDays);
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Retention saved: payloads 3 days, request history 30 days" })).ToBeVisibleAsync();
+        var retention = await host.GetJsonAsync("/api/config/retention");
+        Assert.Equal(3, retention.GetProperty("payloadDays").GetInt32());
+        Assert.Equal(30, retention.GetProperty("requestDays").GetInt32());
+        var settings = await host.Host.Services.GetRequiredService<ICcflareStore>().GetSettingsAsync(CancellationToken.None);
+        Assert.Equal("3", settings[RetentionSettings.PayloadDaysKey]);
+        Assert.Equal("30", settings[RetentionSettings.RequestDaysKey]);
+        await page.ReloadAsync();
+        await Expect(page.GetByLabel("Keep payloads (days)")).ToHaveValueAsync("3");
 
         await tab.ScreenshotAsync("overview");
         tab.AssertNoErrors();
@@ -97,8 +122,10 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
 
         // Weight.
         await page.GetByRole(AriaRole.Spinbutton, new() { Name = "Weight of delta", Exact = true }).FillAsync("5");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Save weight of delta" }).ClickAsync();
-        await EventuallyAsync(async () => (await host.GetJsonAsync("/api/accounts")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == "delta").GetProperty("weight").GetInt32() == 5);
+        await page.RunAndWaitForResponseAsync(
+            () => page.GetByRole(AriaRole.Button, new() { Name = "Save weight of delta" }).ClickAsync(),
+            r => r.Request.Method == "PATCH" && r.Url.Contains("/api/accounts/", StringComparison.Ordinal) && r.Status == 200);
+        Assert.Equal(5, (await host.GetJsonAsync("/api/accounts")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == "delta").GetProperty("weight").GetInt32());
 
         // Rename through the dialog.
         await page.GetByRole(AriaRole.Button, new() { Name = "Rename delta" }).ClickAsync();
@@ -112,7 +139,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await oauth.GetByLabel("Account name").FillAsync("subscription");
         await oauth.GetByRole(AriaRole.Button, new() { Name = "Start sign-in" }).ClickAsync();
         var complete = page.GetByRole(AriaRole.Form, new() { Name = "Complete OAuth sign-in" });
-        await Expect(complete.GetByRole(AriaRole.Link, new() { Name = "Open sign-in page" })).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex("^https://claude\\.ai/oauth/authorize"));
+        await Expect(complete.GetByRole(AriaRole.Link, new() { Name = "Open sign-in page" })).ToHaveAttributeAsync("href", new Regex("^https://claude\\.ai/oauth/authorize"));
         await Expect(complete.GetByLabel("Authorization code")).ToBeVisibleAsync();
         var authUrl = await complete.GetByRole(AriaRole.Link, new() { Name = "Open sign-in page" }).GetAttributeAsync("href");
         Assert.Contains("code_challenge_method=S256", authUrl);
@@ -142,6 +169,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await Expect(page.GetByTestId("page-indicator")).ToHaveTextAsync("Page 1 of 10");
         var rows = page.GetByRole(AriaRole.Table, new() { Name = "Requests" }).Locator("tbody tr");
         await Expect(rows).ToHaveCountAsync(50);
+        // "live" only once the server has registered the page's stream subscription.
         await Expect(page.GetByTestId("live-state")).ToHaveTextAsync("live");
 
         // Load all 1,000 the API allows and page through them.
@@ -155,6 +183,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await page.GetByLabel("Status").SelectOptionAsync("error");
         await Expect(page.GetByTestId("request-count")).ToHaveTextAsync("50 of 1,000 loaded requests");
         await page.GetByLabel("Status").SelectOptionAsync("all");
+        await Expect(page.GetByTestId("page-indicator")).ToHaveTextAsync("Page 1 of 20");
 
         // A request sent through the proxy appears without reloading.
         using (var client = new HttpClient())
@@ -170,12 +199,20 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
             using var response = await client.SendAsync(request);
             Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         }
-        await Expect(page.GetByTestId("page-indicator")).ToHaveTextAsync("Page 1 of 20");
         var live = page.Locator("tbody tr", new() { HasText = "claude-live-test" });
         await Expect(live).ToBeVisibleAsync();
         await Expect(live).ToContainTextAsync("200");
         await Expect(live).ToContainTextAsync("alpha");
+        // The row is the stream's summary payload: the same values GET /api/requests returns for it.
+        var recorded = (await host.GetJsonAsync("/api/requests?limit=1"))[0];
+        Assert.Equal("claude-live-test", recorded.GetProperty("model").GetString());
+        Assert.True(recorded.GetProperty("costUnknown").GetBoolean()); // tokens reported, no price for this model
+        await Expect(live).ToHaveAttributeAsync("data-request-id", recorded.GetProperty("id").GetString()!);
+        await Expect(live.Locator("td").Nth(6)).ToHaveTextAsync(recorded.GetProperty("totalTokens").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(live.Locator("td").Nth(7)).ToHaveTextAsync("?");
         await Expect(page.GetByTestId("request-count")).ToHaveTextAsync("1,001 of 1,001 loaded requests");
+        await Expect(page.GetByTestId("page-indicator")).ToHaveTextAsync("Page 1 of 21");
+        await Expect(rows.First).ToHaveAttributeAsync("data-request-id", new Regex("^(?!seed-)"));
 
         // Its conversation view: system, user and the assistant's answer from the fake upstream.
         await live.GetByRole(AriaRole.Button).ClickAsync();
@@ -221,33 +258,83 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "analytics");
         var page = tab.Page;
 
+        // The numbers on screen are the real GET /api/analytics over the seeded rows.
+        var analytics = await host.GetJsonAsync("/api/analytics?range=24h");
+        var totals = analytics.GetProperty("totals");
+        Assert.Equal(10_000, totals.GetProperty("totalRequests").GetInt64());
+        Assert.Equal(95, totals.GetProperty("successRate").GetDouble());
+        Assert.Equal(2, totals.GetProperty("activeAccounts").GetInt32());
+        var perfJson = analytics.GetProperty("modelPerformance").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
+        // claude-sonnet-4: i % 4 != 3, response time 200 + (i % 100) * 10 ms -> nearest-rank p95 = 1,140 ms; gpt-4o (i % 4 == 3) -> 1,150 ms.
+        Assert.Equal(1140, perfJson["claude-sonnet-4"].GetProperty("p95ResponseTime").GetDouble());
+        Assert.Equal(1150, perfJson["gpt-4o"].GetProperty("p95ResponseTime").GetDouble());
+        Assert.Equal(80, perfJson["gpt-4o"].GetProperty("avgTokensPerSecond").GetDouble());
+        var costJson = analytics.GetProperty("costByModel").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
+        Assert.Equal(93.75m, costJson["claude-sonnet-4"].GetProperty("costUsd").GetDecimal());
+        Assert.Equal(31.25m, costJson["gpt-4o"].GetProperty("costUsd").GetDecimal());
+
         await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("10,000");
+        await Expect(page.GetByTestId("an-success-rate").Locator(".metric-value")).ToHaveTextAsync("95%");
+        await Expect(page.GetByTestId("an-total-cost").Locator(".metric-value")).ToHaveTextAsync("$125.00");
+        await Expect(page.GetByTestId("an-active-accounts").Locator(".metric-value")).ToHaveTextAsync("2");
         await Expect(page.Locator("figure.chart canvas")).ToHaveCountAsync(6);
         var perf = page.GetByRole(AriaRole.Table, new() { Name = "Model performance" });
         await Expect(perf.Locator("thead")).ToContainTextAsync("p95 response");
-        // claude-sonnet-4: i % 4 != 3, response time 200 + (i % 100) * 10 ms -> p95 = 1,140 ms; gpt-4o -> 1,170 ms.
         await Expect(perf.Locator("tr", new() { HasText = "claude-sonnet-4" })).ToContainTextAsync("1,140 ms");
+        await Expect(perf.Locator("tr", new() { HasText = "gpt-4o" })).ToContainTextAsync("1,150 ms");
         await Expect(perf.Locator("tr", new() { HasText = "gpt-4o" })).ToContainTextAsync("80.0 tok/s");
+        // Error rate in percent: the failed rows (i % 20 == 19) are all OpenAI rows (i % 4 == 3), 500 of 2,500.
+        Assert.Equal(20, perfJson["gpt-4o"].GetProperty("errorRate").GetDouble());
+        await Expect(perf.Locator("tr", new() { HasText = "gpt-4o" })).ToContainTextAsync("20%");
+        await Expect(perf.Locator("tr", new() { HasText = "claude-sonnet-4" })).ToContainTextAsync("0%");
         var costs = page.GetByRole(AriaRole.Table, new() { Name = "Cost by model details" });
         await Expect(costs.Locator("tr", new() { HasText = "claude-sonnet-4" })).ToContainTextAsync("$93.75");
         await Expect(costs.Locator("tr", new() { HasText = "gpt-4o" })).ToContainTextAsync("$31.25");
-        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Account performance" }).Locator("tr", new() { HasText = "beta" })).ToContainTextAsync("2,500");
+        var accountPerf = page.GetByRole(AriaRole.Table, new() { Name = "Account performance" });
+        await Expect(accountPerf.Locator("tr", new() { HasText = "beta" })).ToContainTextAsync("2,500");
+        await Expect(accountPerf.Locator("tr", new() { HasText = "alpha" })).ToContainTextAsync("7,500");
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Token breakdown" }).Locator("tr", new() { HasText = "Output" })).ToContainTextAsync("500,000");
 
+        // Filters go to the real endpoint; only the newest answer is shown however fast they change.
         await page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("gpt-4o");
         await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("2,500");
         await page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("");
         await page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("error");
         await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("500");
+        await Expect(page.GetByTestId("an-success-rate").Locator(".metric-value")).ToHaveTextAsync("0%");
         await page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("all");
         await page.GetByLabel("Account", new() { Exact = true }).SelectOptionAsync("alpha");
         await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("7,500");
+        await Expect(page.GetByTestId("an-active-accounts").Locator(".metric-value")).ToHaveTextAsync("1");
         await page.GetByLabel("Account", new() { Exact = true }).SelectOptionAsync("");
-        await page.GetByLabel("Cumulative", new() { Exact = true }).CheckAsync();
-        await EventuallyAsync(() => Task.FromResult(tab.Called("mode=cumulative")));
-        await page.GetByLabel("Range", new() { Exact = true }).SelectOptionAsync("1h");
-        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9,]+$"));
 
+        await page.RunAndWaitForResponseAsync(
+            () => page.GetByLabel("Cumulative", new() { Exact = true }).CheckAsync(),
+            r => r.Url.Contains("mode=cumulative", StringComparison.Ordinal) && r.Status == 200);
+        // The last hour's window slides (a seeded row leaves it every 8 s), so compare the screen with
+        // the very answer the page received rather than with a second call.
+        var hourResponse = await page.RunAndWaitForResponseAsync(
+            () => page.GetByLabel("Range", new() { Exact = true }).SelectOptionAsync("1h"),
+            r => r.Url.Contains("range=1h", StringComparison.Ordinal) && r.Status == 200);
+        var hour = (await hourResponse.JsonAsync())!.Value;
+        Assert.Equal("1m", hour.GetProperty("meta").GetProperty("bucket").GetString());
+        Assert.True(hour.GetProperty("meta").GetProperty("cumulative").GetBoolean());
+        var lastHour = hour.GetProperty("totals").GetProperty("totalRequests").GetInt64();
+        Assert.InRange(lastHour, 400, 440); // 58 of the seeded minutes at one row per 8.28 s
+        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync(lastHour.ToString("N0", System.Globalization.CultureInfo.GetCultureInfo("en-US")));
+        // Cumulative: the request series is a running total, so its last point is the window's total.
+        var series = hour.GetProperty("timeSeries").EnumerateArray().ToList();
+        Assert.Equal(lastHour, series[^1].GetProperty("requests").GetInt64());
+
+        // Per model: the endpoint's modelBreakdown series, one line per model in every chart.
         await page.GetByLabel("Range", new() { Exact = true }).SelectOptionAsync("24h");
+        await page.RunAndWaitForResponseAsync(
+            () => page.GetByLabel("Per model", new() { Exact = true }).CheckAsync(),
+            r => r.Url.Contains("modelBreakdown=true", StringComparison.Ordinal) && r.Status == 200);
+        var volume = page.Locator("figure.chart", new() { HasText = "Request volume" });
+        await Expect(volume.Locator(".u-legend")).ToContainTextAsync("claude-sonnet-4");
+        await Expect(volume.Locator(".u-legend")).ToContainTextAsync("gpt-4o");
+        await Expect(page.Locator("figure.chart canvas")).ToHaveCountAsync(6);
         await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("10,000");
         await tab.ScreenshotAsync("analytics");
         tab.AssertNoErrors();
@@ -261,18 +348,38 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         var page = tab.Page;
         var entries = page.GetByRole(AriaRole.List, new() { Name = "Log entries" }).Locator("li.log");
 
-        await Expect(entries).ToHaveCountAsync(4);
+        // The seeded lines went through ILogger -> the real log buffer -> /api/logs/history.
+        var started = entries.Filter(new() { HasText = "Seed server started on port 8080" });
+        await Expect(started).ToHaveCountAsync(1);
+        await Expect(started).ToHaveAttributeAsync("data-level", "INFO");
+        await Expect(started.Locator(".component")).ToHaveTextAsync("Seed");
+        await Expect(entries.Filter(new() { HasText = "Selected account alpha by session strategy" })).ToHaveAttributeAsync("data-level", "DEBUG");
+        var limited = entries.Filter(new() { HasText = "Account gamma is rate limited until reset" });
+        await Expect(limited).ToHaveAttributeAsync("data-level", "WARN");
+        await Expect(limited.Locator(".meta")).ToContainTextAsync("Account=gamma");
+        await Expect(limited.Locator(".meta")).ToContainTextAsync("eventId=9003");
+        // The product's own lines are there too (account added through the management API).
+        await Expect(entries.Filter(new() { HasText = "Account 'gamma' (anthropic) added" })).ToHaveCountAsync(1);
+
         await page.GetByLabel("Level").SelectOptionAsync("ERROR");
-        await Expect(entries).ToHaveCountAsync(1);
-        await Expect(entries.First).ToContainTextAsync("Upstream returned 500");
+        await Expect(entries.Filter(new() { HasText = "Upstream returned 500 for seed request seed-00019" })).ToHaveCountAsync(1);
+        await Expect(page.Locator("li.log:not([data-level='ERROR'])")).ToHaveCountAsync(0);
         await page.GetByLabel("Level").SelectOptionAsync("");
 
-        host.Stubs.Logs.Enqueue(new { timestamp = DateTimeOffset.UtcNow, level = "WARN", component = "proxy", message = "A live log line", metadata = new { } });
-        await Expect(entries).ToHaveCountAsync(5);
-        await Expect(entries.First).ToContainTextAsync("A live log line");
+        // Live: once the page's subscription is registered, a line logged now appears on top.
+        await Expect(page.GetByTestId("logs-live-state")).ToHaveTextAsync("live");
+        DashboardHost.SeedLog.Live(host.Logger, 1);
+        await Expect(entries.First).ToContainTextAsync("Live log line number 1");
         await page.GetByLabel("Level").SelectOptionAsync("WARN");
+        await Expect(entries.First).ToContainTextAsync("Live log line number 1");
+        await Expect(page.Locator("li.log:not([data-level='WARN'])")).ToHaveCountAsync(0);
+        await page.GetByLabel("Search").FillAsync("live log line");
+        await Expect(entries).ToHaveCountAsync(1);
+        DashboardHost.SeedLog.Live(host.Logger, 2);
         await Expect(entries).ToHaveCountAsync(2);
+        await Expect(entries.First).ToContainTextAsync("Live log line number 2");
 
+        await page.GetByLabel("Search").FillAsync("");
         await page.GetByLabel("Level").SelectOptionAsync("");
         await tab.ScreenshotAsync("logs");
         tab.AssertNoErrors();
@@ -346,14 +453,22 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         tab.AssertNoErrors();
     }
 
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    [Fact]
+    public async Task An_open_dashboard_does_not_hold_up_the_host_shutdown()
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not become true within 10 s.");
-            await Task.Delay(50);
-        }
+        var host = await DashboardHost.StartAsync(seededRequests: 10);
+        await using var requests = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "requests");
+        await using var logs = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "logs");
+        await Expect(requests.Page.GetByTestId("live-state")).ToHaveTextAsync("live");
+        await Expect(logs.Page.GetByTestId("logs-live-state")).ToHaveTextAsync("live");
+        requests.AssertNoErrors();
+        logs.AssertNoErrors();
+
+        // Both pages hold a live stream open; stopping must end them instead of waiting for the
+        // host's shutdown timeout (30 s) and then failing with a TaskCanceledException.
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await host.DisposeAsync();
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"The host took {stopwatch.Elapsed} to stop.");
     }
 
     private static async Task<bool> AccountFlagAsync(DashboardHost host, string name, string flag) =>

@@ -5,32 +5,40 @@ using Ccflare.Accounts;
 using Ccflare.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Ccflare.Dashboard.Tests;
 
 /// <summary>
-/// A real Kestrel Ccflare (CcflareTestHost) with a fake upstream, seeded accounts and request
-/// history, and the <see cref="SpecShapedStubs"/> for endpoints that are not merged yet.
+/// A real Kestrel Ccflare (CcflareTestHost: the real <c>AddCcflare</c> and <c>MapCcflare(prefix)</c>)
+/// with a fake upstream. Everything the dashboard shows is seeded through the product's own
+/// mechanisms: accounts through <c>POST /api/accounts</c> and <see cref="AccountService"/>, request
+/// history through <see cref="ICcflareStore"/>, log lines through a real <see cref="ILogger"/>
+/// (so they pass through the real log buffer). Nothing answers in place of a real endpoint.
 /// </summary>
-internal sealed class DashboardHost : IAsyncDisposable
+internal sealed partial class DashboardHost : IAsyncDisposable
 {
     public const int SeededRequests = 10_000;
     public const decimal CostPerRequest = 0.0125m;
     public const int TokensPerRequest = 150;
 
-    private DashboardHost(FakeUpstream upstream, CcflareTestHost host, StubState stubs, string prefix)
+    /// <summary>Category of the seeded log lines: under "Ccflare" so the log buffer keeps every level; shown as component "Seed".</summary>
+    public const string LogCategory = "Ccflare.Dashboard.Seed";
+
+    private DashboardHost(FakeUpstream upstream, CcflareTestHost host, string prefix)
     {
         Upstream = upstream;
         Host = host;
-        Stubs = stubs;
         Prefix = prefix;
+        Logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
     }
 
     public FakeUpstream Upstream { get; }
 
     public CcflareTestHost Host { get; }
 
-    public StubState Stubs { get; }
+    /// <summary>A real logger of the host: its lines reach <c>/api/logs/*</c> through the real log buffer.</summary>
+    public ILogger Logger { get; }
 
     public string Prefix { get; }
 
@@ -42,13 +50,11 @@ internal sealed class DashboardHost : IAsyncDisposable
     public static async Task<DashboardHost> StartAsync(string prefix = "", int seededRequests = SeededRequests)
     {
         var upstream = await FakeUpstream.StartAsync();
-        var stubs = new StubState();
-        var host = await CcflareTestHost.StartAsync(map: app =>
-        {
-            SpecShapedStubs.Map(app, prefix, stubs);
-            app.MapCcflare(prefix);
-        });
-        var dashboard = new DashboardHost(upstream, host, stubs, prefix);
+        var host = await CcflareTestHost.StartAsync(
+            // Ccflare's own categories at Debug, so the Logs page has every level to show and filter.
+            host: builder => builder.Logging.AddFilter("Ccflare", LogLevel.Debug),
+            map: app => app.MapCcflare(prefix));
+        var dashboard = new DashboardHost(upstream, host, prefix);
         await dashboard.SeedAsync(seededRequests);
         return dashboard;
     }
@@ -124,11 +130,35 @@ internal sealed class DashboardHost : IAsyncDisposable
         }
         await store.WriteRequestsAsync(records, CancellationToken.None);
 
-        var t = now.AddMinutes(-5);
-        Stubs.Logs.Enqueue(new { timestamp = t, level = "INFO", component = "server", message = "Ccflare started on port 8080", metadata = new { } });
-        Stubs.Logs.Enqueue(new { timestamp = t.AddSeconds(1), level = "DEBUG", component = "proxy", message = "Selected account alpha by session strategy", metadata = new { } });
-        Stubs.Logs.Enqueue(new { timestamp = t.AddSeconds(2), level = "WARN", component = "ratelimit", message = "Account gamma is rate limited until reset", metadata = new { account = "gamma" } });
-        Stubs.Logs.Enqueue(new { timestamp = t.AddSeconds(3), level = "ERROR", component = "proxy", message = "Upstream returned 500 for seed request", metadata = new { } });
+        // The accounts' request counters as the proxy would have left them (GET /api/stats counts
+        // accounts with a non-zero counter as active).
+        var openaiRows = count / 4;
+        await accounts.UpdateAsync(AccountIds["alpha"], a => a with { RequestCount = count - openaiRows, TotalRequests = count - openaiRows }, CancellationToken.None);
+        await accounts.UpdateAsync(AccountIds["beta"], a => a with { RequestCount = openaiRows, TotalRequests = openaiRows }, CancellationToken.None);
+
+        SeedLog.Started(Logger, 8080);
+        SeedLog.Selected(Logger, "alpha", "session");
+        SeedLog.RateLimited(Logger, "gamma");
+        SeedLog.UpstreamFailed(Logger, 500, "seed-00019");
+    }
+
+    /// <summary>The seeded log lines, written the way product code writes them (source-generated LoggerMessage).</summary>
+    internal static partial class SeedLog
+    {
+        [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Seed server started on port {Port}")]
+        public static partial void Started(ILogger logger, int port);
+
+        [LoggerMessage(EventId = 9002, Level = LogLevel.Debug, Message = "Selected account {Account} by {Strategy} strategy")]
+        public static partial void Selected(ILogger logger, string account, string strategy);
+
+        [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "Account {Account} is rate limited until reset")]
+        public static partial void RateLimited(ILogger logger, string account);
+
+        [LoggerMessage(EventId = 9004, Level = LogLevel.Error, Message = "Upstream returned {Status} for seed request {RequestId}")]
+        public static partial void UpstreamFailed(ILogger logger, int status, string requestId);
+
+        [LoggerMessage(EventId = 9005, Level = LogLevel.Warning, Message = "Live log line number {Number}")]
+        public static partial void Live(ILogger logger, int number);
     }
 
     private async Task<string> AddAccountAsync(string name, string provider, string key, string baseUrl)

@@ -77,7 +77,9 @@ internal sealed class DashboardPage : IAsyncDisposable
     /// <summary>Saves a full-page screenshot under TestResults/screenshots.</summary>
     public async Task ScreenshotAsync(string name)
     {
-        await Page.WaitForTimeoutAsync(300); // let charts finish their first frame
+        // Charts are drawn on the first animation frame after they are attached: wait for every
+        // figure to hold its canvas (a condition, not a fixed sleep).
+        await Page.WaitForFunctionAsync("() => [...document.querySelectorAll('figure.chart')].every(f => f.querySelector('canvas') !== null)");
         // A modal dialog is fixed to the viewport: capture the viewport then; otherwise the whole page from the top.
         var modalOpen = await Page.Locator("dialog[open]").CountAsync() > 0;
         if (!modalOpen)

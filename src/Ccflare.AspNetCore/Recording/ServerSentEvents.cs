@@ -4,6 +4,8 @@ using System.Threading.Channels;
 using Ccflare.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Ccflare.Recording;
 
@@ -15,12 +17,15 @@ internal static class ServerSentEvents
     /// <summary>
     /// Sends <c>event: connected</c>, then each item as <c>data: {json}</c> (after the optional
     /// <paramref name="backlog"/>), and a <c>: heartbeat</c> comment whenever nothing was sent for
-    /// <paramref name="heartbeat"/>. Returns when the client goes away; the caller disposes the subscription.
+    /// <paramref name="heartbeat"/>. Returns when the client goes away or the application stops (an open
+    /// dashboard must not hold up a graceful shutdown until its timeout); the caller disposes the subscription.
     /// </summary>
     public static async Task RunAsync<T>(HttpContext context, ChannelReader<T> reader, Func<T, object> shape, TimeSpan heartbeat, TimeProvider time, IEnumerable<T>? backlog = null)
     {
         var response = context.Response;
-        var ct = context.RequestAborted;
+        var stopping = context.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        var ct = linked.Token;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";

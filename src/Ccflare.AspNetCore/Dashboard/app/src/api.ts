@@ -9,6 +9,7 @@ export interface Account {
   rateLimitStatus: RateLimitStatus; rateLimitReset: string | null; rateLimitRemaining: number | null;
   sessionInfo: { active: boolean; startedAt: string | null; requestCount: number };
 }
+/** A row of GET /api/requests (and the payload of a "summary" stream event). */
 export interface RequestSummary {
   id: string; timestamp: string; method: string; path: string; provider: string | null; upstreamPath: string | null;
   accountUsed: string | null; accountName: string | null; statusCode: number | null; success: boolean;
@@ -17,40 +18,64 @@ export interface RequestSummary {
   outputTokens: number | null; cacheReadInputTokens: number | null; cacheCreationInputTokens: number | null;
   reasoningTokens: number | null; costUsd: number | null; tokensPerSecond: number | null; ttftMs: number | null;
   proxyOverheadMs: number | null; upstreamTtfbMs: number | null; streamingDurationMs: number | null;
+  responseId: string | null; previousResponseId: string | null; responseChainId: string | null; clientSessionId: string | null;
   userId: string | null; userName: string | null;
+  /** Ccflare: the response reported tokens but the model has no price, so costUsd is 0. */
+  costUnknown: boolean;
   /** Set by the dashboard while only the "start" event has arrived. */
   pending?: boolean;
 }
+/**
+ * GET /api/requests/stream data lines (after "event: connected"): "start" when a request
+ * arrives, "summary" with its /api/requests row once the row has been written.
+ */
+export type RequestStreamEvent =
+  | { type: "start"; id: string; timestamp: string; method: string; path: string; provider: string | null }
+  | { type: "summary"; id: string; payload: RequestSummary };
+/** GET /api/requests/{id} and the items of GET /api/requests/detail: bodies base64, credentials masked. */
 export interface RequestDetail {
   id: string;
   request: { headers: Record<string, string>; body: string | null };
-  response: { status: number | null; headers: Record<string, string>; body: string | null } | null;
-  meta: { accountId?: string | null; accountName?: string | null; retry?: number; timestamp?: string | number;
-    success?: boolean; rateLimited?: boolean; accountsAttempted?: string[] | number; truncated?: boolean };
+  response: { status: number | null; headers: Record<string, string>; body: string | null; truncated: boolean };
+  meta: {
+    accountId: string | null; accountName: string | null; retry: number; /** epoch ms */ timestamp: number;
+    success: boolean; rateLimited: boolean; accountsAttempted: number; accountIdsAttempted: string[];
+    path: string; method: string; model: string | null;
+  };
 }
-export interface Stats {
+/** Totals of GET /api/stats and of GET /api/analytics ("totals"). Rates are percentages (0-100). */
+export interface Totals {
   totalRequests: number; successRate: number; activeAccounts: number; avgResponseTime: number;
-  totalTokens: number; totalCostUsd: number; avgTokensPerSecond: number | null; topModels: Array<{ model: string; count: number }>;
+  totalTokens: number; totalCostUsd: number; avgTokensPerSecond: number;
 }
+export interface Stats extends Totals {
+  topModels: Array<{ model: string; count: number }>;
+  writeQueue: { pending: number; inFlight: number; written: number; droppedRows: number; droppedPayloads: number; failedWrites: number };
+}
+/** One time-series bucket: ts is the bucket start in epoch ms; model is set only with modelBreakdown=true. */
 export interface TimePoint {
-  ts: string | number; requests: number; tokens: number; costUsd: number; successRate: number; errorRate: number;
+  ts: number; model?: string | null; requests: number; tokens: number; costUsd: number; successRate: number; errorRate: number;
   cacheHitRate: number; avgResponseTime: number; avgTokensPerSecond: number;
 }
 export interface Analytics {
-  meta: { range: string; bucket: string; cumulative: boolean };
-  totals: Partial<Stats> & { totalRequests?: number };
+  meta: { range: string; bucket: string; cumulative: boolean; modelBreakdown: boolean };
+  totals: Totals;
   timeSeries: TimePoint[];
   tokenBreakdown: { inputTokens: number; cacheReadInputTokens: number; cacheCreationInputTokens: number; outputTokens: number };
   modelDistribution: Array<{ model: string; count: number }>;
   accountPerformance: Array<{ name: string; requests: number; successRate: number }>;
   costByModel: Array<{ model: string; costUsd: number; requests: number; totalTokens: number }>;
+  /** Token speeds are 0 when no row of the model had one. */
   modelPerformance: Array<{ model: string; avgResponseTime: number; p95ResponseTime: number; errorRate: number;
-    avgTokensPerSecond: number | null; minTokensPerSecond: number | null; maxTokensPerSecond: number | null }>;
+    avgTokensPerSecond: number; minTokensPerSecond: number; maxTokensPerSecond: number }>;
 }
-export interface LogEntry { timestamp: string | number; level: string; component?: string; message: string; metadata?: unknown }
+/** GET /api/logs/history items and GET /api/logs/stream data lines. */
+export interface LogEntry {
+  timestamp: string; level: "DEBUG" | "INFO" | "WARN" | "ERROR"; component: string; message: string;
+  metadata: Record<string, string | null> | null;
+}
 export interface Config { lbStrategy: string; port: number; sessionDurationMs: number }
 export interface Retention { payloadDays: number; requestDays: number }
-export interface User { id: string; name: string }
 
 export class ApiError extends Error {
   constructor(public readonly status: number, message: string) { super(message); }
@@ -109,26 +134,25 @@ export async function send<T = { success?: boolean; message?: string }>(method: 
 }
 
 /**
- * Subscribes to a server-sent event stream. Calls onEvent with (eventName, parsedData) and
- * onClosed when the stream is unavailable (the caller can fall back to polling).
+ * Subscribes to one of Ccflare's server-sent event streams. Ccflare sends "event: connected"
+ * once it has registered the subscriber (so nothing published after onConnected is missed), then
+ * unnamed "data: {json}" lines. onConnected runs again after every automatic reconnect, so the
+ * caller can fill the gap; onClosed runs when the stream is unavailable (the caller can poll).
  */
-export function subscribe(path: string, onEvent: (name: string, data: unknown) => void, onClosed: () => void): () => void {
-  if (typeof EventSource === "undefined") { onClosed(); return () => undefined; }
+export function subscribe<T>(path: string, handlers: { onConnected: () => void; onData: (data: T) => void; onClosed: () => void }): () => void {
+  if (typeof EventSource === "undefined") { handlers.onClosed(); return () => undefined; }
   const source = new EventSource(apiUrl(path), { withCredentials: true });
-  const handle = (name: string) => (e: MessageEvent) => {
-    let data: unknown = e.data;
-    try { data = JSON.parse(e.data as string); } catch { /* keep text */ }
-    onEvent(name, data);
+  source.addEventListener("connected", () => handlers.onConnected());
+  source.onmessage = (e: MessageEvent<string>) => {
+    let data: T;
+    try { data = JSON.parse(e.data) as T; } catch { return; }
+    handlers.onData(data);
   };
-  source.onmessage = handle("message");
-  for (const name of ["start", "finish", "summary", "payload", "request", "log", "ingest"]) {
-    source.addEventListener(name, handle(name) as EventListener);
-  }
   let closedReported = false;
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED && !closedReported) {
       closedReported = true;
-      onClosed();
+      handlers.onClosed();
     }
   };
   return () => source.close();

@@ -54,6 +54,7 @@ export function timeChart(spec: ChartSpec): { el: HTMLElement; dispose: () => vo
             width: 2,
             fill: s.bars ? color + "88" : color + "22",
             points: { show: spec.x.length < 3 },
+            spanGaps: true,
             value: (_u: uPlot, v: number | null) => (v === null ? "–" : fmt(v)),
             ...(s.bars ? { paths: uPlot.paths.bars!({ size: [0.7, 40] }) } : {}),
           } satisfies uPlot.Series;
@@ -85,12 +86,6 @@ export function timeChart(spec: ChartSpec): { el: HTMLElement; dispose: () => vo
       plot = null;
     },
   };
-}
-
-/** Converts an API timestamp (ISO string or epoch ms/s) to unix seconds. */
-export function toSeconds(ts: string | number): number {
-  if (typeof ts === "number") return ts > 1e12 ? ts / 1000 : ts;
-  return new Date(ts).getTime() / 1000;
 }
 
 /** A horizontal bar list (for distributions), accessible as a table. */

@@ -69,8 +69,9 @@ export function fmtUsd(n: number | null | undefined): string {
   return n > 0 && n < 1 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`;
 }
 
+/** Output token speed. Ccflare reports 0 when no request had a speed, so 0 reads as "no data". */
 export function fmtRate(n: number | null | undefined): string {
-  return n === null || n === undefined || Number.isNaN(n) ? "–" : `${n.toFixed(1)} tok/s`;
+  return n === null || n === undefined || Number.isNaN(n) || n <= 0 ? "–" : `${n.toFixed(1)} tok/s`;
 }
 
 export function fmtTime(iso: string | number | null | undefined): string {

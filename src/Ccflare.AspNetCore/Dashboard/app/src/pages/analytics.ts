@@ -19,6 +19,10 @@ export function analyticsPage(root: HTMLElement): () => void {
   userField.hidden = true;
   const cumulative = h("input", { type: "checkbox", name: "cumulative" });
   const cumulativeField = h("div", { className: "field checkbox" }, h("label", null, cumulative, " Cumulative"));
+  const perModel = h("input", { type: "checkbox", name: "modelBreakdown" });
+  const perModelField = h("div", { className: "field checkbox" }, h("label", null, perModel, " Per model"));
+  // Only the newest request's answer is shown: filters change faster than answers arrive.
+  let generation = 0;
 
   const totals = h("div", { className: "metrics" });
   const charts = h("div", { className: "chart-grid" });
@@ -28,8 +32,8 @@ export function analyticsPage(root: HTMLElement): () => void {
   const accountsPerf = h("div");
 
   const filters = h("form", { className: "filters", "aria-label": "Analytics filters", onsubmit: (e: Event) => e.preventDefault() },
-    field("Range", range), field("Account", account), field("Model", model), field("Status", status), userField, cumulativeField);
-  for (const el of [range, status, account, model, user, cumulative]) el.addEventListener("change", () => void load());
+    field("Range", range), field("Account", account), field("Model", model), field("Status", status), userField, cumulativeField, perModelField);
+  for (const el of [range, status, account, model, user, cumulative, perModel]) el.addEventListener("change", () => void load());
 
   replace(root, filters, totals, card("Trends", charts),
     card("Model performance", perf),
@@ -50,12 +54,15 @@ export function analyticsPage(root: HTMLElement): () => void {
   }
 
   async function load(): Promise<void> {
-    const q = new URLSearchParams({ range: range.value, status: status.value, mode: cumulative.checked ? "cumulative" : "normal", modelBreakdown: "true" });
+    const mine = ++generation;
+    const q = new URLSearchParams({ range: range.value, status: status.value, mode: cumulative.checked ? "cumulative" : "normal" });
+    if (perModel.checked) q.set("modelBreakdown", "true");
     if (account.value) q.set("accounts", account.value);
     if (model.value) q.set("models", model.value);
     if (user.value) q.set("users", user.value);
     try {
       const data = await getOptional<Analytics>(`api/analytics?${q}`, abort.signal);
+      if (mine !== generation) return;
       disposeCharts(); disposeCharts = () => undefined;
       if (!data) {
         const empty = "Analytics are not available on this server.";
@@ -65,31 +72,32 @@ export function analyticsPage(root: HTMLElement): () => void {
       }
       render(data);
     } catch (e) {
-      if ((e as Error).name !== "AbortError") replace(charts, emptyState(`Could not load analytics: ${(e as Error).message}`));
+      if (mine === generation && (e as Error).name !== "AbortError") replace(charts, emptyState(`Could not load analytics: ${(e as Error).message}`));
     }
   }
 
   function render(data: Analytics): void {
-    const t = data.totals ?? {};
+    const t = data.totals;
     replace(totals,
       metric("Requests", fmtInt(t.totalRequests), "an-total-requests"),
       metric("Success rate", fmtPct(t.successRate), "an-success-rate"),
       metric("Avg response time", fmtMs(t.avgResponseTime), "an-avg-response"),
       metric("Tokens", fmtInt(t.totalTokens), "an-total-tokens"),
       metric("Cost", fmtUsd(t.totalCostUsd), "an-total-cost"),
-      metric("Avg token speed", fmtRate(t.avgTokensPerSecond), "an-token-speed"));
-    if (data.timeSeries?.length) {
+      metric("Avg token speed", fmtRate(t.avgTokensPerSecond), "an-token-speed"),
+      metric("Active accounts", fmtInt(t.activeAccounts), "an-active-accounts"));
+    if (data.timeSeries.length) {
       const built = analyticsCharts(data, ["requests", "tokens", "cost", "responseTime", "rates", "speed"], fmts);
       replace(charts, built.els); disposeCharts = built.dispose;
     } else replace(charts, emptyState("No requests match these filters."));
 
-    const models = (data.modelDistribution ?? []).map((m) => m.model);
+    const models = data.modelDistribution.map((m) => m.model);
     if (models.join() !== knownModels.join() && !model.value) {
       knownModels = models;
       replace(model, h("option", { value: "" }, "All models"), models.map((m) => h("option", { value: m }, m)));
     }
 
-    replace(perf, data.modelPerformance?.length ? h("table", { className: "table", "aria-label": "Model performance" },
+    replace(perf, data.modelPerformance.length ? h("table", { className: "table", "aria-label": "Model performance" },
       h("thead", null, h("tr", null, ["Model", "Avg response", "p95 response", "Error rate", "Avg tokens/s", "Min tokens/s", "Max tokens/s"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", null, data.modelPerformance.map((m) => h("tr", null,
         h("th", { scope: "row" }, m.model), h("td", { className: "num" }, fmtMs(m.avgResponseTime)), h("td", { className: "num" }, fmtMs(m.p95ResponseTime)),
@@ -97,7 +105,7 @@ export function analyticsPage(root: HTMLElement): () => void {
         h("td", { className: "num" }, fmtRate(m.minTokensPerSecond)), h("td", { className: "num" }, fmtRate(m.maxTokensPerSecond))))))
       : emptyState("No model data."));
 
-    replace(costs, data.costByModel?.length ? h("div", null,
+    replace(costs, data.costByModel.length ? h("div", null,
       barList("Cost by model", data.costByModel.map((c) => ({ label: c.model, value: c.costUsd, text: fmtUsd(c.costUsd) }))),
       h("table", { className: "table compact", "aria-label": "Cost by model details" },
         h("thead", null, h("tr", null, ["Model", "Requests", "Tokens", "Cost"].map((c) => h("th", { scope: "col" }, c)))),
@@ -112,7 +120,7 @@ export function analyticsPage(root: HTMLElement): () => void {
       { label: "Output", value: tb.outputTokens, text: fmtInt(tb.outputTokens) },
     ]) : emptyState("No token data."));
 
-    replace(accountsPerf, data.accountPerformance?.length ? h("table", { className: "table", "aria-label": "Account performance" },
+    replace(accountsPerf, data.accountPerformance.length ? h("table", { className: "table", "aria-label": "Account performance" },
       h("thead", null, h("tr", null, ["Account", "Requests", "Success rate"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", null, data.accountPerformance.map((a) => h("tr", null, h("th", { scope: "row" }, a.name), h("td", { className: "num" }, fmtInt(a.requests)), h("td", { className: "num" }, fmtPct(a.successRate))))))
       : emptyState("No account data."));

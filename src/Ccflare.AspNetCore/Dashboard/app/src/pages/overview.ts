@@ -7,6 +7,7 @@ const fmts = { ms: fmtMs, usd: fmtUsd, int: fmtCompact, pct: fmtPct, rate: (v: n
 
 export function overviewPage(root: HTMLElement): () => void {
   let range = "24h";
+  let chartGeneration = 0;
   let disposeCharts = () => undefined as void;
   const abort = new AbortController();
   const cards = h("div", { className: "metrics", "aria-live": "polite" });
@@ -14,6 +15,7 @@ export function overviewPage(root: HTMLElement): () => void {
   const limits = h("div");
   const models = h("div");
   const retention = h("div");
+  const system = h("div");
   const toolbar = h("div", { className: "toolbar" }, rangeSelect(range, (v) => { range = v; void loadCharts(); }));
 
   replace(root, toolbar, cards,
@@ -21,7 +23,9 @@ export function overviewPage(root: HTMLElement): () => void {
     h("div", { className: "two-col" },
       card("Rate limits by account", limits),
       card("Top models", models)),
-    card("Data retention", retention));
+    h("div", { className: "two-col" },
+      card("Data retention", retention),
+      card("History recording", system)));
 
   async function loadStats(): Promise<void> {
     try {
@@ -35,7 +39,14 @@ export function overviewPage(root: HTMLElement): () => void {
         metric("Total tokens", fmtInt(stats.totalTokens), "stat-total-tokens"),
         metric("Total cost", fmtUsd(stats.totalCostUsd), "stat-total-cost"),
         metric("Avg output speed", fmtRate(stats.avgTokensPerSecond), "stat-token-speed"));
-      replace(models, stats.topModels?.length
+      const q = stats.writeQueue;
+      const lost = q.droppedRows + q.droppedPayloads + q.failedWrites;
+      replace(system, h("dl", { className: "kv", "aria-label": "History write queue", "data-testid": "write-queue" },
+        ([["Queued", q.pending + q.inFlight], ["Written since start", q.written], ["Dropped rows", q.droppedRows],
+          ["Dropped payloads", q.droppedPayloads], ["Failed writes", q.failedWrites]] as Array<[string, number]>)
+          .flatMap(([k, v]) => [h("dt", null, k), h("dd", null, fmtInt(v))])),
+        h("p", { className: lost ? "badge warn" : "muted" }, lost ? "Some history was not recorded (see logs)." : "Every finished request is being recorded."));
+      replace(models, stats.topModels.length
         ? barList("Top models", stats.topModels.map((m) => ({ label: m.model, value: m.count, text: fmtInt(m.count) })))
         : emptyState("No model usage yet."));
     } catch (e) {
@@ -45,9 +56,11 @@ export function overviewPage(root: HTMLElement): () => void {
 
   async function loadCharts(): Promise<void> {
     try {
+      const mine = ++chartGeneration;
       const data = await getOptional<Analytics>(`api/analytics?range=${range}`, abort.signal);
+      if (mine !== chartGeneration) return; // a newer range was chosen meanwhile
       disposeCharts();
-      if (!data || !data.timeSeries?.length) { replace(charts, emptyState("No requests in this time range.")); disposeCharts = () => undefined; return; }
+      if (!data || !data.timeSeries.length) { replace(charts, emptyState("No requests in this time range.")); disposeCharts = () => undefined; return; }
       const built = analyticsCharts(data, ["requests", "responseTime", "tokens", "cost"], fmts);
       replace(charts, built.els);
       disposeCharts = built.dispose;
@@ -83,8 +96,10 @@ export function overviewPage(root: HTMLElement): () => void {
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
-        await send("POST", "api/config/retention", { payloadDays: Number(payloadDays.value), requestDays: Number(requestDays.value) });
-        toast("Retention saved");
+        const saved = await send<Retention>("POST", "api/config/retention", { payloadDays: Number(payloadDays.value), requestDays: Number(requestDays.value) });
+        payloadDays.value = String(saved.payloadDays);
+        requestDays.value = String(saved.requestDays);
+        toast(`Retention saved: payloads ${saved.payloadDays} days, request history ${saved.requestDays} days`);
       } catch (err) { toast(`Could not save retention: ${(err as Error).message}`, "error"); }
     });
     replace(retention, h("p", { className: "muted" }, "Request bodies and headers are kept for fewer days than the request history itself."), form);

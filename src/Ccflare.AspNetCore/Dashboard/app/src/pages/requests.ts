@@ -1,4 +1,4 @@
-import { decodeBody, get, getOptional, RequestDetail, RequestSummary, subscribe } from "../api";
+import { decodeBody, get, getOptional, RequestDetail, RequestStreamEvent, RequestSummary, subscribe } from "../api";
 import { Part, parseRequest, parseResponse, Turn } from "../conversation";
 import { modal } from "../dialog";
 import { card, emptyState, field, fmtClock, fmtInt, fmtMs, fmtTime, fmtUsd, h, replace, select } from "../dom";
@@ -11,7 +11,7 @@ export function requestsPage(root: HTMLElement): () => void {
   const byId = new Map<string, RequestSummary>();
   let ordered: RequestSummary[] = [];
   let page = 0;
-  let renderQueued = false;
+  let renderTimer = 0;
   let stopStream: () => void = () => undefined;
   let poll = 0;
 
@@ -27,7 +27,7 @@ export function requestsPage(root: HTMLElement): () => void {
   const count = h("span", { className: "muted", "data-testid": "request-count", "aria-live": "polite" });
 
   for (const el of [search, status, provider, account, model]) el.addEventListener("input", () => { page = 0; queueRender(); });
-  limit.addEventListener("change", () => void loadInitial());
+  limit.addEventListener("change", () => { byId.clear(); void loadInitial(); });
 
   const filters = h("form", { className: "filters", "aria-label": "Request filters", onsubmit: (e: Event) => e.preventDefault() },
     field("Search", search), field("Status", status), field("Provider", provider), field("Account", account), field("Model", model), field("Load last", limit));
@@ -72,10 +72,11 @@ export function requestsPage(root: HTMLElement): () => void {
     return true;
   }
 
+  // Live events arrive one by one: re-render at most every 100 ms (a timer, not an animation
+  // frame, so a background tab still catches up).
   function queueRender(): void {
-    if (renderQueued) return;
-    renderQueued = true;
-    requestAnimationFrame(() => { renderQueued = false; render(); });
+    if (renderTimer) return;
+    renderTimer = window.setTimeout(() => { renderTimer = 0; render(); }, 100);
   }
 
   function render(): void {
@@ -102,40 +103,43 @@ export function requestsPage(root: HTMLElement): () => void {
       h("td", null, r.accountName ?? "–"),
       h("td", null, r.model ?? "–"),
       h("td", { className: "num" }, fmtInt(r.totalTokens)),
-      h("td", { className: "num" }, fmtUsd(r.costUsd)),
+      h("td", { className: "num", title: r.costUnknown ? "No price is known for this model" : null }, r.costUnknown ? "?" : fmtUsd(r.costUsd)),
       h("td", { className: "num" }, fmtMs(r.responseTimeMs)),
-      h("td", null, h("button", { type: "button", className: "small ghost", "aria-label": `Details of request ${r.id}`, onclick: () => void openDetail(r) }, "Details")));
+      // A pending request has no row yet (GET /api/requests/{id} would answer 404): details open once it finished.
+      h("td", null, h("button", { type: "button", className: "small ghost", disabled: r.pending === true, "aria-label": `Details of request ${r.id}`, onclick: () => void openDetail(r) }, "Details")));
   }
 
-  async function loadInitial(): Promise<void> {
+  async function load(n: string): Promise<boolean> {
     try {
-      const list = await get<RequestSummary[]>(`api/requests?limit=${limit.value}`, abort.signal);
+      const list = await get<RequestSummary[]>(`api/requests?limit=${n}`, abort.signal);
       for (const r of list) upsert({ ...r, pending: false });
       resort(); refreshOptions(); render();
+      return true;
     } catch (e) {
       if ((e as Error).name !== "AbortError") replace(tbody, h("tr", null, h("td", { colspan: 10 }, emptyState(`Could not load requests: ${(e as Error).message}`))));
+      return false;
     }
   }
+  const loadInitial = () => load(limit.value);
 
-  function onEvent(name: string, data: unknown): void {
-    if (typeof data !== "object" || data === null) return;
-    const d = data as Record<string, unknown>;
-    const type = String(d.type ?? name);
-    const inner = (d.payload ?? d.summary ?? d.request ?? d.data ?? d) as Record<string, unknown>;
-    if (typeof inner !== "object" || inner === null || typeof inner.id !== "string") return;
-    if (type === "payload") return; // payloads are fetched on demand in the detail view
-    if (type === "start") {
-      if (!byId.has(inner.id)) upsert({ id: inner.id, timestamp: String(inner.timestamp ?? new Date().toISOString()), method: String(inner.method ?? ""), path: String(inner.path ?? ""),
-        accountName: (inner.accountName as string) ?? null, provider: (inner.provider as string) ?? null, success: false, pending: true } as RequestSummary);
+  function onData(e: RequestStreamEvent): void {
+    if (e.type === "start") {
+      if (byId.has(e.id)) return;
+      upsert({ id: e.id, timestamp: e.timestamp, method: e.method, path: e.path, provider: e.provider, accountName: null, success: false, pending: true } as RequestSummary);
+    } else if (e.type === "summary") {
+      upsert({ ...e.payload, pending: false });
     } else {
-      upsert({ ...(inner as unknown as RequestSummary), pending: false });
+      return;
     }
-    liveState.textContent = "live"; liveState.className = "badge good";
     resort(); refreshOptions(); queueRender();
   }
 
+  function setLive(text: string, kind: string): void {
+    liveState.textContent = text; liveState.className = `badge ${kind}`;
+  }
+
   function startPolling(): void {
-    liveState.textContent = "polling"; liveState.className = "badge warn";
+    setLive("polling", "warn");
     poll = window.setInterval(async () => {
       const list = await getOptional<RequestSummary[]>("api/requests?limit=50", abort.signal).catch(() => null);
       if (!list) return;
@@ -144,13 +148,22 @@ export function requestsPage(root: HTMLElement): () => void {
     }, 5000);
   }
 
-  void loadInitial().then(() => {
-    if (abort.signal.aborted) return;
-    stopStream = subscribe("api/requests/stream", onEvent, startPolling);
-    liveState.textContent = "live"; liveState.className = "badge good";
+  // Load the history and open the stream together. "connected" means the server has registered
+  // this subscriber: from then on no request is missed, and re-reading the newest rows fills
+  // whatever finished between the history snapshot and the subscription (or during a reconnect).
+  const initial = loadInitial();
+  stopStream = subscribe<RequestStreamEvent>("api/requests/stream", {
+    onConnected: () => {
+      setLive("connecting", "");
+      void initial.then(async (ok) => {
+        if (ok && await load("50") && !abort.signal.aborted) setLive("live", "good");
+      });
+    },
+    onData,
+    onClosed: startPolling,
   });
 
-  return () => { abort.abort(); stopStream(); window.clearInterval(poll); };
+  return () => { abort.abort(); stopStream(); window.clearInterval(poll); window.clearTimeout(renderTimer); };
 }
 
 function syncOptions(sel: HTMLSelectElement, allLabel: string, values: Set<string>): void {
@@ -162,26 +175,14 @@ function syncOptions(sel: HTMLSelectElement, allLabel: string, values: Set<strin
   sel.value = wanted.includes(current) ? current : "";
 }
 
-let detailCache: RequestDetail[] | null = null;
-
-async function findDetail(id: string): Promise<RequestDetail | null> {
-  const hit = detailCache?.find((d) => d.id === id);
-  if (hit) return hit;
-  for (const limit of [100, 1000]) {
-    const list = await getOptional<RequestDetail[]>(`api/requests/detail?limit=${limit}`);
-    if (!list) return null;
-    detailCache = list;
-    const found = list.find((d) => d.id === id);
-    if (found || list.length < limit) return found ?? null;
-  }
-  return null;
-}
-
 async function openDetail(r: RequestSummary): Promise<void> {
   const body = h("div", { className: "detail" }, h("p", { role: "status" }, "Loading…"));
   const closed = modal(`Request ${r.method} ${r.path}`, body, [{ label: "Close", value: "close" }], true);
   let detail: RequestDetail | null = null;
-  try { detail = await findDetail(r.id); } catch { detail = null; }
+  try { detail = await getOptional<RequestDetail>(`api/requests/${encodeURIComponent(r.id)}`); } catch { detail = null; }
+  // A row without a stored payload (retention, capture off) answers with empty headers and no bodies.
+  const hasPayload = detail !== null && (detail.request.body !== null || detail.response.body !== null || Object.keys(detail.request.headers).length > 0);
+  if (!hasPayload) detail = null;
   const reqText = decodeBody(detail?.request?.body);
   const resText = decodeBody(detail?.response?.body);
   const conversation = detail ? [...parseRequest(reqText), ...parseResponse(resText)] : [];
@@ -189,13 +190,16 @@ async function openDetail(r: RequestSummary): Promise<void> {
   const panels: Record<string, HTMLElement> = {
     Conversation: conversation.length ? h("div", { className: "conversation", "data-testid": "conversation" }, conversation.map(turnView)) : emptyState(detail ? "No conversation could be read from this payload." : "The payload of this request is not available."),
     Request: detail ? h("div", null, headersView(detail.request.headers), h("pre", { className: "code", "aria-label": "Request body" }, prettyText(reqText))) : emptyState("No payload stored."),
-    Response: detail?.response ? h("div", null, h("p", null, `Status ${detail.response.status ?? "–"}`), headersView(detail.response.headers), h("pre", { className: "code", "aria-label": "Response body" }, prettyText(resText))) : emptyState("No response stored."),
+    Response: detail ? h("div", null, h("p", null, `Status ${detail.response.status ?? "–"}`,
+      detail.response.truncated ? h("span", { className: "badge warn" }, " body truncated (capture limit)") : null),
+      headersView(detail.response.headers), h("pre", { className: "code", "aria-label": "Response body" }, prettyText(resText))) : emptyState("No response stored."),
     Summary: h("dl", { className: "kv" }, ([
       ["Id", r.id], ["Time", fmtTime(r.timestamp)], ["Status", String(r.statusCode ?? "–")], ["Provider", r.provider ?? "–"], ["Upstream path", r.upstreamPath ?? "–"],
       ["Account", r.accountName ?? "–"], ["Model", r.model ?? "–"], ["Input tokens", fmtInt(r.inputTokens ?? r.promptTokens)], ["Output tokens", fmtInt(r.outputTokens ?? r.completionTokens)],
       ["Cache read", fmtInt(r.cacheReadInputTokens)], ["Cache write", fmtInt(r.cacheCreationInputTokens)], ["Reasoning tokens", fmtInt(r.reasoningTokens)], ["Cost", fmtUsd(r.costUsd)],
       ["Response time", fmtMs(r.responseTimeMs)], ["Time to first token", fmtMs(r.ttftMs)], ["Proxy overhead", fmtMs(r.proxyOverheadMs)], ["Failover attempts", String(r.failoverAttempts ?? 0)],
-      ["Error", r.errorMessage ?? "–"], ["Retries", String(detail?.meta?.retry ?? "–")], ["Rate limited", detail?.meta?.rateLimited ? "yes" : "no"],
+      ["Error", r.errorMessage ?? "–"], ["Accounts attempted", detail ? String(detail.meta.accountsAttempted) : "–"], ["Rate limited", detail?.meta.rateLimited ? "yes" : "no"],
+      ["User", r.userName ?? r.userId ?? "–"], ["Response id", r.responseId ?? "–"], ["Session", r.clientSessionId ?? "–"],
     ] as Array<[string, string]>).flatMap(([k, v]) => [h("dt", null, k), h("dd", null, v)])),
   };
   const tabs = h("div", { role: "tablist", "aria-label": "Request detail" });

@@ -1,6 +1,6 @@
-import { Account, Analytics } from "../api";
+import { Account, Analytics, TimePoint } from "../api";
 import { fmtCountdown, fmtInt, fmtPct, h, select } from "../dom";
-import { timeChart, toSeconds } from "../charts";
+import { SeriesSpec, timeChart } from "../charts";
 
 export const ranges: Array<[string, string]> = [["1h", "Last hour"], ["6h", "Last 6 hours"], ["24h", "Last 24 hours"], ["7d", "Last 7 days"], ["30d", "Last 30 days"]];
 
@@ -17,22 +17,46 @@ export function metric(label: string, value: string, testId: string, sub?: strin
     sub ? h("div", { className: "metric-sub" }, sub) : null);
 }
 
-/** Builds the standard time-series charts from an analytics response. */
-export function analyticsCharts(data: Analytics, which: Array<"requests" | "responseTime" | "tokens" | "cost" | "rates" | "speed">, fmt: {
+export type ChartKind = "requests" | "responseTime" | "tokens" | "cost" | "rates" | "speed";
+
+/**
+ * Builds the standard time-series charts from a GET /api/analytics response. Buckets are epoch
+ * milliseconds and only buckets with requests are present. With meta.modelBreakdown the series
+ * holds one point per (bucket, model): every chart then draws one line per model (for rates, the
+ * error rate), with gaps where a model had no requests in a bucket.
+ */
+export function analyticsCharts(data: Analytics, which: ChartKind[], fmt: {
   ms: (v: number) => string; usd: (v: number) => string; int: (v: number) => string; pct: (v: number) => string; rate: (v: number) => string;
 }): { els: HTMLElement[]; dispose: () => void } {
-  const x = data.timeSeries.map((p) => toSeconds(p.ts));
+  const points = data.timeSeries;
+  const buckets = [...new Set(points.map((p) => p.ts))].sort((a, b) => a - b);
+  const slot = new Map(buckets.map((ts, i) => [ts, i]));
+  const x = buckets.map((ts) => ts / 1000);
+  const breakdown = data.meta.modelBreakdown;
+  const models = breakdown ? [...new Set(points.map((p) => p.model ?? "unknown"))] : [];
+  const column = (value: (p: TimePoint) => number, model?: string): Array<number | null> => {
+    const values: Array<number | null> = buckets.map(() => null);
+    for (const p of points) {
+      if (model === undefined || (p.model ?? "unknown") === model) values[slot.get(p.ts)!] = value(p);
+    }
+    return values;
+  };
+  const per = (label: string, value: (p: TimePoint) => number, bars = false): SeriesSpec[] => breakdown
+    ? models.map((m) => ({ label: m, values: column(value, m) }))
+    : [{ label, values: column(value), bars }];
   const charts = which.map((kind) => {
     switch (kind) {
-      case "requests": return timeChart({ title: "Request volume", x, series: [{ label: "Requests", values: data.timeSeries.map((p) => p.requests), bars: !data.meta.cumulative }], format: fmt.int });
-      case "responseTime": return timeChart({ title: "Response time", x, series: [{ label: "Avg response time", values: data.timeSeries.map((p) => p.avgResponseTime) }], format: fmt.ms });
-      case "tokens": return timeChart({ title: "Token usage", x, series: [{ label: "Tokens", values: data.timeSeries.map((p) => p.tokens) }], format: fmt.int });
-      case "cost": return timeChart({ title: "Cost", x, series: [{ label: "Cost (USD)", values: data.timeSeries.map((p) => p.costUsd) }], format: fmt.usd });
-      case "rates": return timeChart({ title: "Success and error rate", x, series: [
-        { label: "Success rate", values: data.timeSeries.map((p) => p.successRate) },
-        { label: "Error rate", values: data.timeSeries.map((p) => p.errorRate) },
-        { label: "Cache hit rate", values: data.timeSeries.map((p) => p.cacheHitRate) }], format: fmt.pct });
-      case "speed": return timeChart({ title: "Output token speed", x, series: [{ label: "Avg tokens/s", values: data.timeSeries.map((p) => p.avgTokensPerSecond) }], format: fmt.rate });
+      case "requests": return timeChart({ title: "Request volume", x, series: per("Requests", (p) => p.requests, !data.meta.cumulative), format: fmt.int });
+      case "responseTime": return timeChart({ title: "Response time", x, series: per("Avg response time", (p) => p.avgResponseTime), format: fmt.ms });
+      case "tokens": return timeChart({ title: "Token usage", x, series: per("Tokens", (p) => p.tokens), format: fmt.int });
+      case "cost": return timeChart({ title: "Cost", x, series: per("Cost (USD)", (p) => p.costUsd), format: fmt.usd });
+      case "rates": return breakdown
+        ? timeChart({ title: "Error rate", x, series: per("Error rate", (p) => p.errorRate), format: fmt.pct })
+        : timeChart({ title: "Success and error rate", x, series: [
+          { label: "Success rate", values: column((p) => p.successRate) },
+          { label: "Error rate", values: column((p) => p.errorRate) },
+          { label: "Cache hit rate", values: column((p) => p.cacheHitRate) }], format: fmt.pct });
+      case "speed": return timeChart({ title: "Output token speed", x, series: per("Avg tokens/s", (p) => p.avgTokensPerSecond), format: fmt.rate });
     }
   });
   return { els: charts.map((c) => c.el), dispose: () => charts.forEach((c) => c.dispose()) };
