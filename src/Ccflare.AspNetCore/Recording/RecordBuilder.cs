@@ -78,24 +78,39 @@ internal static class RecordBuilder
             UpstreamTtfbMs = exchange.UpstreamTtfbMs,
             StreamingDurationMs = exchange.IsStreaming ? exchange.StreamingDurationMs : null,
             UserId = exchange.UserId,
-            Payload = capturePayloads && !exchange.PayloadDropped ? BuildPayload(exchange, requestBody, account) : null,
+            Payload = capturePayloads && !exchange.PayloadDropped ? BuildPayload(exchange, account) : null,
         };
     }
 
-    private static RequestPayload BuildPayload(ProxyExchange exchange, ReadOnlySpan<byte> requestBody, Account? account)
+    /// <summary>The stored payload. Takes over the exchange's exact (unpooled) body arrays instead of copying them.</summary>
+    private static RequestPayload BuildPayload(ProxyExchange exchange, Account? account)
     {
         var secrets = Secrets(account);
         return new()
         {
             RequestHeaders = Masked(exchange.RequestHeaders, secrets),
-            RequestBody = requestBody.IsEmpty ? null : PayloadMasking.Mask(requestBody.ToArray(), secrets),
+            RequestBody = exchange.RequestBodyOwner is { Length: > 0 } owner ? PayloadMasking.Mask(owner.DetachArray(), secrets) : null,
             ResponseStatus = exchange.UpstreamStatus ?? exchange.StatusCode,
             ResponseHeaders = Masked(exchange.ResponseHeaders, secrets),
-            ResponseBody = exchange.ResponseBody is { } body ? PayloadMasking.Mask(body.AsSpan(0, exchange.ResponseBodyLength).ToArray(), secrets) : null,
+            ResponseBody = DetachResponseBody(exchange) is { } body ? PayloadMasking.Mask(body, secrets) : null,
             ResponseBodyTruncated = exchange.ResponseBodyTruncated,
             RateLimited = exchange.RateLimited,
             AccountsAttempted = exchange.AccountsAttempted is { } attempted ? [.. attempted] : [],
         };
+    }
+
+    private static byte[]? DetachResponseBody(ProxyExchange exchange)
+    {
+        if (exchange.ResponseBody is not { } body)
+        {
+            return null;
+        }
+        if (!exchange.ResponseBodyPooled && body.Length == exchange.ResponseBodyLength)
+        {
+            exchange.ResponseBody = null;
+            return body;
+        }
+        return body.AsSpan(0, exchange.ResponseBodyLength).ToArray();
     }
 
     private static string[] Secrets(Account? account)
