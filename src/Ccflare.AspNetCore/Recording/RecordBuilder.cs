@@ -137,11 +137,11 @@ internal static class RecordBuilder
 
     private static Dictionary<string, string> Masked(KeyValuePair<string, string>[]? headers, string[] secrets)
     {
-        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (headers is null)
         {
-            return result;
+            return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         }
+        var result = new Dictionary<string, string>(headers.Length, StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in headers)
         {
             var masked = HeaderRules.IsSensitive(name) ? HeaderRules.Mask(value) : value;
@@ -152,9 +152,30 @@ internal static class RecordBuilder
                     masked = masked.Replace(secret, PayloadMasking.Masked, StringComparison.Ordinal);
                 }
             }
-            result[name.ToLowerInvariant()] = masked;
+            result[LowerName(name)] = masked;
         }
         return result;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> LowerNames = new(StringComparer.Ordinal);
+
+    /// <summary>A header name in lower case; the handful of names real traffic uses are lowered once, not per request.</summary>
+    private static string LowerName(string name)
+    {
+        if (!name.AsSpan().ContainsAnyInRange('A', 'Z'))
+        {
+            return name;
+        }
+        if (LowerNames.TryGetValue(name, out var lower))
+        {
+            return lower;
+        }
+        lower = name.ToLowerInvariant();
+        if (LowerNames.Count < 512)
+        {
+            LowerNames.TryAdd(name, lower);
+        }
+        return lower;
     }
 
     /// <summary>Reads the top-level <c>model</c> string of a JSON body without materialising the document.</summary>
