@@ -12,6 +12,10 @@ internal static class Report
         var sb = new StringBuilder();
         sb.AppendLine(c, $"Run {(quick ? "(smoke, --quick) " : "")}on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Machine()}, commit `{Commit(root)}`. ");
         sb.AppendLine("Added latency is over direct-to-upstream in the same run; CPU is the proxy process's user+system time per request (from `/proc/<pid>/stat`).");
+        if (quick)
+        {
+            sb.AppendLine("Smoke run: one-second runs after a short warm-up on one YARP and one Ccflare process shared by every scenario, so peak RSS is the peak so far and early rows include JIT work; not for comparison.");
+        }
         sb.AppendLine();
         sb.AppendLine("| scenario | target | req/s | p50 ms | p90 ms | p99 ms | added p50 ms | added p99 ms | CPU µs/req | peak RSS MB | errors |");
         sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
