@@ -54,7 +54,7 @@ public sealed class SqliteStoreTests : PersistentStoreContractTests
     }
 
     [Fact]
-    public void New_files_use_16_KiB_pages()
+    public void New_files_use_8_KiB_pages()
     {
         using var connection = OpenRaw();
 
