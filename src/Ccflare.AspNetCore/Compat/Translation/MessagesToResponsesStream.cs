@@ -41,7 +41,7 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
     {
         using var document = JsonDocument.Parse(data);
         var root = document.RootElement;
-        switch (root.Str("type"))
+        switch (root.Kind())
         {
             case "message_start":
                 if (root.TryObj("message", out var message))
@@ -193,7 +193,7 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
     {
         string? text;
         Utf8JsonWriter w;
-        switch (delta.Str("type"))
+        switch (delta.Kind())
         {
             case "text_delta" when block.Kind == BlockKind.Text:
                 text = delta.Str("text") ?? string.Empty;
