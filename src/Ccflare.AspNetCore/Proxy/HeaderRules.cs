@@ -120,32 +120,32 @@ internal static class HeaderRules
 
     public static KeyValuePair<string, string>[] Capture(HttpRequestMessage request)
     {
-        var list = new List<KeyValuePair<string, string>>();
-        foreach (var header in request.Headers.NonValidated)
+        var headers = request.Headers.NonValidated;
+        var content = request.Content?.Headers.NonValidated;
+        var captured = new KeyValuePair<string, string>[headers.Count + (content?.Count ?? 0)];
+        var i = Copy(headers, captured, 0);
+        if (content is { } contentHeaders)
         {
-            list.Add(new(header.Key, header.Value.ToString()));
+            Copy(contentHeaders, captured, i);
         }
-        if (request.Content is not null)
-        {
-            foreach (var header in request.Content.Headers.NonValidated)
-            {
-                list.Add(new(header.Key, header.Value.ToString()));
-            }
-        }
-        return [.. list];
+        return captured;
     }
 
     public static KeyValuePair<string, string>[] Capture(HttpResponseMessage response)
     {
-        var list = new List<KeyValuePair<string, string>>();
-        foreach (var header in response.Headers.NonValidated)
+        var headers = response.Headers.NonValidated;
+        var content = response.Content.Headers.NonValidated;
+        var captured = new KeyValuePair<string, string>[headers.Count + content.Count];
+        Copy(content, captured, Copy(headers, captured, 0));
+        return captured;
+    }
+
+    private static int Copy(System.Net.Http.Headers.HttpHeadersNonValidated headers, KeyValuePair<string, string>[] destination, int index)
+    {
+        foreach (var header in headers)
         {
-            list.Add(new(header.Key, header.Value.ToString()));
+            destination[index++] = new(header.Key, header.Value.ToString());
         }
-        foreach (var header in response.Content.Headers.NonValidated)
-        {
-            list.Add(new(header.Key, header.Value.ToString()));
-        }
-        return [.. list];
+        return index;
     }
 }

@@ -37,6 +37,8 @@ internal sealed class ProxyHandler(
     private readonly CcflareOptions _options = options.Value;
     private readonly HttpMessageInvoker _upstream = UpstreamClient.CreateInvoker(handlerFactory);
     private readonly TimeoutSourcePool _timeouts = new();
+    private const int MaxCachedUris = 1024;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string BaseUrl, string Path), Uri> _uris = new();
 
     public async Task HandleNativeAsync(HttpContext context)
     {
@@ -276,7 +278,7 @@ internal sealed class ProxyHandler(
 
         var baseUrl = snapshot?.BaseUrl ?? ProviderBaseUrl(provider);
         var adapted = plan.Adapter?.PrepareRequest(provider);
-        using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), BuildUri(baseUrl, adapted?.UpstreamPath ?? plan.UpstreamPath, context.Request.QueryString))
+        using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), UpstreamUri(baseUrl, adapted?.UpstreamPath ?? plan.UpstreamPath, context.Request.QueryString))
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
@@ -387,6 +389,28 @@ internal sealed class ProxyHandler(
 
     private string ProviderBaseUrl(ProviderDescriptor provider) =>
         _options.Providers.TryGetValue(provider.Name, out var configured) && configured.BaseUrl is { } url ? url : provider.DefaultBaseUrl;
+
+    /// <summary>
+    /// The upstream URI; without a query string it comes from a small cache, since nearly every
+    /// request goes to one of a few (base URL, path) pairs and parsing a Uri is not free.
+    /// </summary>
+    private Uri UpstreamUri(string baseUrl, string path, QueryString query)
+    {
+        if (query.HasValue)
+        {
+            return BuildUri(baseUrl, path, query);
+        }
+        if (_uris.TryGetValue((baseUrl, path), out var cached))
+        {
+            return cached;
+        }
+        var uri = BuildUri(baseUrl, path, query);
+        if (_uris.Count < MaxCachedUris)
+        {
+            _uris.TryAdd((baseUrl, path), uri);
+        }
+        return uri;
+    }
 
     internal static Uri BuildUri(string baseUrl, string path, QueryString query)
     {
