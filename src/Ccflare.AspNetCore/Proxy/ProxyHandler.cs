@@ -70,7 +70,7 @@ internal sealed class ProxyHandler(
     }
 
     /// <summary>Reads the body into pooled memory; writes 413 and returns null when it is too large.</summary>
-    internal async Task<RequestBodyBuffer?> ReadBodyAsync(HttpContext context)
+    internal async ValueTask<RequestBodyBuffer?> ReadBodyAsync(HttpContext context)
     {
         var maxSize = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (maxSize is { IsReadOnly: false })
