@@ -181,8 +181,8 @@ internal static class Orchestrator
 
         // Concurrent SSE streams.
         var streamRows = new List<(string Target, StreamResult Result, double PeakRss)>();
-        var streams = quick ? 20 : 1000;
-        var events = quick ? 20 : 200;
+        var streams = int.Parse(Args.Value(args, "--streams") ?? (quick ? "20" : "1000"), CultureInfo.InvariantCulture);
+        var events = int.Parse(Args.Value(args, "--events") ?? (quick ? "20" : "200"), CultureInfo.InvariantCulture);
         async Task StreamScenario(ChildProcess yarp, ChildProcess ccflare)
         {
             using var client = new LoadClient(streams + 16);
