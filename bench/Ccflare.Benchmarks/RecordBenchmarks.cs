@@ -59,7 +59,7 @@ public class RecordBenchmarks
     public async Task<RequestRecord> ReadBodyAndBuildRecord()
     {
         using var stream = new MemoryStream(_body, writable: false);
-        var body = await RequestBodyBuffer.ReadAsync(stream, _body.Length, 32 * 1024 * 1024, CancellationToken.None, exact: true).ConfigureAwait(false);
+        var body = await RequestBodyBuffer.ReadAsync(stream, _body.Length, 32 * 1024 * 1024, CancellationToken.None, exact: _body.Length <= 64 * 1024).ConfigureAwait(false);
         var capture = ArrayPool<byte>.Shared.Rent(ResponseJson.Length);
         ResponseJson.CopyTo(capture, 0);
         var exchange = new ProxyExchange

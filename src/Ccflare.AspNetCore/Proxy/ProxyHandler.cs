@@ -34,6 +34,13 @@ internal sealed class ProxyHandler(
 
     /// <summary>Responses up to this size with a known length are captured into an exact array even without payload capture.</summary>
     private const int SmallCaptureBytes = 16 * 1024;
+
+    /// <summary>
+    /// Bodies up to this size are read into exact arrays that the stored payload keeps. Larger ones
+    /// would be large-object-heap arrays on fresh pages (the page faults cost more than the copy):
+    /// they are read into pooled, already resident buffers and copied by the background writer.
+    /// </summary>
+    private const int ExactBodyMaxBytes = 64 * 1024;
     private readonly CcflareOptions _options = options.Value;
     private readonly HttpMessageInvoker _upstream = UpstreamClient.CreateInvoker(handlerFactory);
     private readonly TimeoutSourcePool _timeouts = new();
@@ -82,7 +89,8 @@ internal sealed class ProxyHandler(
         try
         {
             // With payload capture the stored copy is this very buffer, so read into an exact-size array the record can keep.
-            body = await RequestBodyBuffer.ReadAsync(context.Request.Body, context.Request.ContentLength, _options.MaxRequestBodyBytes, context.RequestAborted, exact: _options.CapturePayloads).ConfigureAwait(false);
+            var exact = _options.CapturePayloads && context.Request.ContentLength <= ExactBodyMaxBytes;
+            body = await RequestBodyBuffer.ReadAsync(context.Request.Body, context.Request.ContentLength, _options.MaxRequestBodyBytes, context.RequestAborted, exact).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or BadHttpRequestException or OperationCanceledException)
         {
@@ -452,7 +460,7 @@ internal sealed class ProxyHandler(
         var capturePooled = true;
         var captured = 0;
         if (response.Content.Headers.ContentLength is { } announced && announced > 0 && announced <= captureLimit
-            && (_options.CapturePayloads || announced <= SmallCaptureBytes))
+            && announced <= (_options.CapturePayloads ? ExactBodyMaxBytes : SmallCaptureBytes))
         {
             // The length is known: an exact array the stored payload can keep as it is (no pool round trip across threads, no copy).
             capture = GC.AllocateUninitializedArray<byte>((int)announced);

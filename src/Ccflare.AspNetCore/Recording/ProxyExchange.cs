@@ -51,6 +51,9 @@ internal sealed class ProxyExchange
     /// <summary>Request fields read before the request body was released early (payload shedding).</summary>
     public Usage.RequestFields? RequestFields { get; set; }
 
+    /// <summary>Request-body bytes counted against the write queue's byte bound while this waits in it.</summary>
+    public int QueuedBodyBytes { get; set; }
+
     /// <summary>Admitted past the queue's capacity (payload dropped); releases an overflow slot when dequeued.</summary>
     public bool InOverflow { get; set; }
 
