@@ -24,6 +24,17 @@ internal static class Report
             sb.AppendLine(c, $"| {r.Scenario} | {r.Target} | {r.RequestsPerSecond:F0} | {r.P50:F2} | {r.P90:F2} | {r.P99:F2} | {Dash(r.Target == "direct" ? double.NaN : r.AddedP50, "F2")} | {Dash(r.Target == "direct" ? double.NaN : r.AddedP99, "F2")} | {Dash(r.CpuMicrosPerRequest, "F0")} | {Dash(r.PeakRssMb, "F0")} | {r.Errors} |");
         }
         sb.AppendLine();
+        foreach (var r in rows)
+        {
+            if (r.Note.Length > 0)
+            {
+                sb.AppendLine(c, $"- {r.Scenario}, {r.Target}: {r.Note}.");
+            }
+        }
+        if (rows.Any(r => r.Note.Length > 0))
+        {
+            sb.AppendLine();
+        }
 
         var direct = streams.First(s => s.Target == "direct").Result;
         sb.AppendLine(c, $"Streams: {direct.Streams} concurrent SSE streams, events every 10 ms.");
