@@ -73,9 +73,10 @@ public sealed class ProxyOverheadTests : IAsyncLifetime
         var row = Assert.Single(await HistoryApi.RequestsAsync(_host));
         var total = row.Double("responseTimeMs")!.Value;
         var overhead = row.Double("proxyOverheadMs")!.Value;
-        Assert.InRange(total, UpstreamDelayMs, 30_000);
+        // A timer may fire a millisecond or so early; the margins only have to separate waiting from work.
+        Assert.InRange(total, UpstreamDelayMs - 20, 30_000);
         Assert.InRange(overhead, 0, total - (UpstreamDelayMs - 50));
-        Assert.True(row.Double("upstreamTtfbMs") >= UpstreamDelayMs);
+        Assert.True(row.Double("upstreamTtfbMs") >= UpstreamDelayMs - 20);
         Assert.Contains(_overheads, m => m.Value == overhead && m.Provider == "anthropic");
     }
 
@@ -93,7 +94,7 @@ public sealed class ProxyOverheadTests : IAsyncLifetime
         var overhead = row.Double("proxyOverheadMs")!.Value;
         var streaming = row.Double("streamingDurationMs")!.Value;
         // Several events each arrive after a pause: the stream takes far longer than the proxy's own work.
-        Assert.True(streaming >= UpstreamDelayMs, $"streaming {streaming} ms");
+        Assert.True(streaming >= UpstreamDelayMs - 20, $"streaming {streaming} ms");
         Assert.InRange(overhead, 0, total - (UpstreamDelayMs - 50));
         Assert.Contains(_overheads, m => m.Value == overhead && m.Provider == "anthropic");
     }
