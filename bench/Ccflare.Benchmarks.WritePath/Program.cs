@@ -99,7 +99,7 @@ internal static class Workload
             var failed = i % 17 == 0;
             records.Add(new RequestRecord
             {
-                Id = prefix + Guid.NewGuid().ToString(),
+                Id = prefix + Guid.CreateVersion7(start.AddMilliseconds(i * 250L)).ToString(),
                 Timestamp = start.AddMilliseconds(i * 250L),
                 Method = "POST",
                 Path = "/v1/anthropic/v1/messages",

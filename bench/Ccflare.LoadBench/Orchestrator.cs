@@ -13,10 +13,25 @@ internal sealed record Row(
 /// <summary>
 /// Starts the fake upstream, the bare YARP forwarder and Ccflare's StandaloneServer on loopback,
 /// drives each with the same load in alternating rounds, and writes a Markdown table and a PNG chart.
+/// Exit codes: 0 when every run completed without errors, 2 when the setup failed (build, a
+/// server that does not start), 3 when requests failed. Timings are reported, never asserted.
 /// </summary>
 internal static class Orchestrator
 {
     public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            return await RunCoreAsync(args);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException or System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine("error: " + ex.Message);
+            return 2;
+        }
+    }
+
+    private static async Task<int> RunCoreAsync(string[] args)
     {
         var quick = args.Contains("--quick");
         var root = FindRepositoryRoot();
@@ -36,8 +51,8 @@ internal static class Orchestrator
             await build.WaitForExitAsync();
             if (build.ExitCode != 0)
             {
-                Console.Error.WriteLine("Build failed.");
-                return 1;
+                Console.Error.WriteLine("error: building StandaloneServer failed.");
+                return 2;
             }
         }
 
@@ -58,16 +73,53 @@ internal static class Orchestrator
         {
             var port = ChildProcess.FreePort();
             var dataDir = Directory.CreateTempSubdirectory("ccflare-bench-").FullName;
-            var child = await ChildProcess.StartAsync("ccflare", server, ["--port", port.ToString(), "--data-dir", dataDir, "--storage", storage, "--Logging:LogLevel:Default=Warning"], port, "/health");
-            using var http = new HttpClient { BaseAddress = new Uri(child.BaseUrl) };
-            for (var i = 0; i < accounts; i++)
+            // History is always on; payload capture is on by default and named here so the run says what it measures.
+            var child = await ChildProcess.StartAsync("ccflare", server,
+                ["--port", port.ToString(), "--data-dir", dataDir, "--storage", storage, "--Ccflare:CapturePayloads=true", "--Logging:LogLevel:Default=Warning"], port, "/health");
+            try
             {
-                var key = oneLimited && i == 0 ? "limited" : $"bench-key-{i}";
-                using var response = await http.PostAsJsonAsync("/api/accounts", new { name = $"bench-{i}", provider = "anthropic", api_key = key, base_url = upstream.BaseUrl });
-                response.EnsureSuccessStatusCode();
+                using var http = new HttpClient { BaseAddress = new Uri(child.BaseUrl) };
+                for (var i = 0; i < accounts; i++)
+                {
+                    var key = oneLimited && i == 0 ? "limited" : $"bench-key-{i}";
+                    using var response = await http.PostAsJsonAsync("/api/accounts", new { name = $"bench-{i}", provider = "anthropic", api_key = key, base_url = upstream.BaseUrl });
+                    response.EnsureSuccessStatusCode();
+                }
+                return child;
             }
-            return child;
+            catch
+            {
+                await child.DisposeAsync();
+                throw;
+            }
         }
+
+        // Both servers of a scenario, started side by side. The smoke run (--quick) starts one pair and
+        // reuses it for every scenario (its peak RSS is then the peak so far); the full run starts a
+        // fresh pair per scenario so each peak RSS belongs to its scenario.
+        async Task<(ChildProcess Yarp, ChildProcess Ccflare)> StartPair()
+        {
+            var yarpStart = StartYarp();
+            var ccflareStart = StartCcflare(accounts: 1, oneLimited: false);
+            try
+            {
+                await Task.WhenAll(yarpStart, ccflareStart);
+                return (yarpStart.Result, ccflareStart.Result);
+            }
+            catch
+            {
+                foreach (var start in new[] { yarpStart, ccflareStart })
+                {
+                    if (start.IsCompletedSuccessfully)
+                    {
+                        await start.Result.DisposeAsync();
+                    }
+                }
+                throw;
+            }
+        }
+
+        var shared = quick ? await StartPair() : default;
 
         string DirectUrl() => upstream.BaseUrl + "/v1/messages";
         static string ProxyUrl(ChildProcess p) => p.BaseUrl + "/v1/anthropic/v1/messages";
@@ -81,21 +133,21 @@ internal static class Orchestrator
             ("1 MiB requests, 8 connections", (c, url) => c.ClosedLoopAsync(url, largeBody, 8, duration), 8, largeBody),
         };
 
-        foreach (var (name, load, connections, body) in scenarios)
+        async Task RequestScenario(string name, Func<LoadClient, string, Task<RunResult>> load, int connections, byte[] body, ChildProcess yarp, ChildProcess ccflare)
         {
-            Console.WriteLine($"Scenario: {name}");
-            await using var yarp = await StartYarp();
-            await using var ccflare = await StartCcflare(accounts: 1, oneLimited: false);
             using var client = new LoadClient(connections);
 
-            // Warm every path (JIT, connection pools) before measuring.
+            // Warm every path (JIT, connection pools) before measuring. The smoke run's servers are
+            // shared, so only their first scenario needs more than a touch.
+            var warmUp = TimeSpan.FromSeconds(!quick ? 2 : rows.Count == 0 ? 1 : 0.3);
             foreach (var url in new[] { DirectUrl(), ProxyUrl(yarp), ProxyUrl(ccflare) })
             {
-                await client.ClosedLoopAsync(url, body, 8, TimeSpan.FromSeconds(quick ? 0.3 : 2));
+                await client.ClosedLoopAsync(url, body, 8, warmUp);
             }
 
             var direct = new List<RunResult>();
             var results = new Dictionary<string, (List<RunResult> Runs, TimeSpan Cpu)> { ["YARP"] = ([], TimeSpan.Zero), ["Ccflare"] = ([], TimeSpan.Zero) };
+            var shedBefore = await ShedPayloadsAsync(ccflare);
             for (var round = 0; round < rounds; round++)
             {
                 direct.Add(await load(client, DirectUrl()));
@@ -112,15 +164,17 @@ internal static class Orchestrator
             var directMerged = Merge(direct);
             rows.Add(ToRow(name, "direct", directMerged, directMerged, TimeSpan.Zero, double.NaN));
             rows.Add(ToRow(name, "YARP", Merge(results["YARP"].Runs), directMerged, results["YARP"].Cpu, yarp.PeakRssMb));
-            rows.Add(ToRow(name, "Ccflare", Merge(results["Ccflare"].Runs), directMerged, results["Ccflare"].Cpu, ccflare.PeakRssMb));
+            var shed = await ShedPayloadsAsync(ccflare) - shedBefore;
+            rows.Add(ToRow(name, "Ccflare", Merge(results["Ccflare"].Runs), directMerged, results["Ccflare"].Cpu, ccflare.PeakRssMb)
+                with { Note = shed > 0 ? $"{shed} payloads not stored (history write queue over its bound)" : "" });
         }
 
         // Failover path: four accounts, the first always rate limited.
+        async Task FailoverScenario()
         {
-            Console.WriteLine("Scenario: failover");
             await using var ccflare = await StartCcflare(accounts: 4, oneLimited: true);
             using var client = new LoadClient(32);
-            await client.ClosedLoopAsync(ProxyUrl(ccflare), smallBody, 8, TimeSpan.FromSeconds(quick ? 0.3 : 2));
+            await client.ClosedLoopAsync(ProxyUrl(ccflare), smallBody, 8, TimeSpan.FromSeconds(quick ? 1 : 2));
             var direct = await client.ClosedLoopAsync(DirectUrl(), smallBody, 32, duration);
             var before = ccflare.CpuTime;
             var run = await client.ClosedLoopAsync(ProxyUrl(ccflare), smallBody, 32, duration);
@@ -130,18 +184,54 @@ internal static class Orchestrator
 
         // Concurrent SSE streams.
         var streamRows = new List<(string Target, StreamResult Result, double PeakRss)>();
+        var streams = int.Parse(Args.Value(args, "--streams") ?? (quick ? "20" : "1000"), CultureInfo.InvariantCulture);
+        var events = int.Parse(Args.Value(args, "--events") ?? (quick ? "20" : "200"), CultureInfo.InvariantCulture);
+        async Task StreamScenario(ChildProcess yarp, ChildProcess ccflare)
         {
-            var streams = quick ? 20 : 1000;
-            var events = quick ? 20 : 200;
-            Console.WriteLine($"Scenario: {streams} streams x {events} events");
-            await using var yarp = await StartYarp();
-            await using var ccflare = await StartCcflare(accounts: 1, oneLimited: false);
             using var client = new LoadClient(streams + 16);
             await client.StreamsAsync(ProxyUrl(ccflare), streamBody, 10, 5, 1);
             await client.StreamsAsync(ProxyUrl(yarp), streamBody, 10, 5, 1);
             streamRows.Add(("direct", await client.StreamsAsync(DirectUrl(), streamBody, streams, events, 10), double.NaN));
             streamRows.Add(("YARP", await client.StreamsAsync(ProxyUrl(yarp), streamBody, streams, events, 10), yarp.PeakRssMb));
             streamRows.Add(("Ccflare", await client.StreamsAsync(ProxyUrl(ccflare), streamBody, streams, events, 10), ccflare.PeakRssMb));
+        }
+
+        async Task WithPair(Func<ChildProcess, ChildProcess, Task> scenario)
+        {
+            var pair = quick ? shared : await StartPair();
+            try
+            {
+                await scenario(pair.Yarp, pair.Ccflare);
+            }
+            finally
+            {
+                if (!quick)
+                {
+                    await pair.Yarp.DisposeAsync();
+                    await pair.Ccflare.DisposeAsync();
+                }
+            }
+        }
+
+        try
+        {
+            foreach (var (name, load, connections, body) in scenarios)
+            {
+                Console.WriteLine($"Scenario: {name}");
+                await WithPair((yarp, ccflare) => RequestScenario(name, load, connections, body, yarp, ccflare));
+            }
+            Console.WriteLine("Scenario: failover");
+            await FailoverScenario();
+            Console.WriteLine($"Scenario: {streams} streams x {events} events");
+            await WithPair(StreamScenario);
+        }
+        finally
+        {
+            if (quick)
+            {
+                await shared.Yarp.DisposeAsync();
+                await shared.Ccflare.DisposeAsync();
+            }
         }
 
         var markdown = Report.Markdown(rows, streamRows, quick, root);
@@ -151,7 +241,21 @@ internal static class Orchestrator
         {
             Chart.Write(Path.Combine(output, "results.png"), rows);
         }
-        return rows.Any(r => r.Target == "Ccflare" && r.Errors > 0) || streamRows.Any(s => s.Target == "Ccflare" && s.Result.Errors > 0) ? 3 : 0;
+        var errors = rows.Sum(r => r.Errors) + streamRows.Sum(s => s.Result.Errors);
+        if (errors > 0)
+        {
+            Console.Error.WriteLine($"error: {errors} requests or streams failed.");
+            return 3;
+        }
+        return 0;
+    }
+
+    /// <summary>Payloads Ccflare kept out of history because its write queue was over a bound (rows are still written).</summary>
+    private static async Task<long> ShedPayloadsAsync(ChildProcess ccflare)
+    {
+        using var http = new HttpClient();
+        using var stats = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(ccflare.BaseUrl + "/api/stats"));
+        return stats.RootElement.TryGetProperty("writeQueue", out var queue) && queue.TryGetProperty("droppedPayloads", out var dropped) ? dropped.GetInt64() : 0;
     }
 
     private static RunResult Merge(List<RunResult> runs)

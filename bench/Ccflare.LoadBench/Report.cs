@@ -12,6 +12,10 @@ internal static class Report
         var sb = new StringBuilder();
         sb.AppendLine(c, $"Run {(quick ? "(smoke, --quick) " : "")}on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Machine()}, commit `{Commit(root)}`. ");
         sb.AppendLine("Added latency is over direct-to-upstream in the same run; CPU is the proxy process's user+system time per request (from `/proc/<pid>/stat`).");
+        if (quick)
+        {
+            sb.AppendLine("Smoke run: one-second runs after a short warm-up on one YARP and one Ccflare process shared by every scenario, so peak RSS is the peak so far and early rows include JIT work; not for comparison.");
+        }
         sb.AppendLine();
         sb.AppendLine("| scenario | target | req/s | p50 ms | p90 ms | p99 ms | added p50 ms | added p99 ms | CPU µs/req | peak RSS MB | errors |");
         sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -20,6 +24,17 @@ internal static class Report
             sb.AppendLine(c, $"| {r.Scenario} | {r.Target} | {r.RequestsPerSecond:F0} | {r.P50:F2} | {r.P90:F2} | {r.P99:F2} | {Dash(r.Target == "direct" ? double.NaN : r.AddedP50, "F2")} | {Dash(r.Target == "direct" ? double.NaN : r.AddedP99, "F2")} | {Dash(r.CpuMicrosPerRequest, "F0")} | {Dash(r.PeakRssMb, "F0")} | {r.Errors} |");
         }
         sb.AppendLine();
+        foreach (var r in rows)
+        {
+            if (r.Note.Length > 0)
+            {
+                sb.AppendLine(c, $"- {r.Scenario}, {r.Target}: {r.Note}.");
+            }
+        }
+        if (rows.Any(r => r.Note.Length > 0))
+        {
+            sb.AppendLine();
+        }
 
         var direct = streams.First(s => s.Target == "direct").Result;
         sb.AppendLine(c, $"Streams: {direct.Streams} concurrent SSE streams, events every 10 ms.");

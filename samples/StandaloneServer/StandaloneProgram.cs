@@ -76,6 +76,7 @@ internal static class StandaloneProgram
         // ccflare.json, then ccflare's environment variables, sit below every standard source.
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = CcflareJsonConfiguration.ReadFile(settings.ConfigFilePath) });
         builder.Configuration.Sources.Insert(1, new MemoryConfigurationSource { InitialData = CcflareJsonConfiguration.ReadEnvironment(Environment.GetEnvironmentVariable) });
+        AddFrameworkLogDefaults(builder.Configuration);
 
         var port = settings.Port ?? builder.Configuration.GetValue<int?>("Ccflare:Port") ?? StandaloneSettings.DefaultPort;
         if (settings.Port is not null || string.IsNullOrEmpty(builder.Configuration["urls"]))
@@ -99,6 +100,29 @@ internal static class StandaloneProgram
         var app = builder.Build();
         app.MapCcflare();
         return app;
+    }
+
+    /// <summary>
+    /// What the ASP.NET Core templates put in appsettings.json, below every other source: framework
+    /// categories log from Warning up, and hosting diagnostics not at all. Without it every proxied
+    /// request writes two console lines, and whenever that category is enabled (even for Critical only)
+    /// the host starts an Activity and a log scope per request. Applies only when neither level is configured.
+    /// </summary>
+    private static void AddFrameworkLogDefaults(IConfigurationManager configuration)
+    {
+        var levels = configuration.GetSection("Logging:LogLevel");
+        if (levels["Microsoft.AspNetCore"] is not null || levels["Microsoft.AspNetCore.Hosting.Diagnostics"] is not null)
+        {
+            return;
+        }
+        configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None",
+            },
+        });
     }
 
     /// <summary>The store of the data directory: SQLite by default, LiteDB or memory on request. The CLI uses the same.</summary>

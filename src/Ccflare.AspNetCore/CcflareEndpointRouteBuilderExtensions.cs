@@ -25,7 +25,10 @@ public static class CcflareEndpointRouteBuilderExtensions
         var root = endpoints.MapGroup(prefix);
 
         var proxy = root.MapGroup("/v1");
-        proxy.Map("/{provider}/{**rest}", static context => context.RequestServices.GetRequiredService<ProxyHandler>().HandleNativeAsync(context))
+        // Resolved once, from the application's provider: touching context.RequestServices would create a DI scope per request.
+        var services = endpoints.ServiceProvider;
+        ProxyHandler? handler = null;
+        proxy.Map("/{provider}/{**rest}", context => (handler ??= services.GetRequiredService<ProxyHandler>()).HandleNativeAsync(context))
             .WithDisplayName("Ccflare proxy");
         Ccflare.Compat.CompatEndpoints.Map(proxy);
         proxy.RequireCcflareAccessKeys();

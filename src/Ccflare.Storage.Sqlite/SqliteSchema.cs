@@ -121,9 +121,25 @@ internal static class SqliteSchema
     /// <summary>The version a fully migrated file has.</summary>
     internal static int LatestVersion => Migrations.Length;
 
+    /// <summary>Page size of new files; an existing file keeps the one it was created with.</summary>
+    internal const int PageSize = 8192;
+
     /// <summary>Switches the file to WAL and applies every pending migration.</summary>
     internal static void Migrate(SqliteConnection connection)
     {
+        // 8 KiB pages instead of 4 KiB: payload bodies run to hundreds of KiB, and larger pages
+        // mean fewer overflow pages and less WAL per body (about a third less CPU per 1 MiB body
+        // here). With time-ordered ids, batches of small rows are as cheap or a little cheaper than
+        // with 4 KiB; 16 KiB made them dearer (each commit rewrites whole pages).
+        // Only an empty file can take it, and only before WAL is switched on.
+        using (var pages = connection.CreateCommand())
+        {
+            pages.CommandText = "PRAGMA page_count;";
+            if (Convert.ToInt64(pages.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+            {
+                Execute(connection, null, "PRAGMA page_size = " + PageSize.ToString(CultureInfo.InvariantCulture) + ";");
+            }
+        }
         // journal_mode is persistent in the file and cannot change inside a transaction.
         Execute(connection, null, "PRAGMA journal_mode = WAL;");
 

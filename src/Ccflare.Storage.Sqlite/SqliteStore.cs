@@ -182,7 +182,6 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
         {
             var commands = _requestCommands ??= new RequestWriteCommands(connection);
             using var transaction = connection.BeginTransaction(deferred: false);
-            commands.Enlist(transaction);
             for (var i = 0; i < records.Count; i++)
             {
                 commands.Write(records[i]);
@@ -564,19 +563,14 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
 
     internal static DateTimeOffset? GetInstant(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : FromMs(reader.GetInt64(ordinal));
 
-    internal static string SerializeHeaders(IReadOnlyDictionary<string, string> headers)
+    internal static void WriteHeaders(Utf8JsonWriter writer, IReadOnlyDictionary<string, string> headers)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        writer.WriteStartObject();
+        foreach (var (name, value) in headers)
         {
-            writer.WriteStartObject();
-            foreach (var (name, value) in headers)
-            {
-                writer.WriteString(name, value);
-            }
-            writer.WriteEndObject();
+            writer.WriteString(name, value);
         }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        writer.WriteEndObject();
     }
 
     internal static Dictionary<string, string> DeserializeHeaders(string json)
@@ -590,19 +584,14 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
         return headers;
     }
 
-    internal static string SerializeList(IReadOnlyList<string> values)
+    internal static void WriteList(Utf8JsonWriter writer, IReadOnlyList<string> values)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
-        using (var writer = new Utf8JsonWriter(buffer))
+        writer.WriteStartArray();
+        for (var i = 0; i < values.Count; i++)
         {
-            writer.WriteStartArray();
-            for (var i = 0; i < values.Count; i++)
-            {
-                writer.WriteStringValue(values[i]);
-            }
-            writer.WriteEndArray();
+            writer.WriteStringValue(values[i]);
         }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        writer.WriteEndArray();
     }
 
     internal static List<string> DeserializeList(string json)

@@ -54,6 +54,44 @@ public sealed class SqliteStoreTests : PersistentStoreContractTests
     }
 
     [Fact]
+    public void New_files_use_8_KiB_pages()
+    {
+        using var connection = OpenRaw();
+
+        Assert.Equal((long)SqliteSchema.PageSize, Scalar(connection, "PRAGMA page_size;"));
+    }
+
+    [Fact]
+    public async Task An_existing_file_keeps_its_page_size()
+    {
+        var directory = Path.Combine(Directory, "small-pages");
+        System.IO.Directory.CreateDirectory(directory);
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, DatabaseFileName)};Pooling=False"))
+        {
+            connection.Open();
+            Scalar(connection, "PRAGMA page_size = 4096;");
+            Scalar(connection, "CREATE TABLE older_tool (x INTEGER);");
+        }
+
+        var store = CreateStore(directory);
+        try
+        {
+            await store.InitializeAsync(Ct);
+            Assert.True(await store.AddAccountAsync(MinimalAccount("a1", "alpha", T0), Ct));
+        }
+        finally
+        {
+            await DisposeStoreAsync(store);
+        }
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, DatabaseFileName)};Pooling=False"))
+        {
+            connection.Open();
+            Assert.Equal(4096L, Scalar(connection, "PRAGMA page_size;"));
+            Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode;"));
+        }
+    }
+
+    [Fact]
     public void Tables_have_ccflares_column_names()
     {
         using var connection = OpenRaw();

@@ -24,22 +24,32 @@ internal static class CompatEndpoints
     /// <summary>Maps the routes on the proxy group (<c>/v1</c>).</summary>
     public static void Map(IEndpointRouteBuilder proxy)
     {
-        proxy.MapPost("/ccflare/anthropic/messages", static context => HandleAsync(context, WireSchema.Messages))
+        // Services resolved once from the application's provider, not per request through a DI scope.
+        var services = new Lazy<Services>(() => new Services(proxy.ServiceProvider));
+        proxy.MapPost("/ccflare/anthropic/messages", context => HandleAsync(context, WireSchema.Messages, services.Value))
             .WithDisplayName("Ccflare compat: Anthropic Messages");
         // The Anthropic SDKs append /v1/messages to their base URL.
-        proxy.MapPost("/ccflare/anthropic/v1/messages", static context => HandleAsync(context, WireSchema.Messages))
+        proxy.MapPost("/ccflare/anthropic/v1/messages", context => HandleAsync(context, WireSchema.Messages, services.Value))
             .WithDisplayName("Ccflare compat: Anthropic Messages (SDK base URL)");
-        proxy.MapPost("/ccflare/openai/chat/completions", static context => HandleAsync(context, WireSchema.Chat))
+        proxy.MapPost("/ccflare/openai/chat/completions", context => HandleAsync(context, WireSchema.Chat, services.Value))
             .WithDisplayName("Ccflare compat: OpenAI Chat Completions");
-        proxy.MapPost("/ccflare/openai/responses", static context => HandleAsync(context, WireSchema.Responses))
+        proxy.MapPost("/ccflare/openai/responses", context => HandleAsync(context, WireSchema.Responses, services.Value))
             .WithDisplayName("Ccflare compat: OpenAI Responses");
     }
 
-    internal static async Task HandleAsync(HttpContext context, WireSchema client)
+    private sealed class Services(IServiceProvider provider)
     {
-        var services = context.RequestServices;
-        var proxy = services.GetRequiredService<ProxyHandler>();
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Ccflare.Compat");
+        public ProxyHandler Proxy { get; } = provider.GetRequiredService<ProxyHandler>();
+
+        public ILogger Logger { get; } = provider.GetRequiredService<ILoggerFactory>().CreateLogger("Ccflare.Compat");
+
+        public TimeProvider Time { get; } = provider.GetRequiredService<TimeProvider>();
+    }
+
+    private static async Task HandleAsync(HttpContext context, WireSchema client, Services services)
+    {
+        var proxy = services.Proxy;
+        var logger = services.Logger;
         var body = await proxy.ReadBodyAsync(context).ConfigureAwait(false);
         if (body is null)
         {
@@ -92,7 +102,7 @@ internal static class CompatEndpoints
                 CompatLog.CompatRequest(logger, client.ToString(), family!, modelId);
                 try
                 {
-                    adapter = CompatAdapter.Create(providers, client, root, body.Span, modelId, UnixTime.Seconds(services.GetRequiredService<TimeProvider>()), logger);
+                    adapter = CompatAdapter.Create(providers, client, root, body.Span, modelId, UnixTime.Seconds(services.Time), logger);
                 }
                 catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
                 {

@@ -62,6 +62,10 @@ internal sealed class CcflareMetrics : IDisposable
     /// <summary>Records token usage and operation duration for a finished request (background writer).</summary>
     public void RecordUsage(RequestRecord record, string? accountName)
     {
+        if (!OperationDuration.Enabled && !TokenUsage.Enabled)
+        {
+            return;
+        }
         var tags = new TagList
         {
             { "gen_ai.system", GenAiSystem(record.Provider) },

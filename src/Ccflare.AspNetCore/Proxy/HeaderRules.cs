@@ -122,19 +122,15 @@ internal static class HeaderRules
 
     public static KeyValuePair<string, string>[] Capture(HttpRequestMessage request, HeaderPolicy? policy = null)
     {
-        var list = new List<KeyValuePair<string, string>>();
-        foreach (var header in request.Headers.NonValidated)
+        var headers = request.Headers.NonValidated;
+        var content = request.Content?.Headers.NonValidated;
+        var captured = new KeyValuePair<string, string>[headers.Count + (content?.Count ?? 0)];
+        var i = Copy(headers, captured, 0, policy);
+        if (content is { } contentHeaders)
         {
-            list.Add(new(header.Key, Captured(header.Key, header.Value.ToString(), policy)));
+            Copy(contentHeaders, captured, i, policy);
         }
-        if (request.Content is not null)
-        {
-            foreach (var header in request.Content.Headers.NonValidated)
-            {
-                list.Add(new(header.Key, Captured(header.Key, header.Value.ToString(), policy)));
-            }
-        }
-        return [.. list];
+        return captured;
     }
 
     private static string Captured(string name, string value, HeaderPolicy? policy) =>
@@ -142,16 +138,20 @@ internal static class HeaderRules
 
     public static KeyValuePair<string, string>[] Capture(HttpResponseMessage response, HeaderPolicy? policy = null)
     {
-        var list = new List<KeyValuePair<string, string>>();
-        foreach (var header in response.Headers.NonValidated)
+        var headers = response.Headers.NonValidated;
+        var content = response.Content.Headers.NonValidated;
+        var captured = new KeyValuePair<string, string>[headers.Count + content.Count];
+        Copy(content, captured, Copy(headers, captured, 0, policy), policy);
+        return captured;
+    }
+
+    private static int Copy(System.Net.Http.Headers.HttpHeadersNonValidated headers, KeyValuePair<string, string>[] destination, int index, HeaderPolicy? policy)
+    {
+        foreach (var header in headers)
         {
-            list.Add(new(header.Key, Captured(header.Key, header.Value.ToString(), policy)));
+            destination[index++] = new(header.Key, Captured(header.Key, header.Value.ToString(), policy));
         }
-        foreach (var header in response.Content.Headers.NonValidated)
-        {
-            list.Add(new(header.Key, Captured(header.Key, header.Value.ToString(), policy)));
-        }
-        return [.. list];
+        return index;
     }
 }
 

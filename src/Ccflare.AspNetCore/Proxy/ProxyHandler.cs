@@ -23,7 +23,7 @@ internal sealed class ProxyHandler(
     StrategySelector strategies,
     RuntimeSettings settings,
     IAccountCredentials credentials,
-    IHttpClientFactory clientFactory,
+    IHttpMessageHandlerFactory handlerFactory,
     RequestRecorder recorder,
     IOptions<CcflareOptions> options,
     TimeProvider time,
@@ -32,7 +32,20 @@ internal sealed class ProxyHandler(
     ILogger<ProxyHandler> logger)
 {
     private const int CopyBufferSize = 16 * 1024;
+
+    /// <summary>Responses up to this size with a known length are captured into an exact array even without payload capture.</summary>
+    private const int SmallCaptureBytes = 16 * 1024;
+
+    /// <summary>
+    /// Bodies up to this size are read into exact arrays that the stored payload keeps. Larger ones
+    /// would be large-object-heap arrays on fresh pages (the page faults cost more than the copy):
+    /// they are read into pooled, already resident buffers and copied by the background writer.
+    /// </summary>
+    private const int ExactBodyMaxBytes = 64 * 1024;
     private readonly CcflareOptions _options = options.Value;
+    private readonly HttpMessageInvoker _upstream = UpstreamClient.CreateInvoker(handlerFactory);
+    private const int MaxCachedUris = 1024;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string BaseUrl, string Path), Uri> _uris = new();
 
     public async Task HandleNativeAsync(HttpContext context)
     {
@@ -64,7 +77,7 @@ internal sealed class ProxyHandler(
     }
 
     /// <summary>Reads the body into pooled memory; writes 413 and returns null when it is too large.</summary>
-    internal async Task<RequestBodyBuffer?> ReadBodyAsync(HttpContext context)
+    internal async ValueTask<RequestBodyBuffer?> ReadBodyAsync(HttpContext context)
     {
         var maxSize = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (maxSize is { IsReadOnly: false })
@@ -75,7 +88,9 @@ internal sealed class ProxyHandler(
         RequestBodyBuffer? body;
         try
         {
-            body = await RequestBodyBuffer.ReadAsync(context.Request.Body, context.Request.ContentLength, _options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+            // With payload capture the stored copy is this very buffer, so read into an exact-size array the record can keep.
+            var exact = _options.CapturePayloads && context.Request.ContentLength <= ExactBodyMaxBytes;
+            body = await RequestBodyBuffer.ReadAsync(context.Request.Body, context.Request.ContentLength, _options.MaxRequestBodyBytes, context.RequestAborted, exact).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or BadHttpRequestException or OperationCanceledException)
         {
@@ -95,10 +110,12 @@ internal sealed class ProxyHandler(
 
     internal ProxyExchange StartExchange(HttpContext context, string provider, string upstreamPath)
     {
+        var now = time.GetUtcNow();
         var exchange = new ProxyExchange
         {
-            Id = Guid.NewGuid().ToString(),
-            Timestamp = time.GetUtcNow(),
+            // Time-ordered ids: history rows are appended to the end of the primary-key index instead of scattered through it.
+            Id = Guid.CreateVersion7(now).ToString(),
+            Timestamp = now,
             Method = context.Request.Method,
             Path = context.Request.Path.Value + context.Request.QueryString.Value,
             StartTimestamp = Stopwatch.GetTimestamp(),
@@ -188,11 +205,14 @@ internal sealed class ProxyHandler(
             exchange.ResponseTimeMs = Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
             // The writer reads the model from the body and may store it; it returns the buffer to the pool.
             exchange.RequestBodyOwner = plan.Body;
-            metrics.Requests.Add(1, new KeyValuePair<string, object?>("provider", exchange.Provider), new KeyValuePair<string, object?>("status_code", exchange.StatusCode),
-                new KeyValuePair<string, object?>("ccflare.account", exchange.Account?.Name));
+            if (metrics.Requests.Enabled)
+            {
+                metrics.Requests.Add(1, new KeyValuePair<string, object?>("provider", exchange.Provider), new KeyValuePair<string, object?>("status_code", BoxedStatus.Get(exchange.StatusCode)),
+                    new KeyValuePair<string, object?>("ccflare.account", exchange.Account?.Name));
+            }
             if (exchange.Activity is { } activity)
             {
-                activity.SetTag("http.response.status_code", exchange.StatusCode);
+                activity.SetTag("http.response.status_code", BoxedStatus.Get(exchange.StatusCode));
                 activity.SetTag("ccflare.account", exchange.Account?.Name);
                 activity.SetTag("ccflare.failover_attempts", exchange.FailoverAttempts);
                 activity.SetStatus(exchange.StatusCode is >= 200 and < 400 ? ActivityStatusCode.Ok : ActivityStatusCode.Error);
@@ -207,6 +227,12 @@ internal sealed class ProxyHandler(
         var now = time.GetUtcNow();
         var lbContext = new LoadBalancingContext(context, plan.Providers[0].Name, now, settings.SessionDuration);
         var strategy = strategies.Current;
+        if (plan.Providers.Count == 1)
+        {
+            registry.CollectAvailable(plan.Providers[0].Name, now, candidates);
+            strategy.Order(lbContext, candidates);
+            return;
+        }
         var scratch = new List<AccountState>(8);
         foreach (var provider in plan.Providers)
         {
@@ -260,7 +286,7 @@ internal sealed class ProxyHandler(
 
         var baseUrl = snapshot?.BaseUrl ?? ProviderBaseUrl(provider);
         var adapted = plan.Adapter?.PrepareRequest(provider);
-        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), BuildUri(baseUrl, adapted?.UpstreamPath ?? plan.UpstreamPath, context.Request.QueryString))
+        using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), UpstreamUri(baseUrl, adapted?.UpstreamPath ?? plan.UpstreamPath, context.Request.QueryString))
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
@@ -284,13 +310,13 @@ internal sealed class ProxyHandler(
         {
             request.Options.Set(UpstreamResilience.AccountKey, account.Id);
         }
-        var client = clientFactory.CreateClient(UpstreamClient.Name);
         HttpResponseMessage response;
         var sendStart = Stopwatch.GetTimestamp();
         try
         {
-            // The upstream client's resilience pipeline applies UpstreamTimeoutMs and the account's circuit breaker.
-            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted).ConfigureAwait(false);
+            // An invoker over the factory's handler chain, not HttpClient: the body is never buffered and no per-call
+            // client is created. The chain's resilience pipeline applies UpstreamTimeoutMs and the account's circuit breaker.
+            response = await _upstream.SendAsync(request, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
@@ -305,6 +331,8 @@ internal sealed class ProxyHandler(
             return false;
         }
         var headersAt = Stopwatch.GetTimestamp();
+        // The timeout covers the wait for headers only; a long stream is not cut off by it.
+        headersTimeout.DisarmTimer();
         exchange.UpstreamWaitTicks += headersAt - sendStart;
         exchange.UpstreamTtfbMs = Stopwatch.GetElapsedTime(sendStart, headersAt).TotalMilliseconds;
 
@@ -378,6 +406,28 @@ internal sealed class ProxyHandler(
     private string ProviderBaseUrl(ProviderDescriptor provider) =>
         _options.Providers.TryGetValue(provider.Name, out var configured) && configured.BaseUrl is { } url ? url : provider.DefaultBaseUrl;
 
+    /// <summary>
+    /// The upstream URI; without a query string it comes from a small cache, since nearly every
+    /// request goes to one of a few (base URL, path) pairs and parsing a Uri is not free.
+    /// </summary>
+    private Uri UpstreamUri(string baseUrl, string path, QueryString query)
+    {
+        if (query.HasValue)
+        {
+            return BuildUri(baseUrl, path, query);
+        }
+        if (_uris.TryGetValue((baseUrl, path), out var cached))
+        {
+            return cached;
+        }
+        var uri = BuildUri(baseUrl, path, query);
+        if (_uris.Count < MaxCachedUris)
+        {
+            _uris.TryAdd((baseUrl, path), uri);
+        }
+        return uri;
+    }
+
     internal static Uri BuildUri(string baseUrl, string path, QueryString query)
     {
         var trimmed = baseUrl.EndsWith('/') ? baseUrl[..^1] : baseUrl;
@@ -415,12 +465,21 @@ internal sealed class ProxyHandler(
         var captureLimit = _options.StreamBodyMaxBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         byte[]? capture = null;
+        var capturePooled = true;
         var captured = 0;
+        if (response.Content.Headers.ContentLength is { } announced && announced > 0 && announced <= captureLimit
+            && announced <= (_options.CapturePayloads ? ExactBodyMaxBytes : SmallCaptureBytes))
+        {
+            // The length is known: an exact array the stored payload can keep as it is (no pool round trip across threads, no copy).
+            capture = GC.AllocateUninitializedArray<byte>((int)announced);
+            capturePooled = false;
+        }
         var bodyStart = Stopwatch.GetTimestamp();
         var firstChunk = true;
         try
         {
-            var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted).ConfigureAwait(false);
+            // The connection's content stream is available synchronously; the async variant only adds a Task.
+            var upstream = response.Content.ReadAsStream(context.RequestAborted);
             await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
             while (true)
             {
@@ -457,8 +516,12 @@ internal sealed class ProxyHandler(
                     {
                         var larger = ArrayPool<byte>.Shared.Rent(Math.Min(captureLimit, Math.Max(capture.Length * 2, captured + take)));
                         capture.AsSpan(0, captured).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(capture);
+                        if (capturePooled)
+                        {
+                            ArrayPool<byte>.Shared.Return(capture);
+                        }
                         capture = larger;
+                        capturePooled = true;
                     }
                     buffer.AsSpan(0, take).CopyTo(capture.AsSpan(captured));
                     captured += take;
@@ -495,6 +558,7 @@ internal sealed class ProxyHandler(
             ArrayPool<byte>.Shared.Return(buffer);
             exchange.ResponseBody = capture;
             exchange.ResponseBodyLength = captured;
+            exchange.ResponseBodyPooled = capturePooled;
         }
     }
 }
@@ -544,4 +608,22 @@ internal interface IResponseTranslator : IDisposable
 internal static class ProxyContextKeys
 {
     public const string UserId = "Ccflare.UserId";
+}
+
+/// <summary>Boxed status codes, so tagging a metric or activity with one does not allocate.</summary>
+internal static class BoxedStatus
+{
+    private static readonly object[] Codes = Create();
+
+    public static object? Get(int? status) => status is { } code && (uint)code < (uint)Codes.Length ? Codes[code] : status;
+
+    private static object[] Create()
+    {
+        var codes = new object[600];
+        for (var i = 0; i < codes.Length; i++)
+        {
+            codes[i] = i;
+        }
+        return codes;
+    }
 }

@@ -4,21 +4,25 @@ using System.Net;
 namespace Ccflare.Proxy;
 
 /// <summary>
-/// The client's request body, read once into pooled memory so that a failover can send it
-/// again. Returned to the pool on dispose.
+/// The client's request body, read once so that a failover can send it again: into pooled
+/// memory (returned on dispose), or, when the length is announced and the caller will keep the
+/// bytes (payload capture), into an exact-size array that <see cref="DetachArray"/> hands over
+/// without a copy.
 /// </summary>
 internal sealed class RequestBodyBuffer : IDisposable
 {
     private byte[] _buffer;
     private int _length;
+    private readonly bool _pooled;
 
-    private RequestBodyBuffer(byte[] buffer, int length)
+    private RequestBodyBuffer(byte[] buffer, int length, bool pooled)
     {
         _buffer = buffer;
         _length = length;
+        _pooled = pooled;
     }
 
-    public static RequestBodyBuffer Empty { get; } = new([], 0);
+    public static RequestBodyBuffer Empty { get; } = new([], 0, pooled: false);
 
     public int Length => _length;
 
@@ -26,8 +30,11 @@ internal sealed class RequestBodyBuffer : IDisposable
 
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
 
-    /// <summary>Reads the whole body, or returns null when it exceeds <paramref name="maxBytes"/>.</summary>
-    public static async ValueTask<RequestBodyBuffer?> ReadAsync(Stream body, long? contentLength, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the whole body, or returns null when it exceeds <paramref name="maxBytes"/>. With
+    /// <paramref name="exact"/> and a known length the bytes land in an unpooled array of exactly that length.
+    /// </summary>
+    public static async ValueTask<RequestBodyBuffer?> ReadAsync(Stream body, long? contentLength, long maxBytes, CancellationToken cancellationToken, bool exact = false)
     {
         if (contentLength > maxBytes)
         {
@@ -36,6 +43,10 @@ internal sealed class RequestBodyBuffer : IDisposable
         if (contentLength == 0)
         {
             return Empty;
+        }
+        if (exact && contentLength > 0 && contentLength <= Array.MaxLength)
+        {
+            return await ReadExactAsync(body, (int)contentLength.Value, cancellationToken).ConfigureAwait(false);
         }
 
         var initial = contentLength is > 0 ? (int)contentLength.Value : 16 * 1024;
@@ -81,7 +92,40 @@ internal sealed class RequestBodyBuffer : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
             return Empty;
         }
-        return new RequestBodyBuffer(buffer, length);
+        return new RequestBodyBuffer(buffer, length, pooled: true);
+    }
+
+    private static async ValueTask<RequestBodyBuffer?> ReadExactAsync(Stream body, int length, CancellationToken cancellationToken)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(length);
+        var read = 0;
+        while (read < length)
+        {
+            var n = await body.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                // Kestrel enforces Content-Length, so a short body means the client went away mid-request.
+                throw new IOException("The request body ended before its announced length.");
+            }
+            read += n;
+        }
+        return new RequestBodyBuffer(buffer, length, pooled: false);
+    }
+
+    /// <summary>
+    /// The bytes as an array of exactly <see cref="Length"/> that the caller may keep: the buffer
+    /// itself when it is exact and unpooled (this buffer is then empty), otherwise a copy.
+    /// </summary>
+    public byte[] DetachArray()
+    {
+        var buffer = _buffer;
+        if (!_pooled && buffer.Length == _length)
+        {
+            _buffer = [];
+            _length = 0;
+            return buffer;
+        }
+        return Span.ToArray();
     }
 
     public HttpContent CreateContent() => new BufferContent(this);
@@ -89,7 +133,7 @@ internal sealed class RequestBodyBuffer : IDisposable
     public void Dispose()
     {
         var buffer = Interlocked.Exchange(ref _buffer, []);
-        if (buffer.Length > 0)
+        if (_pooled && buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }

@@ -140,8 +140,7 @@ internal static class PayloadMasking
         {
             if (reader.TokenType == JsonTokenType.PropertyName)
             {
-                var name = reader.GetString()!;
-                if (IsSensitiveProperty(name))
+                if (IsSensitivePropertyName(ref reader))
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.String)
@@ -154,6 +153,22 @@ internal static class PayloadMasking
         return false;
     }
 
+    /// <summary>
+    /// <see cref="IsSensitiveProperty"/> for the property name under the reader, without allocating
+    /// a string for plain ASCII names (nearly all of them).
+    /// </summary>
+    private static bool IsSensitivePropertyName(ref Utf8JsonReader reader)
+    {
+        var raw = reader.HasValueSequence ? default : reader.ValueSpan;
+        if (reader.ValueIsEscaped || reader.HasValueSequence || !System.Text.Ascii.IsValid(raw) || raw.Length > 128)
+        {
+            return IsSensitiveProperty(reader.GetString());
+        }
+        Span<char> name = stackalloc char[raw.Length];
+        System.Text.Ascii.ToUtf16(raw, name, out var written);
+        return IsSensitiveProperty(name[..written]);
+    }
+
     /// <summary>Replaces every occurrence of <paramref name="secret"/> (UTF-8) with <see cref="Masked"/>.</summary>
     internal static byte[] ReplaceLiteral(byte[] data, string secret)
     {
@@ -161,12 +176,19 @@ internal static class PayloadMasking
         {
             return data; // Too short to be a real credential; replacing would mangle ordinary text.
         }
-        var needle = Encoding.UTF8.GetBytes(secret);
+        var maxBytes = Encoding.UTF8.GetMaxByteCount(secret.Length);
+        Span<byte> needle = maxBytes <= 1024 ? stackalloc byte[maxBytes] : new byte[maxBytes];
+        needle = needle[..Encoding.UTF8.GetBytes(secret, needle)];
         var first = data.AsSpan().IndexOf(needle);
         if (first < 0)
         {
             return data;
         }
+        return ReplaceFrom(data, needle, first);
+    }
+
+    private static byte[] ReplaceFrom(byte[] data, ReadOnlySpan<byte> needle, int first)
+    {
         var output = new ArrayBufferWriter<byte>(data.Length);
         var rest = data.AsSpan();
         var index = first;

@@ -34,9 +34,12 @@ internal sealed class ProxyExchange
     public KeyValuePair<string, string>[]? RequestHeaders { get; set; }
     public int? UpstreamStatus { get; set; }
     public KeyValuePair<string, string>[]? ResponseHeaders { get; set; }
-    /// <summary>Pooled capture of the response body; valid for <see cref="ResponseBodyLength"/> bytes.</summary>
+    /// <summary>Capture of the response body; valid for <see cref="ResponseBodyLength"/> bytes.</summary>
     public byte[]? ResponseBody { get; set; }
     public int ResponseBodyLength { get; set; }
+
+    /// <summary>True when <see cref="ResponseBody"/> is rented from the shared pool (false: an exact array the payload may keep).</summary>
+    public bool ResponseBodyPooled { get; set; } = true;
     public bool ResponseBodyTruncated { get; set; }
 
     /// <summary>The pooled request body, handed over for payload capture; released by the writer.</summary>
@@ -47,6 +50,9 @@ internal sealed class ProxyExchange
 
     /// <summary>Request fields read before the request body was released early (payload shedding).</summary>
     public Usage.RequestFields? RequestFields { get; set; }
+
+    /// <summary>Request-body bytes counted against the write queue's byte bound while this waits in it.</summary>
+    public int QueuedBodyBytes { get; set; }
 
     /// <summary>Admitted past the queue's capacity (payload dropped); releases an overflow slot when dequeued.</summary>
     public bool InOverflow { get; set; }
@@ -62,7 +68,10 @@ internal sealed class ProxyExchange
         if (ResponseBody is { } body)
         {
             ResponseBody = null;
-            System.Buffers.ArrayPool<byte>.Shared.Return(body);
+            if (ResponseBodyPooled)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(body);
+            }
         }
     }
 }

@@ -78,24 +78,39 @@ internal static class RecordBuilder
             UpstreamTtfbMs = exchange.UpstreamTtfbMs,
             StreamingDurationMs = exchange.IsStreaming ? exchange.StreamingDurationMs : null,
             UserId = exchange.UserId,
-            Payload = capturePayloads && !exchange.PayloadDropped ? BuildPayload(exchange, requestBody, account) : null,
+            Payload = capturePayloads && !exchange.PayloadDropped ? BuildPayload(exchange, account) : null,
         };
     }
 
-    private static RequestPayload BuildPayload(ProxyExchange exchange, ReadOnlySpan<byte> requestBody, Account? account)
+    /// <summary>The stored payload. Takes over the exchange's exact (unpooled) body arrays instead of copying them.</summary>
+    private static RequestPayload BuildPayload(ProxyExchange exchange, Account? account)
     {
         var secrets = Secrets(account);
         return new()
         {
             RequestHeaders = Masked(exchange.RequestHeaders, secrets),
-            RequestBody = requestBody.IsEmpty ? null : PayloadMasking.Mask(requestBody.ToArray(), secrets),
+            RequestBody = exchange.RequestBodyOwner is { Length: > 0 } owner ? PayloadMasking.Mask(owner.DetachArray(), secrets) : null,
             ResponseStatus = exchange.UpstreamStatus ?? exchange.StatusCode,
             ResponseHeaders = Masked(exchange.ResponseHeaders, secrets),
-            ResponseBody = exchange.ResponseBody is { } body ? PayloadMasking.Mask(body.AsSpan(0, exchange.ResponseBodyLength).ToArray(), secrets) : null,
+            ResponseBody = DetachResponseBody(exchange) is { } body ? PayloadMasking.Mask(body, secrets) : null,
             ResponseBodyTruncated = exchange.ResponseBodyTruncated,
             RateLimited = exchange.RateLimited,
             AccountsAttempted = exchange.AccountsAttempted is { } attempted ? [.. attempted] : [],
         };
+    }
+
+    private static byte[]? DetachResponseBody(ProxyExchange exchange)
+    {
+        if (exchange.ResponseBody is not { } body)
+        {
+            return null;
+        }
+        if (!exchange.ResponseBodyPooled && body.Length == exchange.ResponseBodyLength)
+        {
+            exchange.ResponseBody = null;
+            return body;
+        }
+        return body.AsSpan(0, exchange.ResponseBodyLength).ToArray();
     }
 
     private static string[] Secrets(Account? account)
@@ -122,11 +137,11 @@ internal static class RecordBuilder
 
     private static Dictionary<string, string> Masked(KeyValuePair<string, string>[]? headers, string[] secrets)
     {
-        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (headers is null)
         {
-            return result;
+            return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         }
+        var result = new Dictionary<string, string>(headers.Length, StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in headers)
         {
             var masked = HeaderRules.IsSensitive(name) ? HeaderRules.Mask(value) : value;
@@ -137,9 +152,30 @@ internal static class RecordBuilder
                     masked = masked.Replace(secret, PayloadMasking.Masked, StringComparison.Ordinal);
                 }
             }
-            result[name.ToLowerInvariant()] = masked;
+            result[LowerName(name)] = masked;
         }
         return result;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> LowerNames = new(StringComparer.Ordinal);
+
+    /// <summary>A header name in lower case; the handful of names real traffic uses are lowered once, not per request.</summary>
+    private static string LowerName(string name)
+    {
+        if (!name.AsSpan().ContainsAnyInRange('A', 'Z'))
+        {
+            return name;
+        }
+        if (LowerNames.TryGetValue(name, out var lower))
+        {
+            return lower;
+        }
+        lower = name.ToLowerInvariant();
+        if (LowerNames.Count < 512)
+        {
+            LowerNames.TryAdd(name, lower);
+        }
+        return lower;
     }
 
     /// <summary>Reads the top-level <c>model</c> string of a JSON body without materialising the document.</summary>

@@ -12,7 +12,10 @@ namespace Ccflare.Recording;
 /// <see cref="CcflareOptions.WriteQueueCapacity"/> complete exchanges. When it is full the
 /// request waits briefly (<see cref="WriteQueueFullMode"/>), then its payload is dropped and
 /// the row is admitted into a smaller overflow allowance (a quarter of the capacity); only
-/// when that is full too is the row dropped. Every drop is counted.
+/// when that is full too is the row dropped. Request bodies waiting in the queue are bounded
+/// by bytes too (<see cref="MaxQueuedBodyBytes"/>): past it a request keeps its row but not its
+/// payload, so a burst of large bodies that the store cannot write as fast as they arrive does
+/// not hold gigabytes. Every drop is counted.
 /// </summary>
 internal sealed class RequestRecorder
 {
@@ -28,6 +31,7 @@ internal sealed class RequestRecorder
     private long _droppedRows;
     private long _droppedPayloads;
     private int _inFlight;
+    private long _queuedBodyBytes;
 
     public RequestRecorder(IOptions<CcflareOptions> options, TimeProvider time, CcflareMetrics metrics, ILogger<RequestRecorder> logger)
     {
@@ -54,6 +58,12 @@ internal sealed class RequestRecorder
 
     public int Pending => _queue.Reader.Count;
 
+    /// <summary>Most request-body bytes that may wait in the queue (256 MiB).</summary>
+    internal long MaxQueuedBodyBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Request-body bytes waiting in the queue.</summary>
+    internal long QueuedBodyBytes => Interlocked.Read(ref _queuedBodyBytes);
+
     /// <summary>Requests that started and are not yet queued for writing.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -68,6 +78,7 @@ internal sealed class RequestRecorder
     {
         if (_slots.Wait(0))
         {
+            AdmitBody(exchange);
             Enqueue(exchange);
             Interlocked.Decrement(ref _inFlight);
             return ValueTask.CompletedTask;
@@ -80,6 +91,7 @@ internal sealed class RequestRecorder
     {
         if (_slots.Wait(0))
         {
+            AdmitBody(exchange);
             Enqueue(exchange);
             Interlocked.Decrement(ref _inFlight);
             return;
@@ -104,6 +116,7 @@ internal sealed class RequestRecorder
                 try
                 {
                     await _slots.WaitAsync(timeout.Token).ConfigureAwait(false);
+                    AdmitBody(exchange);
                     Enqueue(exchange);
                     return;
                 }
@@ -116,6 +129,34 @@ internal sealed class RequestRecorder
         finally
         {
             Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>Counts the request body against <see cref="MaxQueuedBodyBytes"/>, or sheds the payload when it does not fit.</summary>
+    private void AdmitBody(ProxyExchange exchange)
+    {
+        if (exchange.RequestBodyOwner is not { Length: > 0 } body)
+        {
+            return;
+        }
+        if (Interlocked.Add(ref _queuedBodyBytes, body.Length) <= MaxQueuedBodyBytes)
+        {
+            exchange.QueuedBodyBytes = body.Length;
+            return;
+        }
+        Interlocked.Add(ref _queuedBodyBytes, -body.Length);
+        ShedPayload(exchange);
+        Interlocked.Increment(ref _droppedPayloads);
+        _metrics.RecordsDropped.Add(1, new KeyValuePair<string, object?>("kind", "payload"));
+        Log.RequestPayloadDropped(_logger, exchange.Id);
+    }
+
+    private void ReleaseBody(ProxyExchange exchange)
+    {
+        if (exchange.QueuedBodyBytes > 0)
+        {
+            Interlocked.Add(ref _queuedBodyBytes, -exchange.QueuedBodyBytes);
+            exchange.QueuedBodyBytes = 0;
         }
     }
 
@@ -158,6 +199,7 @@ internal sealed class RequestRecorder
         }
         // The writer has stopped (shutdown): nothing will read this.
         ReleaseSlot(exchange);
+        ReleaseBody(exchange);
         DropRow(exchange);
     }
 
@@ -187,6 +229,7 @@ internal sealed class RequestRecorder
         if (_queue.Reader.TryRead(out exchange!))
         {
             ReleaseSlot(exchange);
+            ReleaseBody(exchange);
             return true;
         }
         return false;

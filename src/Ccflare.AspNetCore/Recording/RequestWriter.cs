@@ -10,6 +10,7 @@ namespace Ccflare.Recording;
 /// <summary>
 /// Drains the write queue in batches (one store transaction per batch): builds each record
 /// (usage, cost, masking), records the usage metrics, writes the batch and announces it.
+/// When fewer than a batch are waiting it lets them gather for <see cref="GatherDelay"/> first.
 /// On shutdown it stops accepting new records and writes everything already queued.
 /// </summary>
 internal sealed class RequestWriter(
@@ -18,8 +19,16 @@ internal sealed class RequestWriter(
     PriceTable prices,
     CcflareMetrics metrics,
     IOptions<CcflareOptions> options,
+    TimeProvider time,
     ILogger<RequestWriter> logger) : BackgroundService
 {
+    /// <summary>
+    /// How long queued rows wait for company. A transaction of a handful of rows costs SQLite
+    /// about twice as much per row as one of hundreds (each commit rewrites the touched table and
+    /// index pages), and under load the writer would otherwise wake for every few requests.
+    /// </summary>
+    internal static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(25);
+
     private readonly List<ProxyExchange> _batch = new(options.Value.WriteBatchSize);
     private readonly List<RequestRecord> _records = new(options.Value.WriteBatchSize);
     private readonly SemaphoreSlim _drainGate = new(1, 1);
@@ -42,6 +51,10 @@ internal sealed class RequestWriter(
         {
             while (await recorder.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
+                if (recorder.Pending < options.Value.WriteBatchSize)
+                {
+                    await Task.Delay(GatherDelay, time, stoppingToken).ConfigureAwait(false);
+                }
                 await DrainAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
@@ -133,7 +146,7 @@ internal sealed class RequestWriter(
 
     private void RecordMetrics(RequestRecord record, ProxyExchange exchange)
     {
-        if (record.ProxyOverheadMs is { } overhead)
+        if (record.ProxyOverheadMs is { } overhead && metrics.ProxyOverhead.Enabled)
         {
             metrics.ProxyOverhead.Record(overhead, new KeyValuePair<string, object?>("provider", record.Provider));
         }

@@ -139,6 +139,10 @@ internal static class UsageParser
     /// <summary>Parses one JSON object (a whole body or one event's data), tolerating truncation.</summary>
     private static void ParseEvent(ReadOnlyMemory<byte> json, Accumulator usage)
     {
+        if (TryApplyWithoutDocument(json.Span, usage))
+        {
+            return;
+        }
         JsonDocument? document;
         try
         {
@@ -160,6 +164,121 @@ internal static class UsageParser
             }
         }
     }
+
+    /// <summary>
+    /// The common stream events, read from their top level alone: events that cannot carry usage
+    /// or identity (Anthropic content deltas and pings, Responses deltas) are skipped, and Chat
+    /// Completions chunks without a usage object only set the format, id and model (allocating
+    /// the strings only when they change). Returns false when <see cref="Apply"/> must see the
+    /// document; the outcome is the same either way.
+    /// </summary>
+    private static bool TryApplyWithoutDocument(ReadOnlySpan<byte> json, Accumulator usage)
+    {
+        ReadOnlySpan<byte> type = default, objectKind = default, id = default, model = default;
+        bool hasType = false, hasObject = false, hasUsage = false, usageIsObject = false, hasResponse = false, hasId = false, hasModel = false;
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 128 });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueIsEscaped)
+                {
+                    return false;
+                }
+                var name = reader.ValueSpan;
+                if (!reader.Read())
+                {
+                    return false;
+                }
+                var isString = reader.TokenType == JsonTokenType.String;
+                if (isString && reader.ValueIsEscaped && (name.SequenceEqual("type"u8) || name.SequenceEqual("object"u8) || name.SequenceEqual("id"u8) || name.SequenceEqual("model"u8)))
+                {
+                    return false;
+                }
+                // Later duplicates win, as with JsonElement.TryGetProperty.
+                if (name.SequenceEqual("type"u8))
+                {
+                    hasType = isString;
+                    type = isString ? reader.ValueSpan : default;
+                }
+                else if (name.SequenceEqual("object"u8))
+                {
+                    hasObject = true;
+                    objectKind = isString ? reader.ValueSpan : default;
+                }
+                else if (name.SequenceEqual("usage"u8))
+                {
+                    hasUsage = true;
+                    usageIsObject = reader.TokenType == JsonTokenType.StartObject;
+                }
+                else if (name.SequenceEqual("response"u8))
+                {
+                    hasResponse = true;
+                }
+                else if (name.SequenceEqual("id"u8))
+                {
+                    hasId = isString;
+                    id = isString ? reader.ValueSpan : default;
+                }
+                else if (name.SequenceEqual("model"u8))
+                {
+                    hasModel = isString;
+                    model = isString ? reader.ValueSpan : default;
+                }
+                if (!reader.TrySkip())
+                {
+                    return false;
+                }
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || reader.CurrentDepth != 0)
+            {
+                return false;
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        if (hasType)
+        {
+            if (type.StartsWith("response."u8))
+            {
+                return !hasResponse;
+            }
+            if (type.SequenceEqual("message"u8) || type.SequenceEqual("message_start"u8) || type.SequenceEqual("message_delta"u8) || type.SequenceEqual("error"u8))
+            {
+                return false;
+            }
+        }
+        if (!hasObject)
+        {
+            // Nothing but the usage object's shape could identify it.
+            return !hasUsage;
+        }
+        if (!(objectKind.SequenceEqual("chat.completion.chunk"u8) || objectKind.SequenceEqual("chat.completion"u8)) || usageIsObject)
+        {
+            return false;
+        }
+        usage.Format = UsageFormat.OpenAIChatCompletions;
+        if (hasId && id.Length > 0)
+        {
+            usage.ResponseId = Reuse(usage.ResponseId, id);
+        }
+        if (hasModel && model.Length > 0)
+        {
+            usage.Model = Reuse(usage.Model, model);
+        }
+        return true;
+    }
+
+    /// <summary><paramref name="current"/> when it already holds <paramref name="utf8"/>, else a new string.</summary>
+    private static string Reuse(string? current, ReadOnlySpan<byte> utf8) =>
+        current is not null && System.Text.Ascii.Equals(utf8, current) ? current : System.Text.Encoding.UTF8.GetString(utf8);
 
     /// <summary>
     /// For a truncated object: rebuilds an object from the top-level properties whose values

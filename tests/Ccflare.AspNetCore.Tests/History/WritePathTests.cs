@@ -68,6 +68,43 @@ public sealed class WritePathTests
     }
 
     [Fact]
+    public async Task Queued_request_bodies_are_bounded_by_bytes_and_past_the_bound_only_the_payload_is_dropped()
+    {
+        var (recorder, services) = Recorder(capacity: 100, WriteQueueFullMode.Drop, TimeProvider.System);
+        using var _ = services;
+        var bodyBytes = Exchange("probe").RequestBodyOwner!.Length;
+        recorder.MaxQueuedBodyBytes = 2 * bodyBytes;
+
+        await recorder.CompletedAsync(Exchange("first"));
+        await recorder.CompletedAsync(Exchange("second"));
+        var third = Exchange("third");
+        await recorder.CompletedAsync(third);
+
+        Assert.Equal(3, recorder.Pending);
+        Assert.Equal(0, recorder.Dropped);
+        Assert.Equal(1, recorder.DroppedPayloads);
+        Assert.True(third.PayloadDropped);
+        Assert.Null(third.RequestBodyOwner);
+        Assert.Equal("gpt-5", RecordBuilder.Build(third, capturePayloads: true).Model);
+        Assert.Equal(2 * bodyBytes, recorder.QueuedBodyBytes);
+
+        // Writing one frees its bytes: the next request keeps its payload.
+        Assert.True(recorder.TryDequeue(out var written));
+        written.Release();
+        Assert.Equal(bodyBytes, recorder.QueuedBodyBytes);
+        var fourth = Exchange("fourth");
+        await recorder.CompletedAsync(fourth);
+        Assert.False(fourth.PayloadDropped);
+        Assert.NotNull(fourth.RequestBodyOwner);
+
+        while (recorder.TryDequeue(out var item))
+        {
+            item.Release();
+        }
+        Assert.Equal(0, recorder.QueuedBodyBytes);
+    }
+
+    [Fact]
     public async Task Default_mode_waits_briefly_without_blocking_and_keeps_the_payload_when_room_appears()
     {
         var time = new FakeTimeProvider();

@@ -153,6 +153,52 @@ public sealed class UsageParserTests
     }
 
     [Fact]
+    public void Unknown_events_still_count_when_they_carry_a_usage_object()
+    {
+        // Content deltas and pings are skipped without building a document, but only when they carry nothing
+        // usage parsing reads: an event of another type with a usage object is still read by its shape.
+        var sse = "event: ping\ndata: {\"type\":\"ping\"}\n\n"
+            + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"\\\"usage\\\": {}\"}}\n\n"
+            + "event: custom\ndata: {\"type\":\"custom_totals\",\"id\":\"msg_custom\",\"usage\":{\"input_tokens\":7,\"output_tokens\":3}}\n\n";
+
+        var usage = UsageParser.Parse(Encoding.UTF8.GetBytes(sse), isStreaming: true);
+
+        Assert.Equal(UsageFormat.AnthropicMessages, usage.Format);
+        Assert.Equal("msg_custom", usage.ResponseId);
+        Assert.Equal(7, usage.InputTokens);
+        Assert.Equal(3, usage.OutputTokens);
+    }
+
+    [Fact]
+    public void Escaped_property_names_are_read_like_plain_ones()
+    {
+        var sse = "data: {\"\\u0074ype\":\"message_start\",\"message\":{\"id\":\"msg_esc\",\"model\":\"claude-x\",\"usage\":{\"input_tokens\":4,\"output_tokens\":1}}}\n\n"
+            + "data: {\"type\":\"message_delta\",\"\\u0075sage\":{\"output_tokens\":9}}\n\n";
+
+        var usage = UsageParser.Parse(Encoding.UTF8.GetBytes(sse), isStreaming: true);
+
+        Assert.Equal("msg_esc", usage.ResponseId);
+        Assert.Equal(4, usage.InputTokens);
+        Assert.Equal(9, usage.OutputTokens);
+    }
+
+    [Fact]
+    public void Chat_chunks_take_the_last_id_and_model_and_a_null_usage_is_no_usage()
+    {
+        var sse = "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-a\",\"choices\":[],\"usage\":null}\n\n"
+            + "data: {\"id\":\"chatcmpl-2\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-b\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
+            + "data: {\"id\":\"\",\"object\":\"chat.completion.chunk\",\"model\":\"\",\"choices\":[]}\n\n"
+            + "data: [DONE]\n\n";
+
+        var usage = UsageParser.Parse(Encoding.UTF8.GetBytes(sse), isStreaming: true);
+
+        Assert.Equal(UsageFormat.OpenAIChatCompletions, usage.Format);
+        Assert.Equal("chatcmpl-2", usage.ResponseId);
+        Assert.Equal("gpt-b", usage.Model);
+        Assert.Null(usage.PromptTokens);
+    }
+
+    [Fact]
     public void Truncated_json_body_keeps_id_and_model_and_has_no_tokens()
     {
         var body = Fixture.Bytes("openai-responses.json");

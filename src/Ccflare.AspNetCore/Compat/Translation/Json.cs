@@ -8,6 +8,36 @@ internal static class J
     public static string? Str(this JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
+    /// <summary>
+    /// The <c>type</c> string, like <c>Str("type")</c>, but the event and delta types of a stream
+    /// come back as shared constants instead of a new string per event.
+    /// </summary>
+    public static string? Kind(this JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("type"u8, out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+        foreach (var (utf8, kind) in Kinds)
+        {
+            if (value.ValueEquals(utf8))
+            {
+                return kind;
+            }
+        }
+        return value.GetString();
+    }
+
+    // Most frequent first: a stream is mostly deltas.
+    private static readonly (byte[] Utf8, string Kind)[] Kinds = Array.ConvertAll(
+        new[]
+        {
+            "content_block_delta", "text_delta", "response.output_text.delta", "input_json_delta", "thinking_delta",
+            "response.function_call_arguments.delta", "response.reasoning_summary_text.delta", "signature_delta",
+            "content_block_start", "content_block_stop", "message_start", "message_delta", "message_stop", "ping", "error",
+        },
+        kind => (System.Text.Encoding.UTF8.GetBytes(kind), kind));
+
     public static long? Long(this JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : null;
 

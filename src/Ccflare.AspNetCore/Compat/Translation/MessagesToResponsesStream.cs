@@ -41,7 +41,7 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
     {
         using var document = JsonDocument.Parse(data);
         var root = document.RootElement;
-        switch (root.Str("type"))
+        switch (root.Kind())
         {
             case "message_start":
                 ReadMessageStart(root, ref _id, ref _model, ref _usage);
@@ -178,7 +178,7 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
     {
         string? text;
         Utf8JsonWriter w;
-        switch (delta.Str("type"))
+        switch (delta.Kind())
         {
             case "text_delta" when block.Kind == BlockKind.Text:
                 text = delta.Str("text") ?? string.Empty;

@@ -74,7 +74,7 @@ internal sealed class MessagesAccumulator(IBufferWriter<byte> output, Action<Jso
     {
         using var document = JsonDocument.Parse(data);
         var root = document.RootElement;
-        switch (root.Str("type"))
+        switch (root.Kind())
         {
             case "message_start":
                 ReadMessageStart(root, ref _id, ref _model, ref _usage);

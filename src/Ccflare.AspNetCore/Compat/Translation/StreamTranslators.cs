@@ -83,7 +83,7 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
     {
         using var document = JsonDocument.Parse(data);
         var root = document.RootElement;
-        switch (root.Str("type"))
+        switch (root.Kind())
         {
             case "message_start":
                 ReadMessageStart(root, ref _id, ref _model, ref _usage);
@@ -120,7 +120,7 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
                 {
                     break;
                 }
-                switch (delta.Str("type"))
+                switch (delta.Kind())
                 {
                     case "text_delta":
                         WriteDelta(static (w, d) => w.WriteString("content", d.Str("text")), delta);

@@ -233,7 +233,10 @@ internal sealed class ChatToMessagesStream(IBufferWriter<byte> output) : ToMessa
             Error("api_error", error.Str("message") ?? "Upstream stream error");
             return;
         }
-        Start(root.Str("id") ?? "chatcmpl", root.Str("model") ?? string.Empty);
+        if (!Started)
+        {
+            Start(root.Str("id") ?? "chatcmpl", root.Str("model") ?? string.Empty);
+        }
         if (root.TryObj("usage", out var usage))
         {
             _usage = AnthropicUsage.FromOpenAI(usage);
@@ -294,7 +297,7 @@ internal sealed class ResponsesToMessagesStream(IBufferWriter<byte> output) : To
         }
         using var document = JsonDocument.Parse(data);
         var root = document.RootElement;
-        switch (root.Str("type"))
+        switch (root.Kind())
         {
             case "response.created":
             case "response.in_progress":
