@@ -331,8 +331,6 @@ internal sealed class ProxyHandler(
             return false;
         }
         var headersAt = Stopwatch.GetTimestamp();
-        // The timeout covers the wait for headers only; a long stream is not cut off by it.
-        headersTimeout.DisarmTimer();
         exchange.UpstreamWaitTicks += headersAt - sendStart;
         exchange.UpstreamTtfbMs = Stopwatch.GetElapsedTime(sendStart, headersAt).TotalMilliseconds;
 
