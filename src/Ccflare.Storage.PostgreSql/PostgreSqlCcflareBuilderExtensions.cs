@@ -1,5 +1,7 @@
 using Ccflare;
 using Ccflare.Storage.PostgreSql;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -25,8 +27,40 @@ public static class PostgreSqlCcflareBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<PostgreSqlStorageOptions>().Configure(configure);
-        builder.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore>(sp => new PostgreSqlStore(
-            sp.GetRequiredService<IOptions<PostgreSqlStorageOptions>>().Value, sp.GetService<ILoggerFactory>())));
+        builder.Services.TryAddSingleton(sp => new PostgreSqlStore(
+            sp.GetRequiredService<IOptions<PostgreSqlStorageOptions>>().Value, sp.GetService<ILoggerFactory>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore>(sp => sp.GetRequiredService<PostgreSqlStore>()));
+        // Registered after AddCcflare's own key-ring setup, so these run later and win.
+        builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>, PostgreSqlKeyRingSetup>();
+        builder.Services.AddSingleton<IConfigureOptions<DataProtectionOptions>, PostgreSqlApplicationNameSetup>();
         return builder;
+    }
+}
+
+/// <summary>Keeps the Data Protection key ring in the database when <see cref="PostgreSqlStorageOptions.StoreDataProtectionKeys"/> is on.</summary>
+internal sealed class PostgreSqlKeyRingSetup(IOptions<PostgreSqlStorageOptions> options, IServiceProvider services) : IConfigureOptions<KeyManagementOptions>
+{
+    public void Configure(KeyManagementOptions keyOptions)
+    {
+        if (options.Value.StoreDataProtectionKeys)
+        {
+            keyOptions.XmlRepository = new PostgreSqlXmlRepository(services.GetRequiredService<PostgreSqlStore>());
+        }
+    }
+}
+
+/// <summary>
+/// With the key ring in the database, fixes the Data Protection application name to Ccflare's (unless the
+/// host chose one), so replicas installed in different directories still read each other's secrets.
+/// </summary>
+internal sealed class PostgreSqlApplicationNameSetup(IOptions<PostgreSqlStorageOptions> options, IServiceProvider services) : IConfigureOptions<DataProtectionOptions>
+{
+    public void Configure(DataProtectionOptions dataProtection)
+    {
+        var current = dataProtection.ApplicationDiscriminator;
+        if (options.Value.StoreDataProtectionKeys && (current is null || current == services.GetApplicationUniqueIdentifier()))
+        {
+            dataProtection.ApplicationDiscriminator = "Ccflare";
+        }
     }
 }

@@ -128,6 +128,14 @@ internal static class PostgreSqlSchema
             created_at timestamptz NOT NULL
         );
 
+        -- The Data Protection key ring that encrypts secrets at rest, shared by every replica.
+        CREATE TABLE {s}.data_protection_keys (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            friendly_name text,
+            xml text NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+
         -- Every write to accounts, settings or users notifies the other replicas (whoever wrote: a
         -- replica, the CLI or an operator with psql). Statement-level, and PostgreSQL folds equal
         -- notifications of one transaction into one.

@@ -23,6 +23,14 @@ public sealed class PostgreSqlStorageOptions
     /// </summary>
     public bool ListenForChanges { get; set; } = true;
 
+    /// <summary>
+    /// Keep the ASP.NET Core Data Protection key ring (which encrypts account secrets at rest) in the
+    /// database too, so every replica can decrypt what another stored. On by default; turn it off when
+    /// the host configures its own key repository (for example <c>PersistKeysToFileSystem</c> on a
+    /// shared volume) and shares it between replicas itself.
+    /// </summary>
+    public bool StoreDataProtectionKeys { get; set; } = true;
+
     /// <summary>Rows deleted per statement (and transaction) by retention, so deletes never hold long locks. 10,000 by default.</summary>
     public int RetentionBatchSize { get; set; } = 10_000;
 }

@@ -100,6 +100,21 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         }
     }
 
+    /// <summary>The quoted schema, for SQL of this package.</summary>
+    internal string QuotedSchema => _s;
+
+    /// <summary>An open connection for the synchronous Data Protection repository; migrates first when needed.</summary>
+    internal NpgsqlConnection OpenSynchronously()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_initialized)
+        {
+            // Data Protection's repository API is synchronous; this runs once, before the first key is read.
+            Task.Run(() => InitializeAsync(CancellationToken.None)).GetAwaiter().GetResult();
+        }
+        return _dataSource.OpenConnection();
+    }
+
     private async ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
