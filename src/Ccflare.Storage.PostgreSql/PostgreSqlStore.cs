@@ -67,6 +67,9 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         Database = builder.Database;
     }
 
+    /// <summary>The LISTEN connection, when <see cref="PostgreSqlStorageOptions.ListenForChanges"/> is on.</summary>
+    internal PostgreSqlChangeListener? Listener => _listener;
+
     /// <summary>Host from the connection string (for diagnostics and tests).</summary>
     internal string? Host { get; }
 
