@@ -153,6 +153,16 @@ public sealed class StandaloneProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Kills the server at once (SIGKILL): nothing is drained or flushed.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
