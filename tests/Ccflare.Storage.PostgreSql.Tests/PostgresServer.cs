@@ -73,6 +73,12 @@ public sealed class PostgresServer
             "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found in $CCFLARE_TEST_PG_BIN, /usr/lib/postgresql/*/bin or PATH. " +
             "These tests start their own throwaway cluster and need them: on Debian/Ubuntu run 'apt-get install -y postgresql'.");
         var runAs = Environment.UserName == "root" || Environment.GetEnvironmentVariable("USER") == "root" ? "postgres" : null;
+        if (runAs is not null && !File.ReadAllLines("/etc/passwd").Any(line => line.StartsWith(runAs + ":", StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException(
+                $"PostgreSQL refuses to run as root and there is no '{runAs}' user to run it as: install Debian's 'postgresql' package (it creates the user) or 'useradd --system {runAs}'.");
+        }
+        RemoveStaleClusters();
         var root = Path.Combine(Path.GetTempPath(), "ccflare-pg-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         if (runAs is not null)
@@ -88,7 +94,48 @@ public sealed class PostgresServer
             "-o", $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB",
         ]);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+        server.StartWatchdog();
         return server;
+    }
+
+    /// <summary>
+    /// A detached shell that stops the cluster and deletes its directory once this process is gone, however
+    /// it ends (the test host may be killed before <c>ProcessExit</c> handlers finish).
+    /// </summary>
+    private void StartWatchdog()
+    {
+        var pgCtl = Path.Combine(BinDirectory, "pg_ctl");
+        var stop = RunAs is null ? $"'{pgCtl}'" : $"runuser -u {RunAs} -- '{pgCtl}'";
+        var script = $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 1; done; " +
+                     $"{stop} -D '{DataDirectory}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{Root}'";
+        var info = new ProcessStartInfo("setsid") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "sh", "-c", script })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var watchdog = Process.Start(info);
+    }
+
+    /// <summary>Deletes clusters of earlier runs that are stopped (no <c>postmaster.pid</c>) but were not removed.</summary>
+    private static void RemoveStaleClusters()
+    {
+        foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), "ccflare-pg-*"))
+        {
+            try
+            {
+                if (!File.Exists(Path.Combine(directory, "data", "postmaster.pid"))
+                    && Directory.GetLastWriteTimeUtc(directory) < DateTime.UtcNow.AddMinutes(-10))
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
     }
 
     /// <summary>Stops the server at once and deletes its directory.</summary>

@@ -87,9 +87,19 @@ public sealed class StandaloneSettingsTests
     public async Task An_unreachable_database_is_a_clear_error_not_a_stack_trace()
     {
         var port = StandaloneProcess.FreePort();
-        var (code, _, stderr) = await StandaloneProcess.RunToEndAsync(
-            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", Path.Combine(Path.GetTempPath(), "ccflare-pg-unreachable"),
-             "--storage", "postgres", "--connection-string", $"Host=127.0.0.1;Port={StandaloneProcess.FreePort()};Username=x;Timeout=3"]);
+        var dataDir = Directory.CreateTempSubdirectory("ccflare-unreachable-");
+        int code;
+        string stderr;
+        try
+        {
+            (code, _, stderr) = await StandaloneProcess.RunToEndAsync(
+                ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDir.FullName,
+                 "--storage", "postgres", "--connection-string", $"Host=127.0.0.1;Port={StandaloneProcess.FreePort()};Username=x;Timeout=3"]);
+        }
+        finally
+        {
+            dataDir.Delete(recursive: true);
+        }
 
         Assert.Equal(1, code);
         Assert.Contains("error: the database failed", stderr);
