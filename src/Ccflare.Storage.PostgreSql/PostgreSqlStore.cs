@@ -18,7 +18,7 @@ namespace Ccflare.Storage.PostgreSql;
 /// token refreshes are serialized across replicas with a session advisory lock
 /// (<see cref="ICcflareStoreLocks"/>).
 /// </remarks>
-internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, ICcflareStoreLocks, IAsyncDisposable, IDisposable
+internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, ICcflareStoreLocks, ICcflareRequestAggregates, IAsyncDisposable, IDisposable
 {
     private const string UniqueViolation = "23505";
 
@@ -298,7 +298,22 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand { Connection = connection };
-        var sql = new StringBuilder("SELECT ").Append(PostgreSqlRequestRows.SelectList).Append(" FROM ").Append(_s).Append(".requests r WHERE true");
+        var sql = new StringBuilder("SELECT ").Append(PostgreSqlRequestRows.SelectList).Append(" FROM ").Append(_s).Append(".requests r");
+        AppendWhere(sql, command, query);
+        sql.Append(" ORDER BY r.timestamp, r.seq;");
+        command.CommandText = sql.ToString();
+        // Rows stream from the socket as they are read; nothing is buffered beyond Npgsql's read buffer.
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return PostgreSqlRequestRows.Read(reader, includePayload: false);
+        }
+    }
+
+    /// <summary>The WHERE clause of <paramref name="query"/> over <c>requests r</c>.</summary>
+    private static void AppendWhere(StringBuilder sql, NpgsqlCommand command, RequestQuery query)
+    {
+        sql.Append(" WHERE true");
         if (query.From is { } from)
         {
             sql.Append(" AND r.timestamp >= @from");
@@ -321,14 +336,82 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
                 sql.Append(" AND NOT r.success");
                 break;
         }
-        sql.Append(" ORDER BY r.timestamp, r.seq;");
+    }
+
+    // Aggregates (ICcflareRequestAggregates): analytics read groups, not rows.
+
+    public async IAsyncEnumerable<RequestGroup> AggregateRequestsAsync(RequestQuery query, TimeSpan bucket, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand { Connection = connection, CommandTimeout = 0 };
+        var bucketMs = (long)bucket.TotalMilliseconds;
+        // extract(epoch ...) is numeric, so the bucket arithmetic is exact, like the calculator's integer division.
+        var bucketExpression = bucketMs > 0 ? "(floor(extract(epoch FROM r.timestamp) * 1000 / @bucket) * @bucket)::bigint" : "0::bigint";
+        if (bucketMs > 0)
+        {
+            command.Parameters.Add(new NpgsqlParameter<long>("bucket", bucketMs));
+        }
+        var sql = new StringBuilder($"""
+            SELECT {bucketExpression}, r.model, r.account_used, r.account_name, r.success, count(*),
+                coalesce(sum(r.total_tokens), 0)::bigint, coalesce(sum(r.cost_usd), 0),
+                coalesce(sum(r.response_time_ms), 0), count(r.response_time_ms),
+                coalesce(sum(r.output_tokens_per_second) FILTER (WHERE r.output_tokens_per_second > 0), 0),
+                count(*) FILTER (WHERE r.output_tokens_per_second > 0),
+                min(r.output_tokens_per_second) FILTER (WHERE r.output_tokens_per_second > 0),
+                max(r.output_tokens_per_second) FILTER (WHERE r.output_tokens_per_second > 0),
+                coalesce(sum(r.input_tokens), 0)::bigint, coalesce(sum(r.cache_read_input_tokens), 0)::bigint,
+                coalesce(sum(r.cache_creation_input_tokens), 0)::bigint, coalesce(sum(r.output_tokens), 0)::bigint
+            FROM {_s}.requests r
+            """);
+        AppendWhere(sql, command, query);
+        sql.Append(" GROUP BY 1, 2, 3, 4, 5;");
         command.CommandText = sql.ToString();
-        // Rows stream from the socket as they are read; nothing is buffered beyond Npgsql's read buffer.
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            yield return PostgreSqlRequestRows.Read(reader, includePayload: false);
+            yield return new RequestGroup
+            {
+                BucketStart = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
+                Model = GetString(reader, 1),
+                AccountUsed = GetString(reader, 2),
+                AccountName = GetString(reader, 3),
+                Success = reader.GetBoolean(4),
+                Requests = reader.GetInt64(5),
+                TotalTokens = reader.GetInt64(6),
+                CostUsd = reader.GetDecimal(7),
+                ResponseTimeSumMs = reader.GetDouble(8),
+                ResponseTimeCount = reader.GetInt64(9),
+                TokensPerSecondSum = reader.GetDouble(10),
+                TokensPerSecondCount = reader.GetInt64(11),
+                TokensPerSecondMin = reader.IsDBNull(12) ? null : reader.GetDouble(12),
+                TokensPerSecondMax = reader.IsDBNull(13) ? null : reader.GetDouble(13),
+                InputTokens = reader.GetInt64(14),
+                CacheReadInputTokens = reader.GetInt64(15),
+                CacheCreationInputTokens = reader.GetInt64(16),
+                OutputTokens = reader.GetInt64(17),
+            };
         }
+    }
+
+    public async Task<IReadOnlyDictionary<string, double>> ResponseTimePercentilesAsync(RequestQuery query, double percentile, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand { Connection = connection, CommandTimeout = 0 };
+        // percentile_disc is the nearest-rank method: the value at position ceil(fraction * n).
+        var sql = new StringBuilder($"SELECT r.model, percentile_disc(@fraction) WITHIN GROUP (ORDER BY r.response_time_ms) FROM {_s}.requests r");
+        command.Parameters.Add(new NpgsqlParameter<double>("fraction", percentile / 100.0));
+        AppendWhere(sql, command, query);
+        sql.Append(" AND r.model IS NOT NULL AND r.response_time_ms IS NOT NULL GROUP BY r.model;");
+        command.CommandText = sql.ToString();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result[reader.GetString(0)] = reader.GetDouble(1);
+        }
+        return result;
     }
 
     private static void AppendAny(StringBuilder sql, NpgsqlCommand command, string column, string name, IReadOnlyList<string> values)
