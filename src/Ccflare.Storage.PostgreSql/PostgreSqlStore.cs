@@ -345,12 +345,13 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand { Connection = connection, CommandTimeout = 0 };
-        var bucketMs = (long)bucket.TotalMilliseconds;
-        // extract(epoch ...) is numeric, so the bucket arithmetic is exact, like the calculator's integer division.
-        var bucketExpression = bucketMs > 0 ? "(floor(extract(epoch FROM r.timestamp) * 1000 / @bucket) * @bucket)::bigint" : "0::bigint";
-        if (bucketMs > 0)
+        // date_bin counts whole strides from the Unix epoch in integer microseconds: the calculator's buckets.
+        var bucketExpression = bucket > TimeSpan.Zero
+            ? "date_bin(@bucket, r.timestamp, timestamptz '1970-01-01 00:00:00+00')"
+            : "timestamptz '1970-01-01 00:00:00+00'";
+        if (bucket > TimeSpan.Zero)
         {
-            command.Parameters.Add(new NpgsqlParameter<long>("bucket", bucketMs));
+            command.Parameters.Add(new NpgsqlParameter("bucket", NpgsqlDbType.Interval) { Value = bucket });
         }
         var sql = new StringBuilder($"""
             SELECT {bucketExpression}, r.model, r.account_used, r.account_name, r.success, count(*),
@@ -372,7 +373,7 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         {
             yield return new RequestGroup
             {
-                BucketStart = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
+                BucketStart = Instant(reader, 0),
                 Model = GetString(reader, 1),
                 AccountUsed = GetString(reader, 2),
                 AccountName = GetString(reader, 3),

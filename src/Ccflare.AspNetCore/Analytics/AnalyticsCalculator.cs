@@ -60,9 +60,15 @@ internal static class AnalyticsCalculator
         ICcflareRequestAggregates store, AnalyticsRequest request, DateTimeOffset now, Func<string, string?>? accountName, CancellationToken cancellationToken)
     {
         var query = ToQuery(request, now);
-        var percentiles = await store.ResponseTimePercentilesAsync(query, 95, cancellationToken).ConfigureAwait(false);
-        var aggregate = new Aggregate(request, now, accountName, percentiles: percentiles);
+        // The percentiles and the groups are two independent scans: let the database run them side by side.
+        var percentiles = store.ResponseTimePercentilesAsync(query, 95, cancellationToken);
+        var groups = new List<RequestGroup>();
         await foreach (var group in store.AggregateRequestsAsync(query, request.Range.Bucket, cancellationToken).ConfigureAwait(false))
+        {
+            groups.Add(group);
+        }
+        var aggregate = new Aggregate(request, now, accountName, percentiles: await percentiles.ConfigureAwait(false));
+        foreach (var group in groups)
         {
             aggregate.Add(group);
         }
