@@ -95,7 +95,9 @@ internal sealed class TokenRefresher(
             // Another instance may have refreshed while this one waited: adopt its tokens from the row.
             foreach (var row in await store.GetAccountsAsync(timeout.Token).ConfigureAwait(false))
             {
-                if (row.Id == account.Id && row.ExpiresAt is { } stored && (account.Snapshot.ExpiresAt is not { } live || stored > live))
+                var refreshedThere = row.ExpiresAt is { } stored && (account.Snapshot.ExpiresAt is not { } live || stored > live);
+                var refusedThere = row.TokenStatus is not null && account.Snapshot.TokenStatus is null;
+                if (row.Id == account.Id && (refreshedThere || refusedThere) && row.TokenStatus != SecretProtectingStore.DecryptFailedStatus)
                 {
                     account.Update(row, static (a, r) => a with
                     {
