@@ -11,15 +11,16 @@ public sealed class ChangeFeedTests : IAsyncLifetime
     private PostgreSqlStore _writer = null!;
     private PostgreSqlStore _reader = null!;
     private PostgreSqlStore _otherSchema = null!;
+    private string _connectionString = null!;
 
     private CancellationToken Ct => _timeout.Token;
 
     public async Task InitializeAsync()
     {
-        var connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("feed");
-        _writer = new PostgreSqlStore(new PostgreSqlStorageOptions { ConnectionString = connectionString });
-        _reader = new PostgreSqlStore(new PostgreSqlStorageOptions { ConnectionString = connectionString });
-        _otherSchema = new PostgreSqlStore(new PostgreSqlStorageOptions { ConnectionString = connectionString, Schema = "other" });
+        _connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("feed");
+        _writer = new PostgreSqlStore(new PostgreSqlStorageOptions { ConnectionString = _connectionString });
+        _reader = new PostgreSqlStore(new PostgreSqlStorageOptions { ConnectionString = _connectionString });
+        _otherSchema = new PostgreSqlStore(new PostgreSqlStorageOptions { ConnectionString = _connectionString, Schema = "other" });
         await Task.WhenAll(_writer.InitializeAsync(Ct), _reader.InitializeAsync(Ct), _otherSchema.InitializeAsync(Ct));
     }
 
@@ -82,12 +83,14 @@ public sealed class ChangeFeedTests : IAsyncLifetime
         var (changes, subscription) = await SubscribeAsync(_reader);
         using (subscription)
         {
-            await using (var connection = new Npgsql.NpgsqlConnection((await PostgresServer.GetAsync()).ConnectionString()))
+            // Only this test's database: other test classes listen on the same server at the same time.
+            await using (var connection = new Npgsql.NpgsqlConnection(_connectionString))
             {
                 await connection.OpenAsync(Ct);
                 await using var kill = new Npgsql.NpgsqlCommand(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN ccflare_changes%' AND pid <> pg_backend_pid();", connection);
-                await kill.ExecuteNonQueryAsync(Ct);
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN ccflare_changes%' AND pid <> pg_backend_pid();",
+                    connection);
+                Assert.Equal(1L, await kill.ExecuteScalarAsync(Ct));
             }
 
             Assert.Equal(StoreChanges.All, Next(changes, TimeSpan.FromSeconds(10)));
