@@ -436,19 +436,10 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         if (olderThan is null)
         {
             await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            long count;
-            await using (var countCommand = new NpgsqlCommand($"SELECT count(*) FROM {_s}.requests;", connection, transaction))
-            {
-                // TRUNCATE is not MVCC-safe for concurrent readers; a plain delete keeps them consistent.
-                count = (long)(await countCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            }
-            await using (var delete = new NpgsqlCommand($"DELETE FROM {_s}.request_payloads; DELETE FROM {_s}.requests;", connection, transaction))
-            {
-                await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return count;
+            // TRUNCATE is not MVCC-safe for concurrent readers; a plain delete keeps them consistent.
+            // Payloads go with their rows (ON DELETE CASCADE), so the count is of requests only.
+            await using var delete = new NpgsqlCommand($"DELETE FROM {_s}.requests;", connection) { CommandTimeout = 0 };
+            return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         // Payloads go with their rows (ON DELETE CASCADE).
         return await DeleteInBatchesAsync(
