@@ -18,7 +18,7 @@ namespace Ccflare.Storage.PostgreSql;
 /// token refreshes are serialized across replicas with a session advisory lock
 /// (<see cref="ICcflareStoreLocks"/>).
 /// </remarks>
-internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, ICcflareStoreLocks, ICcflareRequestAggregates, IAsyncDisposable, IDisposable
+internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, ICcflareStoreLocks, ICcflareRequestAggregates, ICcflareAccountStateUpdates, IAsyncDisposable, IDisposable
 {
     private const string UniqueViolation = "23505";
 
@@ -213,6 +213,35 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Writes only the proxy's fields in one statement, so it never puts back operator fields another replica
+    /// just changed; <c>rate_limited_until</c> only moves forward (<c>GREATEST</c> ignores nulls).
+    /// </summary>
+    public async Task<bool> UpdateAccountStateAsync(Account account, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"""
+            UPDATE {_s}.accounts SET request_count = @request_count, total_requests = @total_requests, last_used = @last_used,
+            session_start = @session_start, session_request_count = @session_request_count,
+            rate_limited_until = GREATEST(rate_limited_until, @rate_limited_until), rate_limit_reset = @rate_limit_reset,
+            rate_limit_status = @rate_limit_status, rate_limit_remaining = @rate_limit_remaining
+            WHERE id = @id;
+            """, connection);
+        var p = command.Parameters;
+        p.Add(Text("id", account.Id));
+        p.Add(new NpgsqlParameter<long>("request_count", account.RequestCount));
+        p.Add(new NpgsqlParameter<long>("total_requests", account.TotalRequests));
+        p.Add(Time("last_used", account.LastUsed));
+        p.Add(Time("session_start", account.SessionStart));
+        p.Add(new NpgsqlParameter<long>("session_request_count", account.SessionRequestCount));
+        p.Add(Time("rate_limited_until", account.RateLimitedUntil));
+        p.Add(Time("rate_limit_reset", account.RateLimitReset));
+        p.Add(Text("rate_limit_status", account.RateLimitStatus));
+        p.Add(new NpgsqlParameter("rate_limit_remaining", NpgsqlDbType.Bigint) { Value = account.RateLimitRemaining is { } r ? r : DBNull.Value });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
     public async Task<bool> DeleteAccountAsync(string id, CancellationToken cancellationToken) =>

@@ -153,6 +153,31 @@ public sealed class PostgreSqlStoreTests : Ccflare.Storage.Tests.PersistentStore
     }
 
     [Fact]
+    public async Task Writing_the_proxys_state_keeps_every_operator_field_and_never_moves_a_rate_limit_back()
+    {
+        var stored = FullAccount() with { Paused = false, RateLimitedUntil = T0.AddHours(5) };
+        await Store.AddAccountAsync(stored, Ct);
+        // Another instance paused it and changed credentials; this one still has the old operator fields in memory.
+        var operatorChange = stored with { Paused = true, Name = "renamed", AccessToken = "at-new", ExpiresAt = T0.AddDays(90) };
+        Assert.True(await Store.UpdateAccountAsync(operatorChange, Ct));
+        var fromMemory = stored with
+        {
+            RequestCount = 99, TotalRequests = 4_200_000_099L, LastUsed = T0.AddDays(2), SessionStart = T0.AddDays(2), SessionRequestCount = 3,
+            RateLimitedUntil = T0.AddHours(1), RateLimitReset = T0.AddHours(7), RateLimitStatus = "allowed", RateLimitRemaining = 12,
+        };
+
+        Assert.True(await ((ICcflareAccountStateUpdates)Store).UpdateAccountStateAsync(fromMemory, Ct));
+        Assert.False(await ((ICcflareAccountStateUpdates)Store).UpdateAccountStateAsync(fromMemory with { Id = "unknown" }, Ct));
+
+        var row = Assert.Single(await Store.GetAccountsAsync(Ct));
+        Assert.Equal(operatorChange with
+        {
+            RequestCount = 99, TotalRequests = 4_200_000_099L, LastUsed = T0.AddDays(2), SessionStart = T0.AddDays(2), SessionRequestCount = 3,
+            RateLimitedUntil = T0.AddHours(5), RateLimitReset = T0.AddHours(7), RateLimitStatus = "allowed", RateLimitRemaining = 12,
+        }, row);
+    }
+
+    [Fact]
     public void Schema_names_that_are_not_plain_identifiers_are_refused()
     {
         Assert.Throws<ArgumentException>(() => new PostgreSqlStore(new PostgreSqlStorageOptions { ConnectionString = "Host=x", Schema = "Bad-Name" }));

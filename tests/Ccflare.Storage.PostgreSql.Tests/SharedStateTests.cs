@@ -225,7 +225,7 @@ public sealed class SharedStateTests : IAsyncLifetime
         {
             response.Dispose();
         }
-        Assert.Equal(1, _auth.RefreshCalls);
+        Assert.True(_auth.RefreshCalls == 1, "refresh tokens sent: " + string.Join(", ", _auth.Requests.Select(r => r["refresh_token"])));
         Assert.Equal("rt-old", Assert.Single(_auth.Requests)["refresh_token"]);
         Assert.DoesNotContain(_upstream.Received, r => r.Credential == "at-old");
     }

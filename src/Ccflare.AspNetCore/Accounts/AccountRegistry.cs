@@ -221,6 +221,16 @@ internal sealed class AccountRegistry
         _persister.MarkDirty(account, urgent);
     }
 
+    /// <summary>
+    /// Applies a change of operator-owned fields (credentials) that could not be written to the store
+    /// at once, and schedules the whole row for writing.
+    /// </summary>
+    public void ChangeStoredFields(AccountState account, Func<Account, Account> change)
+    {
+        account.Update(change, static (a, c) => c(a));
+        _persister.MarkFullWrite(account);
+    }
+
     private void Publish(Dictionary<string, AccountState> byId)
     {
         var all = new List<AccountState>(byId.Values);

@@ -18,6 +18,18 @@ internal sealed class AccountStatePersister(SecretProtectingStore store, TimePro
     private readonly ConcurrentDictionary<string, AccountState> _dirty = new(StringComparer.Ordinal);
     private TaskCompletionSource _urgent = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private readonly ConcurrentDictionary<string, byte> _fullWrite = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Schedules the whole row for writing, credentials included (a refreshed token whose write failed);
+    /// other changes write only the proxy's fields where the store can (<see cref="ICcflareAccountStateUpdates"/>).
+    /// </summary>
+    public void MarkFullWrite(AccountState account)
+    {
+        _fullWrite[account.Id] = 0;
+        MarkDirty(account);
+    }
+
     /// <summary>Schedules the account for writing: at the next tick, or at once when <paramref name="urgent"/>.</summary>
     public void MarkDirty(AccountState account, bool urgent = false)
     {
@@ -90,6 +102,31 @@ internal sealed class AccountStatePersister(SecretProtectingStore store, TimePro
 
     private async Task FlushCoreAsync(CancellationToken cancellationToken)
     {
+        // A store shared by several instances writes just the proxy's fields, atomically, with no read first.
+        var partial = store.Inner as ICcflareAccountStateUpdates;
+        if (partial is not null)
+        {
+            foreach (var id in _dirty.Keys)
+            {
+                if (_fullWrite.ContainsKey(id) || !_dirty.TryRemove(id, out var state))
+                {
+                    continue;
+                }
+                try
+                {
+                    await partial.UpdateAccountStateAsync(state.Snapshot, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.AccountStateWriteFailed(logger, state.Name, ex);
+                    _dirty.TryAdd(id, state);
+                }
+            }
+            if (_dirty.IsEmpty)
+            {
+                return;
+            }
+        }
         // Another process (the CLI) may have changed operator fields (paused, name, ...) since this
         // process loaded them: keep those from the stored row and write only what the proxy owns.
         Dictionary<string, Account>? storedById = null;
@@ -108,10 +145,11 @@ internal sealed class AccountStatePersister(SecretProtectingStore store, TimePro
         }
         foreach (var id in _dirty.Keys)
         {
-            if (!_dirty.TryRemove(id, out var state))
+            if ((partial is not null && !_fullWrite.ContainsKey(id)) || !_dirty.TryRemove(id, out var state))
             {
                 continue;
             }
+            _fullWrite.TryRemove(id, out _);
             var snapshot = state.Snapshot;
             if (storedById is not null)
             {
@@ -128,6 +166,10 @@ internal sealed class AccountStatePersister(SecretProtectingStore store, TimePro
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 Log.AccountStateWriteFailed(logger, state.Name, ex);
+                if (partial is not null)
+                {
+                    _fullWrite.TryAdd(id, 0);
+                }
                 _dirty.TryAdd(id, state);
             }
         }

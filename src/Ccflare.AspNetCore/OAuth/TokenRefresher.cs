@@ -178,7 +178,7 @@ internal sealed class TokenRefresher(
             // The new refresh token may have replaced the old one upstream: never lose it. Keep it in
             // memory; the state persister retries the write.
             Log.RefreshedTokenWriteFailed(logger, snapshot.Name, ex);
-            registry.Change(account, 0, (a, _) => Apply(a));
+            registry.ChangeStoredFields(account, Apply);
         }
         Log.TokenRefreshed(logger, snapshot.Name, issued.ExpiresAt);
         return issued.AccessToken;
@@ -195,7 +195,7 @@ internal sealed class TokenRefresher(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.AccountStateWriteFailed(logger, account.Name, ex);
-            registry.Change(account, 0, (a, _) => Mark(a));
+            registry.ChangeStoredFields(account, Mark);
         }
     }
 }

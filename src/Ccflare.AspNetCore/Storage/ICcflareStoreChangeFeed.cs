@@ -49,3 +49,20 @@ public interface ICcflareStoreLocks
     /// <summary>Waits until no other holder has <paramref name="key"/>, then takes it. Dispose the result to release it.</summary>
     Task<IAsyncDisposable> AcquireLockAsync(string key, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// Optional capability of an <see cref="ICcflareStore"/> that several Ccflare instances share: writes only
+/// the fields the proxy changes, so an instance saving its counters never puts back operator fields
+/// (paused, name, credentials) that another instance changed a moment before.
+/// </summary>
+public interface ICcflareAccountStateUpdates
+{
+    /// <summary>
+    /// Writes <see cref="Account.RequestCount"/>, <see cref="Account.TotalRequests"/>, <see cref="Account.LastUsed"/>,
+    /// <see cref="Account.SessionStart"/>, <see cref="Account.SessionRequestCount"/>, <see cref="Account.RateLimitedUntil"/>
+    /// (never moving it back), <see cref="Account.RateLimitReset"/>, <see cref="Account.RateLimitStatus"/> and
+    /// <see cref="Account.RateLimitRemaining"/> of <paramref name="account"/>; every other column keeps its stored
+    /// value. Returns false when the id is unknown.
+    /// </summary>
+    Task<bool> UpdateAccountStateAsync(Account account, CancellationToken cancellationToken);
+}
