@@ -190,19 +190,29 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
+    /// <summary>
+    /// Replaces the row, with two guards for replicas writing from memory that may be a moment old: an OAuth
+    /// token is never replaced by one that expires earlier (another replica refreshed it meanwhile; its
+    /// token status stays too), and <c>rate_limited_until</c> never moves back.
+    /// </summary>
     public async Task<bool> UpdateAccountAsync(Account account, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(account);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        const string Fresher = "a.expires_at > @expires_at";
         await using var command = new NpgsqlCommand($"""
-            UPDATE {_s}.accounts SET name = @name, provider = @provider, auth_method = @auth_method, base_url = @base_url,
-            api_key = @api_key, refresh_token = @refresh_token, access_token = @access_token, expires_at = @expires_at,
+            UPDATE {_s}.accounts a SET name = @name, provider = @provider, auth_method = @auth_method, base_url = @base_url,
+            api_key = @api_key,
+            refresh_token = CASE WHEN {Fresher} THEN a.refresh_token ELSE @refresh_token END,
+            access_token = CASE WHEN {Fresher} THEN a.access_token ELSE @access_token END,
+            token_status = CASE WHEN {Fresher} THEN a.token_status ELSE @token_status END,
+            token_status_reason = CASE WHEN {Fresher} THEN a.token_status_reason ELSE @token_status_reason END,
+            expires_at = CASE WHEN {Fresher} THEN a.expires_at ELSE @expires_at END,
             created_at = @created_at, last_used = @last_used, request_count = @request_count, total_requests = @total_requests,
-            weight = @weight, rate_limited_until = @rate_limited_until, session_start = @session_start,
+            weight = @weight, rate_limited_until = GREATEST(a.rate_limited_until, @rate_limited_until), session_start = @session_start,
             session_request_count = @session_request_count, paused = @paused, rate_limit_reset = @rate_limit_reset,
-            rate_limit_status = @rate_limit_status, rate_limit_remaining = @rate_limit_remaining,
-            token_status = @token_status, token_status_reason = @token_status_reason
-            WHERE id = @id;
+            rate_limit_status = @rate_limit_status, rate_limit_remaining = @rate_limit_remaining
+            WHERE a.id = @id;
             """, connection);
         BindAccount(command, account);
         try

@@ -178,6 +178,25 @@ public sealed class PostgreSqlStoreTests : Ccflare.Storage.Tests.PersistentStore
     }
 
     [Fact]
+    public async Task A_full_update_from_stale_memory_keeps_a_token_refreshed_meanwhile_and_a_later_rate_limit()
+    {
+        var old = FullAccount() with { TokenStatus = null, TokenStatusReason = null, RateLimitedUntil = null };
+        await Store.AddAccountAsync(old, Ct);
+        var refreshed = old with { AccessToken = "at-2", RefreshToken = "rt-2", ExpiresAt = old.ExpiresAt!.Value.AddHours(1), RateLimitedUntil = T0.AddHours(9) };
+        Assert.True(await Store.UpdateAccountAsync(refreshed, Ct));
+
+        // A replica that still holds the old token pauses the account.
+        Assert.True(await Store.UpdateAccountAsync(old with { Paused = true, TokenStatus = "refresh_failed" }, Ct));
+
+        Assert.Equal(refreshed with { Paused = true }, Assert.Single(await Store.GetAccountsAsync(Ct)));
+
+        // A token that expires later (a new sign-in) replaces it as usual.
+        var signedIn = refreshed with { AccessToken = "at-3", RefreshToken = "rt-3", ExpiresAt = refreshed.ExpiresAt!.Value.AddDays(1) };
+        Assert.True(await Store.UpdateAccountAsync(signedIn, Ct));
+        Assert.Equal(signedIn, Assert.Single(await Store.GetAccountsAsync(Ct)));
+    }
+
+    [Fact]
     public void Schema_names_that_are_not_plain_identifiers_are_refused()
     {
         Assert.Throws<ArgumentException>(() => new PostgreSqlStore(new PostgreSqlStorageOptions { ConnectionString = "Host=x", Schema = "Bad-Name" }));
