@@ -5,6 +5,7 @@ using static Ccflare.Storage.Tests.TestData;
 namespace Ccflare.Storage.PostgreSql.Tests;
 
 /// <summary>LISTEN/NOTIFY between two stores on one database, and the advisory lock they share.</summary>
+[Collection(TimingCollection.Name)]
 public sealed class ChangeFeedTests : IAsyncLifetime
 {
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));

@@ -16,6 +16,7 @@ namespace Ccflare.Storage.PostgreSql.Tests;
 /// what B learns within a second came through LISTEN/NOTIFY; secrets added on one replica are read
 /// by the other through the key ring stored in the database.
 /// </summary>
+[Collection(TimingCollection.Name)]
 public sealed class ReplicaProcessTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
@@ -85,7 +86,7 @@ public sealed class ReplicaProcessTests(Xunit.Abstractions.ITestOutputHelper out
         return null;
     }
 
-    private static async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, string what, int seconds = 15)
+    private async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, string what, int seconds = 15)
     {
         var watch = Stopwatch.StartNew();
         while (!await condition())
@@ -93,6 +94,7 @@ public sealed class ReplicaProcessTests(Xunit.Abstractions.ITestOutputHelper out
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(seconds), $"{what}: not seen within {seconds} s");
             await Task.Delay(20);
         }
+        output.WriteLine($"{what}: {watch.Elapsed.TotalMilliseconds:N0} ms");
         return watch.Elapsed;
     }
 

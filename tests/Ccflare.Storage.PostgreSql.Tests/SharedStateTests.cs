@@ -13,7 +13,8 @@ namespace Ccflare.Storage.PostgreSql.Tests;
 /// Two in-process Ccflare instances (real Kestrel) on one PostgreSQL database. The periodic reload is
 /// set to a minute, so anything seen within a second came through LISTEN/NOTIFY.
 /// </summary>
-public sealed class SharedStateTests : IAsyncLifetime
+[Collection(TimingCollection.Name)]
+public sealed class SharedStateTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
     private FakeUpstream _upstream = null!;
@@ -75,7 +76,7 @@ public sealed class SharedStateTests : IAsyncLifetime
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; returns how long that took (fails after 10 s).</summary>
-    private static async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, string what)
+    private async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, string what)
     {
         var watch = Stopwatch.StartNew();
         while (!await condition())
@@ -83,6 +84,7 @@ public sealed class SharedStateTests : IAsyncLifetime
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"{what}: not seen within 10 s");
             await Task.Delay(20);
         }
+        output.WriteLine($"{what}: {watch.Elapsed.TotalMilliseconds:N0} ms");
         return watch.Elapsed;
     }
 

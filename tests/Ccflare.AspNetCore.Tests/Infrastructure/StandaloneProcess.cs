@@ -89,7 +89,12 @@ public sealed class StandaloneProcess : IAsyncDisposable
                 using var response = await server.Client.GetAsync("/health");
                 if (response.IsSuccessStatusCode)
                 {
-                    return server;
+                    // Another server may have answered on a port this one failed to bind: make sure it is still running.
+                    await Task.Delay(250);
+                    if (!process.HasExited)
+                    {
+                        return server;
+                    }
                 }
             }
             catch (HttpRequestException)
