@@ -50,12 +50,18 @@ public sealed class ReplicaProcessTests(Xunit.Abstractions.ITestOutputHelper out
 
     public async Task DisposeAsync()
     {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-        await _upstream.DisposeAsync();
-        foreach (var dir in _dataDirs)
+        try
         {
-            dir.Delete(recursive: true);
+            await _a.DisposeAsync();
+        }
+        finally
+        {
+            await _b.DisposeAsync();
+            await _upstream.DisposeAsync();
+            foreach (var dir in _dataDirs)
+            {
+                dir.Delete(recursive: true);
+            }
         }
     }
 
