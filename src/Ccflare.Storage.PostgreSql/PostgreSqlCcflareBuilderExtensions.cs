@@ -33,6 +33,7 @@ public static class PostgreSqlCcflareBuilderExtensions
         // Registered after AddCcflare's own key-ring setup, so these run later and win.
         builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>, PostgreSqlKeyRingSetup>();
         builder.Services.AddSingleton<IConfigureOptions<DataProtectionOptions>, PostgreSqlApplicationNameSetup>();
+        builder.Services.AddHostedService<PostgreSqlKeyRingInitializer>();
         return builder;
     }
 }

@@ -6,8 +6,9 @@ namespace Ccflare.Storage.PostgreSql;
 
 /// <summary>
 /// Data Protection key ring in <c>data_protection_keys</c>: every replica reads and adds keys there.
-/// Two replicas starting on an empty database may each create a key; both keys are kept, and each
-/// replica decrypts with either (Data Protection reloads the ring when it meets an unknown key id).
+/// The first key is created at start-up under an advisory lock (<see cref="PostgreSqlKeyRingInitializer"/>),
+/// so replicas starting together share it; later keys are created ahead of use (Data Protection activates
+/// a new key two days after creating it), which leaves every replica time to read it.
 /// </summary>
 internal sealed class PostgreSqlXmlRepository(PostgreSqlStore store) : IXmlRepository
 {

@@ -165,6 +165,23 @@ public sealed class SharedStateTests(Xunit.Abstractions.ITestOutputHelper output
     }
 
     [Fact]
+    public async Task Instances_started_together_encrypting_their_first_secrets_at_once_read_each_others()
+    {
+        // Both instances started together on the empty database (InitializeAsync); both encrypt now.
+        await Task.WhenAll(_a.AddAccountAsync("on-a", "anthropic", "key-a", _upstream.BaseUrl), _b.AddAccountAsync("on-b", "anthropic", "key-b", _upstream.BaseUrl));
+
+        foreach (var (host, other) in new[] { (_a, "on-b"), (_b, "on-a") })
+        {
+            await WaitForAsync(async () => await AccountAsync(host, other) is not null, other + " on the other instance");
+            Assert.Equal("valid", (await AccountAsync(host, other))!.Value.GetProperty("tokenStatus").GetString());
+        }
+        await using var connection = new Npgsql.NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM data_protection_keys;", connection);
+        Assert.Equal(1L, await count.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task A_strategy_change_on_one_instance_applies_on_the_other_within_a_second()
     {
         using (var response = await _a.Client.PostAsJsonAsync("/api/config/strategy", new { strategy = "round-robin" }))
