@@ -54,6 +54,11 @@ internal static class StandaloneProgram
                 await Console.Error.WriteLineAsync("error: invalid configuration: " + string.Join(" ", ex.Failures)).ConfigureAwait(false);
                 return 2;
             }
+            catch (System.Data.Common.DbException ex)
+            {
+                await Console.Error.WriteLineAsync("error: the database failed: " + ex.Message).ConfigureAwait(false);
+                return 1;
+            }
             catch (IOException ex) when (ex.InnerException is System.Net.Sockets.SocketException || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
             {
                 await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
@@ -125,7 +130,7 @@ internal static class StandaloneProgram
         });
     }
 
-    /// <summary>The store of the data directory: SQLite by default, LiteDB or memory on request. The CLI uses the same.</summary>
+    /// <summary>The store: SQLite in the data directory by default, LiteDB, PostgreSQL or memory on request. The CLI uses the same.</summary>
     public static void ConfigureStorage(ICcflareBuilder ccflare, StandaloneSettings settings)
     {
         switch (settings.Storage)
@@ -135,6 +140,9 @@ internal static class StandaloneProgram
                 break;
             case "litedb":
                 ccflare.UseLiteDbStorage(settings.DatabasePath);
+                break;
+            case "postgres":
+                ccflare.UsePostgreSqlStorage(settings.ConnectionString!);
                 break;
             default:
                 ccflare.UseSqliteStorage(settings.DatabasePath);
@@ -150,7 +158,10 @@ internal static class StandaloneProgram
           --port N            Port to listen on (PORT; ccflare.json "port"; default 8080)
           --host HOST         Interface to bind (CCFLARE_HOST; default localhost)
           --data-dir DIR      Data directory (CCFLARE_DATA_DIR; default $XDG_CONFIG_HOME/ccflare or ~/.config/ccflare)
-          --storage KIND      sqlite (default), litedb or memory (CCFLARE_STORAGE)
+          --storage KIND      sqlite (default), litedb, postgres or memory (CCFLARE_STORAGE)
+          --connection-string S  PostgreSQL connection string for --storage postgres (CCFLARE_CONNECTION_STRING),
+                              e.g. "Host=db;Database=ccflare;Username=ccflare;Password=..."; replicas sharing it
+                              share accounts, rate limits, settings, users, history and the secrets' key ring
           --serve             Start the server (the default)
           --tui               Terminal UI (--server URL, --token T; starts a server when none answers)
           --stats             Print statistics from the data directory

@@ -11,6 +11,9 @@ internal sealed record StandaloneSettings
     public string? Host { get; init; }
     public required string DataDirectory { get; init; }
     public string Storage { get; init; } = "sqlite";
+
+    /// <summary>Npgsql connection string for <c>--storage postgres</c>.</summary>
+    public string? ConnectionString { get; init; }
     public bool ShowHelp { get; init; }
 
     /// <summary>Arguments left for ASP.NET Core configuration and for the CLI commands.</summary>
@@ -30,6 +33,7 @@ internal sealed record StandaloneSettings
         string? host = null;
         string? dataDir = null;
         string? storage = null;
+        string? connectionString = null;
         var help = false;
         var remaining = new List<string>();
 
@@ -50,6 +54,9 @@ internal sealed record StandaloneSettings
                 case "--storage":
                     storage = inlineValue ?? Next(args, ref i, name);
                     break;
+                case "--connection-string":
+                    connectionString = inlineValue ?? Next(args, ref i, name);
+                    break;
                 case "--help" or "-h":
                     help = true;
                     break;
@@ -66,9 +73,22 @@ internal sealed record StandaloneSettings
         dataDir ??= environment("CCFLARE_DATA_DIR");
         storage ??= environment("CCFLARE_STORAGE");
         storage = (storage ?? "sqlite").ToLowerInvariant();
-        if (storage is not ("sqlite" or "litedb" or "memory"))
+        if (storage == "postgresql")
         {
-            throw new ArgumentException($"--storage must be sqlite, litedb or memory (was '{storage}').");
+            storage = "postgres";
+        }
+        if (storage is not ("sqlite" or "litedb" or "memory" or "postgres"))
+        {
+            throw new ArgumentException($"--storage must be sqlite, litedb, postgres or memory (was '{storage}').");
+        }
+        connectionString ??= environment("CCFLARE_CONNECTION_STRING");
+        if (storage == "postgres" && string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new ArgumentException("--storage postgres needs --connection-string (or CCFLARE_CONNECTION_STRING), for example \"Host=db;Database=ccflare;Username=ccflare;Password=...\".");
+        }
+        if (storage != "postgres" && connectionString is not null)
+        {
+            throw new ArgumentException($"--connection-string is only used with --storage postgres (storage is '{storage}').");
         }
 
         return new StandaloneSettings
@@ -77,6 +97,7 @@ internal sealed record StandaloneSettings
             Host = host,
             DataDirectory = Path.GetFullPath(dataDir ?? DefaultDataDirectory(environment)),
             Storage = storage,
+            ConnectionString = connectionString,
             ShowHelp = help,
             RemainingArgs = remaining,
         };

@@ -6,7 +6,7 @@ using static Ccflare.Storage.Tests.TestData;
 namespace Ccflare.Storage.Tests;
 
 /// <summary>The contract against the LiteDB store, plus what is specific to its file.</summary>
-public sealed class LiteDbStoreTests : PersistentStoreContractTests
+public sealed class LiteDbStoreTests : FileStoreContractTests
 {
     protected override string DatabaseFileName => "ccflare.litedb";
 

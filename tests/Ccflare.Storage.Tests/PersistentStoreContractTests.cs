@@ -2,12 +2,12 @@ using static Ccflare.Storage.Tests.TestData;
 
 namespace Ccflare.Storage.Tests;
 
-/// <summary>The part of the contract only file-backed stores have: data survives closing and reopening the file.</summary>
+/// <summary>
+/// The part of the contract only durable stores have: data survives disposing the store and opening
+/// a new one on the same database (the same <see cref="StoreContractTests.CreateStore"/> directory).
+/// </summary>
 public abstract class PersistentStoreContractTests : StoreContractTests
 {
-    /// <summary>File name of the database inside the directory given to <see cref="StoreContractTests.CreateStore"/>.</summary>
-    protected abstract string DatabaseFileName { get; }
-
     /// <summary>Disposes the current store (releasing the file) and opens a new one on the same file.</summary>
     protected async Task ReopenAsync()
     {
@@ -79,6 +79,13 @@ public abstract class PersistentStoreContractTests : StoreContractTests
             await DisposeStoreAsync(store);
         }
     }
+}
+
+/// <summary>The part of the contract only single-file stores have: the file and its directories.</summary>
+public abstract class FileStoreContractTests : PersistentStoreContractTests
+{
+    /// <summary>File name of the database inside the directory given to <see cref="StoreContractTests.CreateStore"/>.</summary>
+    protected abstract string DatabaseFileName { get; }
 
     [Fact]
     public async Task Missing_directories_of_the_database_file_are_created()

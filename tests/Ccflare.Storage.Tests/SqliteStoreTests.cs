@@ -6,7 +6,7 @@ using static Ccflare.Storage.Tests.TestData;
 namespace Ccflare.Storage.Tests;
 
 /// <summary>The contract against the SQLite store, plus what is specific to its file format.</summary>
-public sealed class SqliteStoreTests : PersistentStoreContractTests
+public sealed class SqliteStoreTests : FileStoreContractTests
 {
     protected override string DatabaseFileName => "ccflare.db";
 

@@ -61,7 +61,7 @@ internal static class MaintenanceCli
                 await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
                 return await RunCommandAsync(command, settings, store, time, stdout, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or SqliteException or NotSupportedException)
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or System.Data.Common.DbException or NotSupportedException)
             {
                 await stderr.WriteLineAsync($"error: {command} failed: {ex.Message}").ConfigureAwait(false);
                 return 1;

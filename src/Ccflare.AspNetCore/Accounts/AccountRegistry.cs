@@ -73,10 +73,12 @@ internal sealed class AccountRegistry
     }
 
     /// <summary>
-    /// Merges the stored accounts into the registry (changes made by another process, such as the CLI):
-    /// adds new accounts, drops deleted ones and takes operator-owned fields (name, base URL, weight,
-    /// paused, credentials, token status) from the store, while keeping the in-memory counters,
-    /// session and rate-limit state. Returns how many accounts were added, removed and changed.
+    /// Merges the stored accounts into the registry (changes made by another process, such as the CLI
+    /// or another instance sharing the store): adds new accounts, drops deleted ones, takes
+    /// operator-owned fields (name, base URL, weight, paused, credentials, token status) from the
+    /// store and the later of the two rate-limit blocks and sessions (<see cref="WithReplicatedState"/>),
+    /// while keeping the in-memory counters. Returns how many accounts were added, removed and had
+    /// operator-owned fields changed.
     /// </summary>
     public (int Added, int Removed, int Changed) Reconcile(IReadOnlyList<Account> stored)
     {
@@ -92,8 +94,17 @@ internal sealed class AccountRegistry
                     var merged = WithStoredFields(current, account);
                     if (merged != current)
                     {
-                        existing.Update(account, static (a, stored) => WithStoredFields(a, stored));
                         changed++;
+                    }
+                    if (WithReplicatedState(merged, account) != current)
+                    {
+                        existing.Update(account, static (a, stored) => WithReplicatedState(WithStoredFields(a, stored), stored));
+                    }
+                    if (WithReplicatedState(account, existing.Snapshot) != account)
+                    {
+                        // This instance knows of a later rate limit or session than the row (another instance's
+                        // write replaced it): write it back so every instance converges on it.
+                        _persister.MarkDirty(existing, urgent: true);
                     }
                     byId[account.Id] = existing;
                 }
@@ -150,6 +161,30 @@ internal sealed class AccountRegistry
         };
     }
 
+    /// <summary>
+    /// <paramref name="live"/> with the proxy-side state of <paramref name="stored"/> where the stored one is
+    /// later: a rate-limit block that ends later, a session that started later (with its request count),
+    /// a newer rate-limit report. Instances sharing a store thereby honour each other's rate limits and
+    /// stick to one session; both values only move forward, so instances converge whatever the order.
+    /// </summary>
+    public static Account WithReplicatedState(Account live, Account stored)
+    {
+        var merged = live;
+        if (stored.RateLimitedUntil is { } storedUntil && (live.RateLimitedUntil is not { } liveUntil || storedUntil > liveUntil))
+        {
+            merged = merged with { RateLimitedUntil = storedUntil };
+        }
+        if (stored.SessionStart is { } storedStart && (live.SessionStart is not { } liveStart || storedStart > liveStart))
+        {
+            merged = merged with { SessionStart = storedStart, SessionRequestCount = stored.SessionRequestCount };
+        }
+        if (stored.RateLimitReset is { } storedReset && (live.RateLimitReset is not { } liveReset || storedReset > liveReset))
+        {
+            merged = merged with { RateLimitReset = storedReset, RateLimitStatus = stored.RateLimitStatus, RateLimitRemaining = stored.RateLimitRemaining };
+        }
+        return merged;
+    }
+
     public AccountState Add(Account account)
     {
         lock (_gate)
@@ -176,11 +211,24 @@ internal sealed class AccountRegistry
         }
     }
 
-    /// <summary>Applies a change made on the proxy path and schedules it for persistence.</summary>
-    public void Change<TState>(AccountState account, TState state, Func<Account, TState, Account> change)
+    /// <summary>
+    /// Applies a change made on the proxy path and schedules it for persistence; an <paramref name="urgent"/>
+    /// change (a rate limit, a new session) is written at once so other instances learn of it quickly.
+    /// </summary>
+    public void Change<TState>(AccountState account, TState state, Func<Account, TState, Account> change, bool urgent = false)
     {
         account.Update(state, change);
-        _persister.MarkDirty(account);
+        _persister.MarkDirty(account, urgent);
+    }
+
+    /// <summary>
+    /// Applies a change of operator-owned fields (credentials) that could not be written to the store
+    /// at once, and schedules the whole row for writing.
+    /// </summary>
+    public void ChangeStoredFields(AccountState account, Func<Account, Account> change)
+    {
+        account.Update(change, static (a, c) => c(a));
+        _persister.MarkFullWrite(account);
     }
 
     private void Publish(Dictionary<string, AccountState> byId)

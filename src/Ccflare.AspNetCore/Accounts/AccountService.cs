@@ -41,18 +41,26 @@ internal sealed class AccountService(AccountRegistry registry, AccountStatePersi
         {
             return (AccountChangeOutcome.NotFound, null);
         }
-        var updated = change(state.Snapshot);
-        if (updated.Name != state.Name && registry.FindByName(updated.Name) is { } other && other.Id != id)
+        await persister.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            return (AccountChangeOutcome.DuplicateName, null);
+            var updated = change(state.Snapshot);
+            if (updated.Name != state.Name && registry.FindByName(updated.Name) is { } other && other.Id != id)
+            {
+                return (AccountChangeOutcome.DuplicateName, null);
+            }
+            // Write the pending proxy-side state too, so the row stays consistent.
+            if (!await store.UpdateAccountAsync(updated, cancellationToken).ConfigureAwait(false))
+            {
+                return (AccountChangeOutcome.NotFound, null);
+            }
+            state.Replace(updated);
+            return (AccountChangeOutcome.Done, updated);
         }
-        // Write the pending proxy-side state too, so the row stays consistent.
-        if (!await store.UpdateAccountAsync(updated, cancellationToken).ConfigureAwait(false))
+        finally
         {
-            return (AccountChangeOutcome.NotFound, null);
+            persister.WriteGate.Release();
         }
-        state.Replace(updated);
-        return (AccountChangeOutcome.Done, updated);
     }
 
     public async Task<(AccountChangeOutcome Outcome, Account? Account)> DeleteAsync(string id, CancellationToken cancellationToken)

@@ -45,6 +45,51 @@ internal static class AnalyticsCalculator
         return aggregate.Build();
     }
 
+    /// <summary>
+    /// True when <paramref name="store"/> aggregates itself and <paramref name="request"/> can be answered from its
+    /// groups (every filter but the account-name filter is pushed into the store's query).
+    /// </summary>
+    public static bool CanAggregateIn(ICcflareStore store, AnalyticsRequest request, out ICcflareRequestAggregates aggregates)
+    {
+        aggregates = (store as ICcflareRequestAggregates)!;
+        return aggregates is not null && request.Accounts.Count == 0;
+    }
+
+    /// <summary>The same result as <see cref="ComputeAsync(IAsyncEnumerable{RequestRecord}, AnalyticsRequest, DateTimeOffset, Func{string, string?}?, CancellationToken)"/>, from the store's groups.</summary>
+    public static async Task<AnalyticsResult> ComputeAsync(
+        ICcflareRequestAggregates store, AnalyticsRequest request, DateTimeOffset now, Func<string, string?>? accountName, CancellationToken cancellationToken)
+    {
+        var query = ToQuery(request, now);
+        // The percentiles and the groups are two independent scans: let the database run them side by side.
+        var percentiles = store.ResponseTimePercentilesAsync(query, 95, cancellationToken);
+        var groups = new List<RequestGroup>();
+        await foreach (var group in store.AggregateRequestsAsync(query, request.Range.Bucket, cancellationToken).ConfigureAwait(false))
+        {
+            groups.Add(group);
+        }
+        var aggregate = new Aggregate(request, now, accountName, percentiles: await percentiles.ConfigureAwait(false));
+        foreach (var group in groups)
+        {
+            aggregate.Add(group);
+        }
+        return aggregate.Build();
+    }
+
+    /// <summary>Totals and top models over every row, for <c>/api/stats</c>, from the store's groups.</summary>
+    public static async Task<(AnalyticsTotals Totals, IReadOnlyList<ModelCount> TopModels)> StatsAsync(
+        ICcflareRequestAggregates store, Func<string, string?>? accountName, CancellationToken cancellationToken)
+    {
+        var request = new AnalyticsRequest { Range = new AnalyticsRange("all", TimeSpan.MaxValue, "1d", TimeSpan.FromDays(1)) };
+        var aggregate = new Aggregate(request, DateTimeOffset.MaxValue, accountName, timeSeries: false, percentiles: new Dictionary<string, double>());
+        await foreach (var group in store.AggregateRequestsAsync(new RequestQuery(), TimeSpan.Zero, cancellationToken).ConfigureAwait(false))
+        {
+            aggregate.Add(group);
+        }
+        var result = aggregate.Build();
+        var top = result.ModelDistribution.Count > 10 ? result.ModelDistribution.Take(10).ToList() : result.ModelDistribution;
+        return (result.Totals, top);
+    }
+
     /// <summary>Totals and top models over every row, for <c>/api/stats</c>.</summary>
     public static async Task<(AnalyticsTotals Totals, IReadOnlyList<ModelCount> TopModels)> StatsAsync(
         IAsyncEnumerable<RequestRecord> rows, Func<string, string?>? accountName, CancellationToken cancellationToken)
@@ -121,6 +166,30 @@ internal static class AnalyticsCalculator
             Output += r.OutputTokens ?? 0;
         }
 
+        public void Add(RequestGroup g)
+        {
+            Requests += g.Requests;
+            if (g.Success)
+            {
+                Successes += g.Requests;
+            }
+            Tokens += g.TotalTokens;
+            Cost += g.CostUsd;
+            ResponseSum += g.ResponseTimeSumMs;
+            ResponseCount += g.ResponseTimeCount;
+            if (g.TokensPerSecondCount > 0)
+            {
+                TpsSum += g.TokensPerSecondSum;
+                TpsCount += g.TokensPerSecondCount;
+                TpsMin = Math.Min(TpsMin, g.TokensPerSecondMin ?? double.MaxValue);
+                TpsMax = Math.Max(TpsMax, g.TokensPerSecondMax ?? 0);
+            }
+            Input += g.InputTokens;
+            CacheRead += g.CacheReadInputTokens;
+            CacheCreation += g.CacheCreationInputTokens;
+            Output += g.OutputTokens;
+        }
+
         public double AvgResponse => ResponseCount == 0 ? 0 : Round(ResponseSum / ResponseCount);
 
         public double AvgTps => TpsCount == 0 ? 0 : Round(TpsSum / TpsCount);
@@ -128,7 +197,9 @@ internal static class AnalyticsCalculator
         public double CacheHitRate => Percent(CacheRead, Input + CacheRead + CacheCreation);
     }
 
-    private sealed class Aggregate(AnalyticsRequest request, DateTimeOffset now, Func<string, string?>? accountName, bool timeSeries = true)
+    private sealed class Aggregate(
+        AnalyticsRequest request, DateTimeOffset now, Func<string, string?>? accountName, bool timeSeries = true,
+        IReadOnlyDictionary<string, double>? percentiles = null)
     {
         private readonly DateTimeOffset _from = request.Range.Length == TimeSpan.MaxValue ? DateTimeOffset.MinValue : now - request.Range.Length;
         private readonly long _bucketMs = (long)request.Range.Bucket.TotalMilliseconds;
@@ -170,6 +241,42 @@ internal static class AnalyticsCalculator
                     _buckets[key] = stats = new Stats();
                 }
                 stats.Add(r);
+            }
+        }
+
+        /// <summary>A group from the store: the store applied the time range, models, users and status already.</summary>
+        public void Add(RequestGroup g)
+        {
+            if (request.Models.Count > 0 && (g.Model is null || !request.Models.Contains(g.Model, StringComparer.Ordinal)))
+            {
+                return;
+            }
+            if ((request.Status == RequestStatusFilter.Success && !g.Success) || (request.Status == RequestStatusFilter.Error && g.Success))
+            {
+                return;
+            }
+            _total.Add(g);
+            var name = g.AccountName ?? (g.AccountUsed is { } id && accountName is not null ? accountName(id) : null);
+            if (g.AccountUsed is not null || name is not null)
+            {
+                _activeAccounts.Add(g.AccountUsed ?? name!);
+            }
+            if (name is not null)
+            {
+                Get(_accounts, name).Add(g);
+            }
+            if (g.Model is not null)
+            {
+                Get(_models, g.Model).Add(g);
+            }
+            if (timeSeries)
+            {
+                var key = (g.BucketStart.ToUnixTimeMilliseconds(), request.ModelBreakdown ? g.Model ?? "unknown" : null);
+                if (!_buckets.TryGetValue(key, out var stats))
+                {
+                    _buckets[key] = stats = new Stats();
+                }
+                stats.Add(g);
             }
         }
 
@@ -250,9 +357,18 @@ internal static class AnalyticsCalculator
                 .Select(m =>
                 {
                     var s = m.Value;
-                    s.ResponseTimes!.Sort();
+                    double p95;
+                    if (percentiles is not null)
+                    {
+                        p95 = percentiles.GetValueOrDefault(m.Key);
+                    }
+                    else
+                    {
+                        s.ResponseTimes!.Sort();
+                        p95 = Percentile(s.ResponseTimes, 95);
+                    }
                     return new ModelPerformance(
-                        m.Key, s.AvgResponse, Round(Percentile(s.ResponseTimes, 95)), Percent(s.Requests - s.Successes, s.Requests), s.AvgTps,
+                        m.Key, s.AvgResponse, Round(p95), Percent(s.Requests - s.Successes, s.Requests), s.AvgTps,
                         s.TpsCount == 0 ? 0 : Round(s.TpsMin), s.TpsCount == 0 ? 0 : Round(s.TpsMax));
                 }).ToList();
 

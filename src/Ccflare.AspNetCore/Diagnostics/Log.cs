@@ -78,6 +78,12 @@ internal static partial class Log
     [LoggerMessage(409, LogLevel.Warning, "Reloading accounts from the store failed")]
     public static partial void AccountReloadFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(430, LogLevel.Information, "Strategy changed to '{Strategy}' in the store (by another instance)")]
+    public static partial void StrategyReloaded(ILogger logger, string strategy);
+
+    [LoggerMessage(431, LogLevel.Information, "The OAuth token of account '{Account}' was refreshed by another instance; using it")]
+    public static partial void TokenRefreshedElsewhere(ILogger logger, string account);
+
     [LoggerMessage(410, LogLevel.Error, "Persisting refreshed tokens of account '{Account}' failed; they are kept in memory and retried")]
     public static partial void RefreshedTokenWriteFailed(ILogger logger, string account, Exception exception);
 }

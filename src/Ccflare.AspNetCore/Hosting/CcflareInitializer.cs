@@ -14,7 +14,12 @@ internal sealed class CcflareInitializer(SecretProtectingStore store, AccountReg
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
         registry.Load(await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
 
-        var saved = await store.GetSettingsAsync(cancellationToken).ConfigureAwait(false);
+        ApplySettings(await store.GetSettingsAsync(cancellationToken).ConfigureAwait(false), strategies, settings);
+    }
+
+    /// <summary>Applies the stored runtime settings (strategy, session duration); unknown or invalid values are ignored.</summary>
+    internal static void ApplySettings(IReadOnlyDictionary<string, string> saved, StrategySelector strategies, RuntimeSettings settings)
+    {
         if (saved.TryGetValue(RuntimeSettings.StrategyKey, out var strategy))
         {
             strategies.TrySelect(strategy);

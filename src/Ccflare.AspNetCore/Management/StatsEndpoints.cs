@@ -17,8 +17,10 @@ internal static class StatsEndpoints
     {
         api.MapGet("/stats", async (HttpContext context, ICcflareStore store, AccountRegistry registry, RequestRecorder recorder, RequestWriter writer) =>
         {
-            var (totals, top) = await AnalyticsCalculator.StatsAsync(
-                store.QueryRequestsAsync(new RequestQuery(), context.RequestAborted), id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false);
+            var (totals, top) = store is ICcflareRequestAggregates aggregates
+                ? await AnalyticsCalculator.StatsAsync(aggregates, id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false)
+                : await AnalyticsCalculator.StatsAsync(
+                    store.QueryRequestsAsync(new RequestQuery(), context.RequestAborted), id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false);
             var active = 0;
             foreach (var account in registry.All)
             {
@@ -51,8 +53,16 @@ internal static class StatsEndpoints
                 return JsonErrors.Result(StatusCodes.Status400BadRequest, error!);
             }
             var now = time.GetUtcNow();
-            var rows = store.QueryRequestsAsync(AnalyticsCalculator.ToQuery(request, now), context.RequestAborted);
-            var result = await AnalyticsCalculator.ComputeAsync(rows, request, now, id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false);
+            AnalyticsResult result;
+            if (AnalyticsCalculator.CanAggregateIn(store, request, out var aggregates))
+            {
+                result = await AnalyticsCalculator.ComputeAsync(aggregates, request, now, id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false);
+            }
+            else
+            {
+                var rows = store.QueryRequestsAsync(AnalyticsCalculator.ToQuery(request, now), context.RequestAborted);
+                result = await AnalyticsCalculator.ComputeAsync(rows, request, now, id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false);
+            }
             return Results.Json(result, CcflareJson.Options);
         });
     }

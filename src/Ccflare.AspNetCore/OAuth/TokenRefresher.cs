@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Ccflare.Accounts;
 using Ccflare.Diagnostics;
+using Ccflare.Security;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,12 +23,16 @@ internal static class TokenStatuses
 /// same account share a single in-flight refresh. New tokens are written to the store first,
 /// then published to the registry; the old refresh token is kept when the server returns none.
 /// A refused refresh marks the account (<c>refresh_failed</c> or <c>expired</c>) so strategies skip it.
+/// When the store is shared by several instances (<see cref="ICcflareStoreLocks"/>), the refresh also
+/// holds the store's lock for the account and first re-reads the row: a token another instance
+/// refreshed meanwhile is used as is, so a rotating refresh token is spent once.
 /// </summary>
 internal sealed class TokenRefresher(
     OAuthProviders providers,
     OAuthTokenClient tokens,
     AccountService accounts,
     AccountRegistry registry,
+    SecretProtectingStore store,
     IOptionsMonitor<CcflareOptions> options,
     TimeProvider time,
     ILogger<TokenRefresher> logger)
@@ -63,6 +68,53 @@ internal sealed class TokenRefresher(
     }
 
     private async Task<string?> RefreshCoreAsync(AccountState account, TimeSpan lookAhead)
+    {
+        if (store.Inner is not ICcflareStoreLocks locks || account.Snapshot.AuthMethod != AccountAuthMethods.OAuth
+            || string.IsNullOrEmpty(account.Snapshot.RefreshToken))
+        {
+            return await RefreshUnlockedAsync(account, lookAhead).ConfigureAwait(false);
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        IAsyncDisposable held;
+        try
+        {
+            held = await locks.AcquireLockAsync("oauth-refresh:" + account.Id, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Without the lock another instance might spend the same refresh token: defer, as for a transient failure.
+            var snapshot = account.Snapshot;
+            Log.TokenRefreshDeferred(logger, snapshot.Name, "the store's refresh lock is unavailable: " + ex.Message);
+            var now = time.GetUtcNow();
+            return snapshot.TokenStatus is null && !string.IsNullOrEmpty(snapshot.AccessToken) && (snapshot.ExpiresAt is not { } exp || exp > now)
+                ? snapshot.AccessToken
+                : null;
+        }
+        await using (held.ConfigureAwait(false))
+        {
+            // Another instance may have refreshed while this one waited: adopt its tokens from the row.
+            foreach (var row in await store.GetAccountsAsync(timeout.Token).ConfigureAwait(false))
+            {
+                var refreshedThere = row.ExpiresAt is { } stored && (account.Snapshot.ExpiresAt is not { } live || stored > live);
+                var refusedThere = row.TokenStatus is not null && account.Snapshot.TokenStatus is null;
+                if (row.Id == account.Id && (refreshedThere || refusedThere) && row.TokenStatus != SecretProtectingStore.DecryptFailedStatus)
+                {
+                    account.Update(row, static (a, r) => a with
+                    {
+                        AccessToken = r.AccessToken,
+                        RefreshToken = r.RefreshToken,
+                        ExpiresAt = r.ExpiresAt,
+                        TokenStatus = r.TokenStatus,
+                        TokenStatusReason = r.TokenStatusReason,
+                    });
+                    Log.TokenRefreshedElsewhere(logger, row.Name);
+                }
+            }
+            return await RefreshUnlockedAsync(account, lookAhead).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<string?> RefreshUnlockedAsync(AccountState account, TimeSpan lookAhead)
     {
         var snapshot = account.Snapshot;
         var now = time.GetUtcNow();
@@ -126,7 +178,7 @@ internal sealed class TokenRefresher(
             // The new refresh token may have replaced the old one upstream: never lose it. Keep it in
             // memory; the state persister retries the write.
             Log.RefreshedTokenWriteFailed(logger, snapshot.Name, ex);
-            registry.Change(account, 0, (a, _) => Apply(a));
+            registry.ChangeStoredFields(account, Apply);
         }
         Log.TokenRefreshed(logger, snapshot.Name, issued.ExpiresAt);
         return issued.AccessToken;
@@ -143,7 +195,7 @@ internal sealed class TokenRefresher(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.AccountStateWriteFailed(logger, account.Name, ex);
-            registry.Change(account, 0, (a, _) => Mark(a));
+            registry.ChangeStoredFields(account, Mark);
         }
     }
 }

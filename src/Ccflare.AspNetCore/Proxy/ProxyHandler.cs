@@ -454,7 +454,7 @@ internal sealed class ProxyHandler(
             RateLimitReset = s.info.Reset ?? a.RateLimitReset,
             RateLimitRemaining = s.info.Remaining ?? a.RateLimitRemaining,
             RateLimitedUntil = s.until ?? a.RateLimitedUntil,
-        });
+        }, urgent: until is not null);
     }
 
     /// <summary>Streams the upstream body to the client chunk by chunk, keeping a capped copy.</summary>

@@ -37,21 +37,26 @@ internal sealed class RetentionSettings(IOptions<CcflareOptions> options, ICcfla
             {
                 return;
             }
-            var saved = await store.GetSettingsAsync(cancellationToken).ConfigureAwait(false);
-            if (TryDays(saved, PayloadDaysKey, out var payload))
-            {
-                Volatile.Write(ref _payloadDays, payload);
-            }
-            if (TryDays(saved, RequestDaysKey, out var request))
-            {
-                Volatile.Write(ref _requestDays, request);
-            }
-            _loaded = true;
+            Apply(await store.GetSettingsAsync(cancellationToken).ConfigureAwait(false));
         }
         finally
         {
             _loadGate.Release();
         }
+    }
+
+    /// <summary>Takes the stored values from <paramref name="saved"/> (settings reloaded after another instance changed them).</summary>
+    public void Apply(IReadOnlyDictionary<string, string> saved)
+    {
+        if (TryDays(saved, PayloadDaysKey, out var payload))
+        {
+            Volatile.Write(ref _payloadDays, payload);
+        }
+        if (TryDays(saved, RequestDaysKey, out var request))
+        {
+            Volatile.Write(ref _requestDays, request);
+        }
+        _loaded = true;
     }
 
     public async Task SetAsync(int payloadDays, int requestDays, CancellationToken cancellationToken)

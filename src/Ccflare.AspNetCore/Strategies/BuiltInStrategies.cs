@@ -34,7 +34,7 @@ internal sealed class SessionStrategy(AccountRegistry registry) : ILoadBalancing
 
         if (activeIndex < 0)
         {
-            registry.Change(candidates[0], context.Now, static (account, now) => account with { SessionStart = now, SessionRequestCount = 0 });
+            registry.Change(candidates[0], context.Now, static (account, now) => account with { SessionStart = now, SessionRequestCount = 0 }, urgent: true);
             return;
         }
 

@@ -63,6 +63,13 @@ namespace Ccflare.Tests.Docs
             #endregion
         }
 
+        public static void PostgreSqlPackage(WebApplicationBuilder builder)
+        {
+            #region postgresql-package
+            builder.Services.AddCcflare().UsePostgreSqlStorage("Host=db;Database=ccflare;Username=ccflare;Password=...");
+            #endregion
+        }
+
         public static void StorageOptions(WebApplicationBuilder builder)
         {
             #region storage-options

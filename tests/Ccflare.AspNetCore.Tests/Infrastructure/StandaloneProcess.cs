@@ -89,7 +89,12 @@ public sealed class StandaloneProcess : IAsyncDisposable
                 using var response = await server.Client.GetAsync("/health");
                 if (response.IsSuccessStatusCode)
                 {
-                    return server;
+                    // Another server may have answered on a port this one failed to bind: make sure it is still running.
+                    await Task.Delay(250);
+                    if (!process.HasExited)
+                    {
+                        return server;
+                    }
                 }
             }
             catch (HttpRequestException)
@@ -151,6 +156,16 @@ public sealed class StandaloneProcess : IAsyncDisposable
             await _process.WaitForExitAsync(timeout.Token);
         }
         return _process.ExitCode;
+    }
+
+    /// <summary>Kills the server at once (SIGKILL): nothing is drained or flushed.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
     }
 
     public async ValueTask DisposeAsync()

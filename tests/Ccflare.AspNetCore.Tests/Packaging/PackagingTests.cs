@@ -9,12 +9,12 @@ using Ccflare.Tests.Infrastructure;
 namespace Ccflare.Tests.Packaging;
 
 /// <summary>
-/// Packs the three NuGet packages, checks what they carry, and consumes them from a local
+/// Packs the four NuGet packages, checks what they carry, and consumes them from a local
 /// folder feed in a freshly created web project that proxies one request.
 /// </summary>
 public sealed class PackagingTests : IAsyncLifetime
 {
-    private static readonly string[] Packages = ["Ccflare.AspNetCore", "Ccflare.Storage.Sqlite", "Ccflare.Storage.LiteDb"];
+    private static readonly string[] Packages = ["Ccflare.AspNetCore", "Ccflare.Storage.Sqlite", "Ccflare.Storage.LiteDb", "Ccflare.Storage.PostgreSql"];
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("ccflare-pack-");
     private readonly string _version = $"0.0.0-ci.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
     private FakeUpstream _upstream = null!;
@@ -71,6 +71,10 @@ public sealed class PackagingTests : IAsyncLifetime
                 case "Ccflare.Storage.LiteDb":
                     Assert.Contains("Ccflare.AspNetCore", dependencies);
                     Assert.Contains("LiteDB", dependencies);
+                    break;
+                case "Ccflare.Storage.PostgreSql":
+                    Assert.Contains("Ccflare.AspNetCore", dependencies);
+                    Assert.Contains("Npgsql", dependencies);
                     break;
             }
         }

@@ -13,6 +13,7 @@ public sealed class PublicApiTests
     [InlineData(typeof(CcflareOptions), "Ccflare.AspNetCore")]
     [InlineData(typeof(Ccflare.Storage.Sqlite.SqliteStorageOptions), "Ccflare.Storage.Sqlite")]
     [InlineData(typeof(Ccflare.Storage.LiteDb.LiteDbStorageOptions), "Ccflare.Storage.LiteDb")]
+    [InlineData(typeof(Ccflare.Storage.PostgreSql.PostgreSqlStorageOptions), "Ccflare.Storage.PostgreSql")]
     public void Public_api_matches_the_approved_baseline(Type marker, string package)
     {
         var api = marker.Assembly.GeneratePublicApi(new ApiGeneratorOptions { IncludeAssemblyAttributes = false, AllowNamespacePrefixes = ["Microsoft.Extensions.DependencyInjection", "Microsoft.AspNetCore.Builder"] });

@@ -44,6 +44,68 @@ public sealed class StandaloneSettingsTests
         Assert.Equal("litedb", settings.Storage);
     }
 
+    [Fact]
+    public void Postgres_storage_takes_its_connection_string_from_the_flag_or_the_environment()
+    {
+        var fromFlags = StandaloneSettings.Parse(["--storage", "postgres", "--connection-string", "Host=db;Database=ccflare;Username=u"], NoEnv);
+        Assert.Equal("postgres", fromFlags.Storage);
+        Assert.Equal("Host=db;Database=ccflare;Username=u", fromFlags.ConnectionString);
+        Assert.Empty(fromFlags.RemainingArgs);
+
+        var env = new Dictionary<string, string> { ["CCFLARE_STORAGE"] = "PostgreSQL", ["CCFLARE_CONNECTION_STRING"] = "Host=env;Database=c" };
+        var fromEnv = StandaloneSettings.Parse([], n => env.GetValueOrDefault(n));
+        Assert.Equal("postgres", fromEnv.Storage);
+        Assert.Equal("Host=env;Database=c", fromEnv.ConnectionString);
+
+        var flagWins = StandaloneSettings.Parse(["--connection-string=Host=flag"], n => env.GetValueOrDefault(n));
+        Assert.Equal("Host=flag", flagWins.ConnectionString);
+    }
+
+    [Fact]
+    public void Postgres_storage_without_a_connection_string_and_a_stray_connection_string_are_errors()
+    {
+        var missing = Assert.Throws<ArgumentException>(() => StandaloneSettings.Parse(["--storage", "postgres"], NoEnv));
+        Assert.Contains("--connection-string", missing.Message);
+        Assert.Contains("CCFLARE_CONNECTION_STRING", missing.Message);
+
+        var stray = Assert.Throws<ArgumentException>(() => StandaloneSettings.Parse(["--connection-string", "Host=db"], NoEnv));
+        Assert.Contains("only used with --storage postgres", stray.Message);
+    }
+
+    [Fact]
+    public async Task Help_lists_the_postgres_storage_and_its_connection_string()
+    {
+        var (code, stdout, _) = await StandaloneProcess.RunToEndAsync(["--help"]);
+
+        Assert.Equal(0, code);
+        Assert.Contains("sqlite (default), litedb, postgres or memory", stdout);
+        Assert.Contains("--connection-string", stdout);
+        Assert.Contains("CCFLARE_CONNECTION_STRING", stdout);
+    }
+
+    [Fact]
+    public async Task An_unreachable_database_is_a_clear_error_not_a_stack_trace()
+    {
+        var port = StandaloneProcess.FreePort();
+        var dataDir = Directory.CreateTempSubdirectory("ccflare-unreachable-");
+        int code;
+        string stderr;
+        try
+        {
+            (code, _, stderr) = await StandaloneProcess.RunToEndAsync(
+                ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDir.FullName,
+                 "--storage", "postgres", "--connection-string", $"Host=127.0.0.1;Port={StandaloneProcess.FreePort()};Username=x;Timeout=3"]);
+        }
+        finally
+        {
+            dataDir.Delete(recursive: true);
+        }
+
+        Assert.Equal(1, code);
+        Assert.Contains("error: the database failed", stderr);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+
     [Theory]
     [InlineData("--port", "0", "--port must be a port number")]
     [InlineData("--port", "http", "--port must be a port number")]

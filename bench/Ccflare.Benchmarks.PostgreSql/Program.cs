@@ -1,0 +1,235 @@
+// PostgreSQL store benchmark. Usage:
+//   dotnet run -c Release --project bench/Ccflare.Benchmarks.PostgreSql -- write [rows=50000] [batch=500]
+//   dotnet run -c Release --project bench/Ccflare.Benchmarks.PostgreSql -- analytics [rows=10000000]
+// With CCFLARE_BENCH_PG=<connection string> it uses that (empty) database; otherwise it starts a
+// throwaway cluster like the tests do (initdb + pg_ctl, fsync off).
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Ccflare;
+using Ccflare.Storage.PostgreSql.Tests;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+var mode = args.Length > 0 ? args[0] : "write";
+var connectionString = Environment.GetEnvironmentVariable("CCFLARE_BENCH_PG");
+PostgresServer? server = null;
+if (string.IsNullOrEmpty(connectionString))
+{
+    server = await PostgresServer.GetAsync();
+    connectionString = await server.CreateDatabaseAsync("bench");
+}
+Console.WriteLine($"{mode}: {Environment.ProcessorCount} cores, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, .NET {Environment.Version}, load {LoadAverage()}");
+try
+{
+    switch (mode)
+    {
+        case "write":
+            await WriteAsync(connectionString,
+                args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50_000,
+                args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 500);
+            break;
+        case "analytics":
+            await AnalyticsAsync(connectionString, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10_000_000);
+            break;
+        default:
+            throw new ArgumentException("mode is write or analytics");
+    }
+}
+finally
+{
+    server?.Stop();
+}
+
+static async Task WriteAsync(string connectionString, int rows, int batchSize)
+{
+    var services = new ServiceCollection();
+    services.AddCcflare().UsePostgreSqlStorage(connectionString);
+    await using var provider = services.BuildServiceProvider();
+    var store = provider.GetRequiredService<ICcflareStore>();
+    await store.InitializeAsync(CancellationToken.None);
+    var records = Workload.Create(rows);
+    await store.WriteRequestsAsync(Workload.Create(batchSize, "warm-"), CancellationToken.None);
+    await store.DeleteRequestsAsync(null, CancellationToken.None);
+
+    var batch = new List<RequestRecord>(batchSize);
+    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+    var stopwatch = Stopwatch.StartNew();
+    for (var i = 0; i < records.Count; i += batchSize)
+    {
+        batch.Clear();
+        for (var j = i; j < Math.Min(i + batchSize, records.Count); j++)
+        {
+            batch.Add(records[j]);
+        }
+        await store.WriteRequestsAsync(batch, CancellationToken.None);
+    }
+    stopwatch.Stop();
+    var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+    var stored = await ScalarAsync<long>(connectionString, "SELECT count(*) FROM requests;");
+    if (stored != rows)
+    {
+        throw new InvalidOperationException($"expected {rows} rows, found {stored}");
+    }
+    var size = await ScalarAsync<long>(connectionString, "SELECT pg_total_relation_size('requests') + pg_total_relation_size('request_payloads');");
+    Console.WriteLine($"postgres {rows / stopwatch.Elapsed.TotalSeconds,10:N0} rows/s wall  {rows / cpu,10:N0} rows per Ccflare CPU-s  " +
+        $"({stopwatch.Elapsed.TotalSeconds:N2} s wall, {cpu:N2} s Ccflare CPU, tables {size / 1024.0 / 1024.0:N1} MiB, load {LoadAverage()})");
+}
+
+static async Task AnalyticsAsync(string connectionString, int rows)
+{
+    // The schema through the store, then rows generated inside PostgreSQL (a client would take far
+    // longer to send 10 million rows than the queries take to read them), spread over 30 days.
+    var services = new ServiceCollection();
+    services.AddCcflare().UsePostgreSqlStorage(connectionString);
+    await using (var provider = services.BuildServiceProvider())
+    {
+        await provider.GetRequiredService<ICcflareStore>().InitializeAsync(CancellationToken.None);
+    }
+    var existing = await ScalarAsync<long>(connectionString, "SELECT count(*) FROM requests;");
+    var load = Stopwatch.StartNew();
+    const int chunk = 1_000_000;
+    for (long from = existing; from < rows; from += chunk)
+    {
+        var to = Math.Min(rows, from + chunk);
+        await ExecuteAsync(connectionString, $"""
+            INSERT INTO requests (id, timestamp, method, path, provider, upstream_path, account_used, account_name, status_code, success,
+                error_message, response_time_ms, failover_attempts, model, prompt_tokens, completion_tokens, total_tokens, cost_usd,
+                output_tokens_per_second, input_tokens, cache_read_input_tokens, cache_creation_input_tokens, output_tokens,
+                ttft_ms, proxy_overhead_ms, upstream_ttfb_ms, streaming_duration_ms, user_id)
+            SELECT 'bench-' || g, now() - (g::double precision / {rows} * interval '30 days'), 'POST', '/v1/anthropic/v1/messages', 'anthropic', '/v1/messages',
+                'acc-' || (g % 8), 'account-' || (g % 8), CASE WHEN g % 17 = 0 THEN 429 ELSE 200 END, g % 17 <> 0,
+                CASE WHEN g % 17 = 0 THEN 'Upstream answered 429' END, 400 + (g % 1600), (g % 17 = 0)::int,
+                (ARRAY['claude-sonnet-4-5','claude-haiku-4-5','claude-opus-4-1','gpt-5','gpt-5-codex'])[1 + g % 5],
+                1000 + g % 3000, 100 + g % 900, 1100 + g % 3000 + g % 900, 0.0001 * (1 + g % 200),
+                20 + (g % 80), 800 + g % 2000, g % 1000, g % 100, 100 + g % 900,
+                200 + g % 300, 0.5 + (g % 10) / 10.0, 180 + g % 300, 300 + g % 2000, CASE WHEN g % 3 = 0 THEN 'user-' || (g % 20) END
+            FROM generate_series({from + 1}, {to}) g;
+            """);
+        Console.WriteLine($"  loaded {to:N0} rows ({load.Elapsed.TotalSeconds:N0} s)");
+    }
+    await ExecuteAsync(connectionString, "VACUUM (ANALYZE) requests;");
+    var size = await ScalarAsync<long>(connectionString, "SELECT pg_total_relation_size('requests');");
+    Console.WriteLine($"{rows:N0} rows over 30 days, requests table with indexes {size / 1024.0 / 1024.0:N0} MiB, loaded in {load.Elapsed.TotalSeconds:N0} s");
+
+    // Ccflare on Kestrel, reading that database, queried the way the dashboard does.
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.Logging.ClearProviders();
+    builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+    builder.Services.AddCcflare(o => o.AccountReloadIntervalMs = 0).UsePostgreSqlStorage(connectionString);
+    await using var app = builder.Build();
+    app.MapCcflare();
+    await app.StartAsync();
+    var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(30) };
+    foreach (var path in (string[])["/api/analytics?range=1h", "/api/analytics?range=24h", "/api/analytics?range=7d", "/api/analytics?range=30d", "/api/stats"])
+    {
+        for (var run = 1; run <= 2; run++)
+        {
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var watch = Stopwatch.StartNew();
+            using var response = await client.GetAsync(path);
+            var body = await response.Content.ReadAsStringAsync();
+            watch.Stop();
+            response.EnsureSuccessStatusCode();
+            var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            Console.WriteLine($"  {path,-28} run {run}: {watch.Elapsed.TotalSeconds,7:N2} s wall, {cpu,7:N2} s Ccflare CPU, {body.Length,7:N0} bytes, load {LoadAverage()}");
+        }
+    }
+    await app.StopAsync();
+}
+
+static async Task ExecuteAsync(string connectionString, string sql)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+    await command.ExecuteNonQueryAsync();
+}
+
+static async Task<T> ScalarAsync<T>(string connectionString, string sql)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+    return (T)(await command.ExecuteScalarAsync())!;
+}
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
+
+/// <summary>The write-path benchmark's rows: every column set as the proxy fills it, with a small payload.</summary>
+internal static class Workload
+{
+    private static readonly string[] Models = ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1", "gpt-5", "gpt-5-codex"];
+
+    public static List<RequestRecord> Create(int count, string prefix = "")
+    {
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var requestBody = Encoding.UTF8.GetBytes("""{"model":"claude-sonnet-4-5","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"Summarise the attached design document in three bullet points, keeping the terminology."}]}""");
+        var responseBody = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n", 6)));
+        var records = new List<RequestRecord>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var failed = i % 17 == 0;
+            var account = "acc-" + (i % 4).ToString(CultureInfo.InvariantCulture);
+            records.Add(new RequestRecord
+            {
+                Id = prefix + Guid.NewGuid().ToString(),
+                Timestamp = start.AddMilliseconds(i * 250L),
+                Method = "POST",
+                Path = "/v1/anthropic/v1/messages",
+                Provider = "anthropic",
+                UpstreamPath = "/v1/messages",
+                AccountUsed = account,
+                AccountName = "account-" + (i % 4).ToString(CultureInfo.InvariantCulture),
+                StatusCode = failed ? 429 : 200,
+                ErrorMessage = failed ? "rate_limit_error" : null,
+                ResponseTimeMs = 800 + (i % 400),
+                FailoverAttempts = failed ? 1 : 0,
+                Model = Models[i % Models.Length],
+                PromptTokens = 1200,
+                CompletionTokens = 300,
+                TotalTokens = 1500,
+                CostUsd = 0.0081m,
+                OutputTokensPerSecond = 61.5,
+                InputTokens = 900,
+                CacheReadInputTokens = 250,
+                CacheCreationInputTokens = 50,
+                OutputTokens = 300,
+                ResponseId = "msg_" + i.ToString(CultureInfo.InvariantCulture),
+                ClientSessionId = "session-" + (i % 50).ToString(CultureInfo.InvariantCulture),
+                TtftMs = 320.5,
+                ProxyOverheadMs = 0.8,
+                UpstreamTtfbMs = 300.2,
+                StreamingDurationMs = 480.1,
+                UserId = i % 3 == 0 ? "user-1" : null,
+                Payload = new RequestPayload
+                {
+                    RequestHeaders = new Dictionary<string, string>
+                    {
+                        ["content-type"] = "application/json",
+                        ["anthropic-version"] = "2023-06-01",
+                        ["x-api-key"] = "sk-ant-...wxyz",
+                    },
+                    RequestBody = requestBody,
+                    ResponseStatus = failed ? 429 : 200,
+                    ResponseHeaders = new Dictionary<string, string>
+                    {
+                        ["content-type"] = "text/event-stream",
+                        ["request-id"] = "req_" + i.ToString(CultureInfo.InvariantCulture),
+                    },
+                    ResponseBody = responseBody,
+                    RateLimited = failed,
+                    AccountsAttempted = failed ? ["acc-9", account] : [account],
+                },
+            });
+        }
+        return records;
+    }
+}
