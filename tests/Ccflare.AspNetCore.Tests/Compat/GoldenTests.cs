@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
+using Ccflare.Tests.Infrastructure;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -194,14 +194,14 @@ public sealed class GoldenTests
         return Encoding.UTF8.GetString(output.WrittenSpan) + "\n";
     }
 
-    private static void AssertGolden(string kind, string inputFile, string actual, [CallerFilePath] string sourceFile = "")
+    private static void AssertGolden(string kind, string inputFile, string actual)
     {
         var marker = inputFile.IndexOf(".in.", StringComparison.Ordinal);
         var extension = kind == "streams" ? ".sse" : ".json";
         var expectedName = inputFile[..marker] + ".out" + extension;
         if (Environment.GetEnvironmentVariable("CCFLARE_UPDATE_FIXTURES") == "1")
         {
-            File.WriteAllText(Path.Combine(Path.GetDirectoryName(sourceFile)!, "Fixtures", kind, expectedName), actual);
+            File.WriteAllText(RepositoryPaths.Combine("tests", "Ccflare.AspNetCore.Tests", "Compat", "Fixtures", kind, expectedName), actual);
             return;
         }
         var expectedPath = Path.Combine(FixtureRoot, kind, expectedName);
