@@ -5,9 +5,10 @@ namespace Ccflare.Storage.PostgreSql;
 
 /// <summary>
 /// Holds one connection that <c>LISTEN</c>s on <see cref="PostgreSqlSchema.NotifyChannel"/> and passes
-/// the notifications of its schema to the subscribers. Starts with the first subscriber. When the
-/// connection drops it reconnects (1 s, then up to 10 s apart) and reports <see cref="StoreChanges.All"/>,
-/// since notifications sent meanwhile are lost.
+/// the notifications of its schema to the subscribers. Starts with the first subscriber. Each time a
+/// <c>LISTEN</c> is in place it reports <see cref="StoreChanges.All"/>: the first time because changes
+/// made between the subscriber's own load and the <c>LISTEN</c> were never notified to it, after a
+/// dropped connection (reconnecting 1 s, then up to 10 s apart) because notifications sent meanwhile are lost.
 /// </summary>
 internal sealed partial class PostgreSqlChangeListener : IAsyncDisposable
 {
@@ -70,12 +71,12 @@ internal sealed partial class PostgreSqlChangeListener : IAsyncDisposable
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
                 }
-                _listening.TrySetResult();
                 if (reconnecting)
                 {
                     LogReconnected(_logger);
-                    Raise(StoreChanges.All);
                 }
+                Raise(StoreChanges.All);
+                _listening.TrySetResult();
                 delay = TimeSpan.FromSeconds(1);
                 while (true)
                 {

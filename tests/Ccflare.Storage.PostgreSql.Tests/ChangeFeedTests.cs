@@ -38,6 +38,8 @@ public sealed class ChangeFeedTests : IAsyncLifetime
         var changes = new BlockingCollection<StoreChanges>();
         var subscription = store.Subscribe(changes.Add);
         await store.Listener!.Listening.WaitAsync(Ct);
+        // Changes made before the LISTEN was in place were never notified: the listener says "reload everything" first.
+        Assert.Equal(StoreChanges.All, Next(changes, TimeSpan.FromSeconds(1)));
         return (changes, subscription);
     }
 
