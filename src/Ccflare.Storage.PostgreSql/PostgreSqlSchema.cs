@@ -152,6 +152,8 @@ internal static class PostgreSqlSchema
         CREATE TRIGGER users_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {s}.users
             FOR EACH STATEMENT EXECUTE FUNCTION {s}.ccflare_notify_change();
         """,
+        // 2: hourly rollups for analytics over long ranges, filled from the rows already stored.
+        PostgreSqlRollups.Migration(),
     ];
 
     /// <summary>The version a fully migrated schema has.</summary>

@@ -353,59 +353,132 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
     private static void AppendWhere(StringBuilder sql, NpgsqlCommand command, RequestQuery query)
     {
         sql.Append(" WHERE true");
-        if (query.From is { } from)
+        AppendFilters(sql, query, "r", time: true);
+        AddFilterParameters(command, query);
+    }
+
+    /// <summary>
+    /// The conditions of <paramref name="query"/> on rows aliased <paramref name="alias"/> (request rows or
+    /// rollups, which have the same column names), the time bounds only when <paramref name="time"/>.
+    /// The parameters come from <see cref="AddFilterParameters"/>.
+    /// </summary>
+    private static void AppendFilters(StringBuilder sql, RequestQuery query, string alias, bool time, bool accounts = true)
+    {
+        if (time && query.From is not null)
         {
-            sql.Append(" AND r.timestamp >= @from");
-            command.Parameters.Add(Time("from", from));
+            sql.Append(" AND ").Append(alias).Append(".timestamp >= @from");
         }
-        if (query.To is { } to)
+        if (time && query.To is not null)
         {
-            sql.Append(" AND r.timestamp < @to");
-            command.Parameters.Add(Time("to", to));
+            sql.Append(" AND ").Append(alias).Append(".timestamp < @to");
         }
-        AppendAny(sql, command, "r.account_used", "accounts", query.AccountIds);
-        AppendAny(sql, command, "r.model", "models", query.Models);
-        AppendAny(sql, command, "r.user_id", "users", query.UserIds);
+        if (accounts)
+        {
+            AppendAny(sql, alias, "account_used", "accounts", query.AccountIds);
+        }
+        AppendAny(sql, alias, "model", "models", query.Models);
+        AppendAny(sql, alias, "user_id", "users", query.UserIds);
         switch (query.Status)
         {
             case RequestStatusFilter.Success:
-                sql.Append(" AND r.success");
+                sql.Append(" AND ").Append(alias).Append(".success");
                 break;
             case RequestStatusFilter.Error:
-                sql.Append(" AND NOT r.success");
+                sql.Append(" AND NOT ").Append(alias).Append(".success");
                 break;
         }
     }
 
-    // Aggregates (ICcflareRequestAggregates): analytics read groups, not rows.
+    private static void AppendAny(StringBuilder sql, string alias, string column, string name, IReadOnlyList<string> values)
+    {
+        if (values.Count > 0)
+        {
+            sql.Append(" AND ").Append(alias).Append('.').Append(column).Append(" = ANY(@").Append(name).Append(')');
+        }
+    }
+
+    private static void AddFilterParameters(NpgsqlCommand command, RequestQuery query)
+    {
+        if (query.From is { } from)
+        {
+            command.Parameters.Add(Time("from", from));
+        }
+        if (query.To is { } to)
+        {
+            command.Parameters.Add(Time("to", to));
+        }
+        AddArray(command, "accounts", query.AccountIds);
+        AddArray(command, "models", query.Models);
+        AddArray(command, "users", query.UserIds);
+    }
+
+    private static void AddArray(NpgsqlCommand command, string name, IReadOnlyList<string> values)
+    {
+        if (values.Count == 0)
+        {
+            return;
+        }
+        var array = new string[values.Count];
+        for (var i = 0; i < array.Length; i++)
+        {
+            array[i] = values[i];
+        }
+        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = array });
+    }
+
+    private static void AddSplitParameters(NpgsqlCommand command, HourSplit split)
+    {
+        if (split.First is { } first)
+        {
+            command.Parameters.Add(Time("hours_from", first));
+        }
+        if (split.End is { } end)
+        {
+            command.Parameters.Add(Time("hours_to", end));
+        }
+    }
+
+    // Aggregates (ICcflareRequestAggregates): analytics read groups, not rows; whole hours come from the
+    // rollups (PostgreSqlRollups), partial hours at the edges of a range from the rows.
 
     public async IAsyncEnumerable<RequestGroup> AggregateRequestsAsync(RequestQuery query, TimeSpan bucket, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand { Connection = connection, CommandTimeout = 0 };
-        // date_bin counts whole strides from the Unix epoch in integer microseconds: the calculator's buckets.
-        var bucketExpression = bucket > TimeSpan.Zero
-            ? "date_bin(@bucket, r.timestamp, timestamptz '1970-01-01 00:00:00+00')"
-            : "timestamptz '1970-01-01 00:00:00+00'";
-        if (bucket > TimeSpan.Zero)
+        var buckets = bucket > TimeSpan.Zero;
+        if (buckets)
         {
+            // date_bin counts whole strides from the Unix epoch in integer microseconds: the calculator's buckets.
             command.Parameters.Add(new NpgsqlParameter("bucket", NpgsqlDbType.Interval) { Value = bucket });
         }
-        var sql = new StringBuilder($"""
-            SELECT {bucketExpression}, r.model, r.account_used, r.account_name, r.success, count(*),
-                coalesce(sum(r.total_tokens), 0)::bigint, coalesce(sum(r.cost_usd), 0),
-                coalesce(sum(r.response_time_ms), 0), count(r.response_time_ms),
-                coalesce(sum(r.output_tokens_per_second) FILTER (WHERE r.output_tokens_per_second > 0), 0),
-                count(*) FILTER (WHERE r.output_tokens_per_second > 0),
-                min(r.output_tokens_per_second) FILTER (WHERE r.output_tokens_per_second > 0),
-                max(r.output_tokens_per_second) FILTER (WHERE r.output_tokens_per_second > 0),
-                coalesce(sum(r.input_tokens), 0)::bigint, coalesce(sum(r.cache_read_input_tokens), 0)::bigint,
-                coalesce(sum(r.cache_creation_input_tokens), 0)::bigint, coalesce(sum(r.output_tokens), 0)::bigint
-            FROM {_s}.requests r
-            """);
-        AppendWhere(sql, command, query);
-        sql.Append(" GROUP BY 1, 2, 3, 4, 5;");
+        AddFilterParameters(command, query);
+        var rowGroups = new StringBuilder("SELECT ").Append(PostgreSqlRollups.BucketOf("r.timestamp", buckets))
+            .Append(", coalesce(r.model, ''), coalesce(r.account_used, ''), coalesce(r.account_name, ''), r.success, ")
+            .Append(PostgreSqlRollups.Sums()).Append(" FROM ").Append(_s).Append(".requests r");
+        StringBuilder sql;
+        if (PostgreSqlRollups.TrySplit(query, bucket, out var split))
+        {
+            AddSplitParameters(command, split);
+            sql = new StringBuilder("SELECT b, model, account_used, account_name, success, ").Append(PostgreSqlRollups.Resums)
+                .Append(" FROM (SELECT ").Append(PostgreSqlRollups.BucketOf("x.hour", buckets))
+                .Append(" AS b, x.model, x.account_used, x.account_name, x.success, ").Append(PostgreSqlRollups.SumColumnList("x"))
+                .Append(" FROM ").Append(_s).Append(".request_rollups x");
+            PostgreSqlRollups.AppendHours(sql, split);
+            AppendFilters(sql, query, "x", time: false);
+            if (PostgreSqlRollups.AppendEdges(rowGroups, query, split))
+            {
+                AppendFilters(rowGroups, query, "r", time: false);
+                sql.Append(" UNION ALL ").Append(rowGroups).Append(" GROUP BY 1, 2, 3, 4, 5");
+            }
+            sql.Append(") g GROUP BY 1, 2, 3, 4, 5;");
+        }
+        else
+        {
+            sql = rowGroups.Append(" WHERE true");
+            AppendFilters(sql, query, "r", time: true);
+            sql.Append(" GROUP BY 1, 2, 3, 4, 5;");
+        }
         command.CommandText = sql.ToString();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -413,9 +486,9 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
             yield return new RequestGroup
             {
                 BucketStart = Instant(reader, 0),
-                Model = GetString(reader, 1),
-                AccountUsed = GetString(reader, 2),
-                AccountName = GetString(reader, 3),
+                Model = NonEmpty(reader, 1),
+                AccountUsed = NonEmpty(reader, 2),
+                AccountName = NonEmpty(reader, 3),
                 Success = reader.GetBoolean(4),
                 Requests = reader.GetInt64(5),
                 TotalTokens = reader.GetInt64(6),
@@ -434,40 +507,71 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         }
     }
 
+    /// <summary>
+    /// From the latency histograms (within 1%, see <see cref="PostgreSqlRollups"/>) unless the query
+    /// filters by account, which the histograms do not record; then exactly, from the rows.
+    /// </summary>
     public async Task<IReadOnlyDictionary<string, double>> ResponseTimePercentilesAsync(RequestQuery query, double percentile, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand { Connection = connection, CommandTimeout = 0 };
-        // percentile_disc is the nearest-rank method: the value at position ceil(fraction * n).
-        var sql = new StringBuilder($"SELECT r.model, percentile_disc(@fraction) WITHIN GROUP (ORDER BY r.response_time_ms) FROM {_s}.requests r");
-        command.Parameters.Add(new NpgsqlParameter<double>("fraction", percentile / 100.0));
-        AppendWhere(sql, command, query);
-        sql.Append(" AND r.model IS NOT NULL AND r.response_time_ms IS NOT NULL GROUP BY r.model;");
-        command.CommandText = sql.ToString();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        AddFilterParameters(command, query);
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        if (query.AccountIds.Count > 0 || !PostgreSqlRollups.TrySplit(query, TimeSpan.Zero, out var split))
         {
-            result[reader.GetString(0)] = reader.GetDouble(1);
+            // percentile_disc is the nearest-rank method: the value at position ceil(fraction * n).
+            var exact = new StringBuilder($"SELECT r.model, percentile_disc(@fraction) WITHIN GROUP (ORDER BY r.response_time_ms) FROM {_s}.requests r WHERE true");
+            command.Parameters.Add(new NpgsqlParameter<double>("fraction", percentile / 100.0));
+            AppendFilters(exact, query, "r", time: true);
+            exact.Append(" AND r.model IS NOT NULL AND r.response_time_ms IS NOT NULL GROUP BY r.model;");
+            command.CommandText = exact.ToString();
+            await using var exactReader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await exactReader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                result[exactReader.GetString(0)] = exactReader.GetDouble(1);
+            }
+            return result;
+        }
+
+        AddSplitParameters(command, split);
+        var sql = new StringBuilder("SELECT model, bucket, sum(n)::bigint FROM (")
+            .Append("SELECT x.model, array_lower(x.histogram, 1) + u.o::integer - 1 AS bucket, u.n::bigint AS n FROM ").Append(_s)
+            .Append(".request_latency_rollups x CROSS JOIN LATERAL unnest(x.histogram) WITH ORDINALITY AS u(n, o)");
+        PostgreSqlRollups.AppendHours(sql, split);
+        AppendFilters(sql, query, "x", time: false, accounts: false);
+        sql.Append(" AND u.n > 0");
+        var edges = new StringBuilder("SELECT r.model, ").Append(_s).Append(".ccflare_latency_bucket(r.response_time_ms), count(*) FROM ").Append(_s).Append(".requests r");
+        if (PostgreSqlRollups.AppendEdges(edges, query, split))
+        {
+            AppendFilters(edges, query, "r", time: false);
+            sql.Append(" UNION ALL ").Append(edges).Append(" AND r.model IS NOT NULL AND r.response_time_ms IS NOT NULL GROUP BY 1, 2");
+        }
+        sql.Append(") h GROUP BY 1, 2;");
+        command.CommandText = sql.ToString();
+        var histograms = new Dictionary<string, List<(int Bucket, long Count)>>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var model = reader.GetString(0);
+                if (!histograms.TryGetValue(model, out var histogram))
+                {
+                    histograms[model] = histogram = [];
+                }
+                histogram.Add((reader.GetInt32(1), reader.GetInt64(2)));
+            }
+        }
+        foreach (var (model, histogram) in histograms)
+        {
+            result[model] = PostgreSqlRollups.Percentile(histogram, percentile);
         }
         return result;
     }
 
-    private static void AppendAny(StringBuilder sql, NpgsqlCommand command, string column, string name, IReadOnlyList<string> values)
-    {
-        if (values.Count == 0)
-        {
-            return;
-        }
-        sql.Append(" AND ").Append(column).Append(" = ANY(@").Append(name).Append(')');
-        var array = new string[values.Count];
-        for (var i = 0; i < array.Length; i++)
-        {
-            array[i] = values[i];
-        }
-        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = array });
-    }
+    /// <summary>A rollup key column: <c>''</c> stands for NULL.</summary>
+    private static string? NonEmpty(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) || reader.GetString(ordinal) is not { Length: > 0 } value ? null : value;
 
     /// <summary>Deletes in batches of <see cref="PostgreSqlStorageOptions.RetentionBatchSize"/>, each its own transaction, so no delete holds locks for long.</summary>
     public async Task<long> DeleteRequestsAsync(DateTimeOffset? olderThan, CancellationToken cancellationToken)
