@@ -115,7 +115,10 @@ static async Task AnalyticsAsync(string connectionString, int rows)
     }
     await ExecuteAsync(connectionString, "VACUUM (ANALYZE) requests;");
     var size = await ScalarAsync<long>(connectionString, "SELECT pg_total_relation_size('requests');");
-    Console.WriteLine($"{rows:N0} rows over 30 days, requests table with indexes {size / 1024.0 / 1024.0:N0} MiB, loaded in {load.Elapsed.TotalSeconds:N0} s");
+    var rollups = await ScalarAsync<long>(connectionString, "SELECT pg_total_relation_size('request_rollups') + pg_total_relation_size('request_latency_rollups');");
+    var rollupRows = await ScalarAsync<long>(connectionString, "SELECT (SELECT count(*) FROM request_rollups) + (SELECT count(*) FROM request_latency_rollups);");
+    Console.WriteLine($"{rows:N0} rows over 30 days, requests table with indexes {size / 1024.0 / 1024.0:N0} MiB, " +
+        $"hourly rollups {rollupRows:N0} rows, {rollups / 1024.0 / 1024.0:N1} MiB, loaded in {load.Elapsed.TotalSeconds:N0} s");
 
     // Ccflare on Kestrel, reading that database, queried the way the dashboard does.
     var builder = WebApplication.CreateSlimBuilder();
