@@ -478,7 +478,13 @@ internal sealed class ProxyHandler(
         {
             // The connection's content stream is available synchronously; the async variant only adds a Task.
             var upstream = response.Content.ReadAsStream(context.RequestAborted);
-            await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            if (exchange.IsStreaming)
+            {
+                // The client sees the status and headers before the first event, however long that takes
+                // (StartAsync alone only commits them). Other responses send them with the first chunk of
+                // the body: one write instead of two.
+                await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            }
             while (true)
             {
                 int read;
@@ -492,6 +498,13 @@ internal sealed class ProxyHandler(
                     Log.UpstreamStreamFailed(logger, exchange.Account?.Name ?? "(none)", ex);
                     exchange.ErrorMessage = "Upstream stream failed: " + ex.Message;
                     exchange.StatusCode = StatusCodes.Status502BadGateway;
+                    if (!context.Response.HasStarted)
+                    {
+                        // Nothing reached the client yet: it can still get a clean error instead of the upstream's headers.
+                        context.Response.Clear();
+                        await JsonErrors.WriteAsync(context, StatusCodes.Status502BadGateway, "The upstream response failed before its body arrived.").ConfigureAwait(false);
+                        return;
+                    }
                     // The status is already sent: abort so the client sees a broken stream, not a clean end.
                     context.Abort();
                     return;
