@@ -240,6 +240,10 @@ internal static class Orchestrator
         if (!quick)
         {
             Chart.Write(Path.Combine(output, "results.png"), rows);
+            if (Args.Value(args, "--out") is null)
+            {
+                await Report.IncludeInPerformancePageAsync(Path.Combine(root, "docs", "performance.md"), markdown);
+            }
         }
         var errors = rows.Sum(r => r.Errors) + streamRows.Sum(s => s.Result.Errors);
         if (errors > 0)

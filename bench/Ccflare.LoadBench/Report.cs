@@ -61,6 +61,25 @@ internal static class Report
         return sb.ToString();
     }
 
+    private const string Start = "<!-- load benchmark results: written by bench/Ccflare.LoadBench -->";
+    private const string End = "<!-- end of load benchmark results -->";
+
+    /// <summary>Replaces the results between the markers of the performance page with <paramref name="markdown"/>.</summary>
+    public static async Task IncludeInPerformancePageAsync(string page, string markdown)
+    {
+        var text = await File.ReadAllTextAsync(page);
+        var start = text.IndexOf(Start, StringComparison.Ordinal);
+        var end = text.IndexOf(End, StringComparison.Ordinal);
+        if (start < 0 || end < start)
+        {
+            Console.Error.WriteLine($"warning: {page} has no results markers; the table is only in docs/benchmarks/results.md.");
+            return;
+        }
+        var updated = string.Concat(text.AsSpan(0, start + Start.Length), "\n", markdown.TrimEnd(), "\n", text.AsSpan(end));
+        await File.WriteAllTextAsync(page, updated);
+        Console.WriteLine($"Updated {page}.");
+    }
+
     private static string Dash(double value, string format) =>
         double.IsNaN(value) ? "–" : value.ToString(format, CultureInfo.InvariantCulture);
 
