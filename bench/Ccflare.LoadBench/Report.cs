@@ -75,7 +75,7 @@ internal static class Report
             Console.Error.WriteLine($"warning: {page} has no results markers; the table is only in docs/benchmarks/results.md.");
             return;
         }
-        var updated = string.Concat(text.AsSpan(0, start + Start.Length), "\n", markdown.TrimEnd(), "\n", text.AsSpan(end));
+        var updated = text[..(start + Start.Length)] + "\n" + markdown.TrimEnd() + "\n" + text[end..];
         await File.WriteAllTextAsync(page, updated);
         Console.WriteLine($"Updated {page}.");
     }
