@@ -24,6 +24,23 @@ public sealed class SqliteStoreTests : FileStoreContractTests
         return connection;
     }
 
+    protected override void SetFileVersion(int version)
+    {
+        using var connection = OpenRaw();
+        Scalar(connection, $"PRAGMA user_version = {version};");
+    }
+
+    /// <summary>The WAL is checkpointed and emptied.</summary>
+    protected override void AssertNothingPendingBesideTheFile()
+    {
+        var wal = new FileInfo(Path.Combine(Directory, DatabaseFileName + "-wal"));
+        Assert.True(!wal.Exists || wal.Length == 0, $"WAL has {wal.Length} bytes after compaction");
+    }
+
+    protected override void UseStorage(ICcflareBuilder builder, string path) => builder.UseSqliteStorage(path);
+
+    protected override string DatabasePathOf(ICcflareStore store) => Assert.IsType<SqliteStore>(store).DatabasePath;
+
     private static object? Scalar(SqliteConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
@@ -198,38 +215,6 @@ public sealed class SqliteStoreTests : FileStoreContractTests
     }
 
     [Fact]
-    public async Task Compaction_shrinks_the_file_and_empties_the_wal()
-    {
-        await Store.WriteRequestsAsync([.. Enumerable.Range(0, 2000).Select(i => BatchRecord($"r{i:D4}", T0.AddSeconds(i)))], Ct);
-        await Store.CompactAsync(Ct);
-        var full = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
-        await Store.DeleteRequestsAsync(T0.AddSeconds(1900), Ct);
-
-        await Store.CompactAsync(Ct);
-
-        var compacted = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
-        Assert.True(compacted < full / 2, $"{compacted} bytes after compaction, {full} before");
-        var wal = new FileInfo(Path.Combine(Directory, DatabaseFileName + "-wal"));
-        Assert.True(!wal.Exists || wal.Length == 0, $"WAL has {wal.Length} bytes after compaction");
-        Assert.Equal(100, (await QueryIdsAsync(new RequestQuery())).Count);
-    }
-
-    [Fact]
-    public async Task A_file_from_a_newer_version_is_refused()
-    {
-        await DisposeStoreAsync(Store);
-        using (var connection = OpenRaw())
-        {
-            Scalar(connection, "PRAGMA user_version = 99;");
-        }
-
-        Store = CreateStore(Directory);
-
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store.InitializeAsync(Ct));
-        Assert.Contains("99", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task Payload_rows_cannot_exist_without_their_request()
     {
         await Store.WriteRequestsAsync([BatchRecord("r1", T0)], Ct);
@@ -240,20 +225,6 @@ public sealed class SqliteStoreTests : FileStoreContractTests
             "INSERT INTO request_payloads (id, request_headers, response_headers, accounts_attempted) VALUES ('ghost', '{}', '{}', '[]');"));
         Scalar(connection, "DELETE FROM requests WHERE id = 'r1';");
         Assert.Equal(0L, Scalar(connection, "SELECT COUNT(*) FROM request_payloads;"));
-    }
-
-    [Fact]
-    public async Task UseSqliteStorage_registers_the_store_for_the_given_file()
-    {
-        var path = Path.Combine(Directory, "di", "ccflare.db");
-        var services = new ServiceCollection();
-        services.AddCcflare().UseSqliteStorage(path);
-        await using var provider = services.BuildServiceProvider();
-
-        var store = Assert.IsType<SqliteStore>(provider.GetRequiredService<ICcflareStore>());
-        Assert.Equal(path, store.DatabasePath);
-        await store.InitializeAsync(Ct);
-        Assert.True(File.Exists(path));
     }
 
     [Fact]
