@@ -84,7 +84,7 @@ internal static class RequestTranslator
                             var text = J.TextOf(content);
                             if (text.Length > 0)
                             {
-                                WriteTextBlock(w, text);
+                                ResponseTranslator.WriteTextBlock(w, text);
                             }
                             if (message.TryArr("tool_calls", out var calls))
                             {
@@ -160,7 +160,7 @@ internal static class RequestTranslator
                 if (input.ValueKind == JsonValueKind.String)
                 {
                     turns.Open("user");
-                    WriteTextBlock(w, input.GetString() ?? string.Empty);
+                    ResponseTranslator.WriteTextBlock(w, input.GetString() ?? string.Empty);
                 }
                 else if (input.ValueKind == JsonValueKind.Array)
                 {
@@ -427,20 +427,12 @@ internal static class RequestTranslator
                 w.WriteStartArray("system");
                 any = true;
             }
-            WriteTextBlock(w, text);
+            ResponseTranslator.WriteTextBlock(w, text);
         }
         if (any)
         {
             w.WriteEndArray();
         }
-    }
-
-    private static void WriteTextBlock(Utf8JsonWriter w, string text)
-    {
-        w.WriteStartObject();
-        w.WriteString("type", "text");
-        w.WriteString("text", text);
-        w.WriteEndObject();
     }
 
     private static void WriteToolResult(Utf8JsonWriter w, string toolUseId, string text, bool isError)
@@ -481,7 +473,7 @@ internal static class RequestTranslator
     {
         if (content.ValueKind == JsonValueKind.String)
         {
-            WriteTextBlock(w, content.GetString() ?? string.Empty);
+            ResponseTranslator.WriteTextBlock(w, content.GetString() ?? string.Empty);
             return;
         }
         if (content.ValueKind != JsonValueKind.Array)
@@ -493,7 +485,7 @@ internal static class RequestTranslator
             switch (part.Str("type"))
             {
                 case "text":
-                    WriteTextBlock(w, part.Str("text") ?? string.Empty);
+                    ResponseTranslator.WriteTextBlock(w, part.Str("text") ?? string.Empty);
                     break;
                 case "image_url":
                     var url = part.TryObj("image_url", out var image) ? image.Str("url") : part.Str("image_url");
@@ -510,7 +502,7 @@ internal static class RequestTranslator
     {
         if (content.ValueKind == JsonValueKind.String)
         {
-            WriteTextBlock(w, content.GetString() ?? string.Empty);
+            ResponseTranslator.WriteTextBlock(w, content.GetString() ?? string.Empty);
             return;
         }
         if (content.ValueKind != JsonValueKind.Array)
@@ -524,10 +516,10 @@ internal static class RequestTranslator
                 case "input_text":
                 case "output_text":
                 case "text":
-                    WriteTextBlock(w, part.Str("text") ?? string.Empty);
+                    ResponseTranslator.WriteTextBlock(w, part.Str("text") ?? string.Empty);
                     break;
                 case "refusal":
-                    WriteTextBlock(w, part.Str("refusal") ?? string.Empty);
+                    ResponseTranslator.WriteTextBlock(w, part.Str("refusal") ?? string.Empty);
                     break;
                 case "input_image":
                     if (part.Str("image_url") is { } url)
