@@ -52,32 +52,15 @@ static async Task WriteAsync(string connectionString, int rows, int batchSize)
     await using var provider = services.BuildServiceProvider();
     var store = provider.GetRequiredService<ICcflareStore>();
     await store.InitializeAsync(CancellationToken.None);
-    var records = Workload.Create(rows);
-    await store.WriteRequestsAsync(Workload.Create(batchSize, "warm-"), CancellationToken.None);
-    await store.DeleteRequestsAsync(null, CancellationToken.None);
-
-    var batch = new List<RequestRecord>(batchSize);
-    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-    var stopwatch = Stopwatch.StartNew();
-    for (var i = 0; i < records.Count; i += batchSize)
-    {
-        batch.Clear();
-        for (var j = i; j < Math.Min(i + batchSize, records.Count); j++)
-        {
-            batch.Add(records[j]);
-        }
-        await store.WriteRequestsAsync(batch, CancellationToken.None);
-    }
-    stopwatch.Stop();
-    var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+    var (seconds, cpu) = await Workload.WriteInBatchesAsync(store, Workload.Create(rows), batchSize);
     var stored = await ScalarAsync<long>(connectionString, "SELECT count(*) FROM requests;");
     if (stored != rows)
     {
         throw new InvalidOperationException($"expected {rows} rows, found {stored}");
     }
     var size = await ScalarAsync<long>(connectionString, "SELECT pg_total_relation_size('requests') + pg_total_relation_size('request_payloads');");
-    Console.WriteLine($"postgres {rows / stopwatch.Elapsed.TotalSeconds,10:N0} rows/s wall  {rows / cpu,10:N0} rows per Ccflare CPU-s  " +
-        $"({stopwatch.Elapsed.TotalSeconds:N2} s wall, {cpu:N2} s Ccflare CPU, tables {size / 1024.0 / 1024.0:N1} MiB, load {LoadAverage()})");
+    Console.WriteLine($"postgres {rows / seconds,10:N0} rows/s wall  {rows / cpu,10:N0} rows per Ccflare CPU-s  " +
+        $"({seconds:N2} s wall, {cpu:N2} s Ccflare CPU, tables {size / 1024.0 / 1024.0:N1} MiB, load {LoadAverage()})");
 }
 
 static async Task AnalyticsAsync(string connectionString, int rows)

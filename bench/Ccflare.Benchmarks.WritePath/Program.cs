@@ -1,7 +1,6 @@
 // Write-path benchmark: N realistic request rows (with small payloads) written through each store
 // in batches, the way RequestWriter does. Usage:
 //   dotnet run -c Release --project bench/Ccflare.Benchmarks.WritePath -- [rows=50000] [batch=500] [stores=sqlite,litedb,memory]
-using System.Diagnostics;
 using System.Globalization;
 using Ccflare;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,25 +34,7 @@ foreach (var name in stores)
             var store = provider.GetRequiredService<ICcflareStore>();
             await store.InitializeAsync(CancellationToken.None);
 
-            // Warm-up batch (JIT, page cache, prepared statements), not counted; then delete it.
-            await store.WriteRequestsAsync(Workload.Create(batchSize, "warm-"), CancellationToken.None);
-            await store.DeleteRequestsAsync(null, CancellationToken.None);
-
-            var batch = new List<RequestRecord>(batchSize);
-            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var stopwatch = Stopwatch.StartNew();
-            for (var i = 0; i < records.Count; i += batchSize)
-            {
-                batch.Clear();
-                for (var j = i; j < Math.Min(i + batchSize, records.Count); j++)
-                {
-                    batch.Add(records[j]);
-                }
-                await store.WriteRequestsAsync(batch, CancellationToken.None);
-            }
-            stopwatch.Stop();
-            seconds = stopwatch.Elapsed.TotalSeconds;
-            cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            (seconds, cpuSeconds) = await Workload.WriteInBatchesAsync(store, records, batchSize);
 
             Console.WriteLine($"{name,-7} wrote {rows:N0} rows in {seconds:N2} s");
             var count = 0;

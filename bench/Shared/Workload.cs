@@ -1,5 +1,6 @@
-// The write-path benchmarks' rows, linked into bench/Ccflare.Benchmarks.WritePath and
-// bench/Ccflare.Benchmarks.PostgreSql so both measure the same workload.
+// The write-path benchmarks' rows and how they are written, linked into
+// bench/Ccflare.Benchmarks.WritePath and bench/Ccflare.Benchmarks.PostgreSql so both measure the same workload.
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Ccflare;
@@ -75,5 +76,31 @@ internal static class Workload
             });
         }
         return records;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="records"/> through <paramref name="store"/> in batches of
+    /// <paramref name="batchSize"/>, as RequestWriter does, after one uncounted warm-up batch (JIT,
+    /// caches, prepared statements) that is deleted again. Returns wall-clock and process CPU seconds.
+    /// </summary>
+    public static async Task<(double Seconds, double CpuSeconds)> WriteInBatchesAsync(ICcflareStore store, List<RequestRecord> records, int batchSize)
+    {
+        await store.WriteRequestsAsync(Create(batchSize, "warm-"), CancellationToken.None);
+        await store.DeleteRequestsAsync(null, CancellationToken.None);
+
+        var batch = new List<RequestRecord>(batchSize);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var stopwatch = Stopwatch.StartNew();
+        for (var i = 0; i < records.Count; i += batchSize)
+        {
+            batch.Clear();
+            for (var j = i; j < Math.Min(i + batchSize, records.Count); j++)
+            {
+                batch.Add(records[j]);
+            }
+            await store.WriteRequestsAsync(batch, CancellationToken.None);
+        }
+        stopwatch.Stop();
+        return (stopwatch.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
     }
 }
