@@ -13,15 +13,33 @@ public sealed class SqliteStoreTests : FileStoreContractTests
     protected override ICcflareStore CreateStore(string directory) =>
         new SqliteStore(new SqliteStorageOptions { DatabasePath = Path.Combine(directory, DatabaseFileName) });
 
-    private SqliteConnection OpenRaw()
+    private SqliteConnection OpenRaw() => OpenRaw(Directory);
+
+    /// <summary>A plain connection (no pooling, so the file is released on dispose) to the database file in <paramref name="directory"/>.</summary>
+    private SqliteConnection OpenRaw(string directory)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
-            DataSource = Path.Combine(Directory, DatabaseFileName),
+            DataSource = Path.Combine(directory, DatabaseFileName),
             Pooling = false,
         }.ToString());
         connection.Open();
         return connection;
+    }
+
+    /// <summary>Opens a store on the file in <paramref name="directory"/>, which must migrate and accept a write, and closes it.</summary>
+    private async Task AssertStoreOpensAndWritesAsync(string directory)
+    {
+        var store = CreateStore(directory);
+        try
+        {
+            await store.InitializeAsync(Ct);
+            Assert.True(await store.AddAccountAsync(MinimalAccount("a1", "alpha", T0), Ct));
+        }
+        finally
+        {
+            await DisposeStoreAsync(store);
+        }
     }
 
     protected override void SetFileVersion(int version)
@@ -83,26 +101,15 @@ public sealed class SqliteStoreTests : FileStoreContractTests
     {
         var directory = Path.Combine(Directory, "small-pages");
         System.IO.Directory.CreateDirectory(directory);
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, DatabaseFileName)};Pooling=False"))
+        using (var connection = OpenRaw(directory))
         {
-            connection.Open();
             Scalar(connection, "PRAGMA page_size = 4096;");
             Scalar(connection, "CREATE TABLE older_tool (x INTEGER);");
         }
 
-        var store = CreateStore(directory);
-        try
+        await AssertStoreOpensAndWritesAsync(directory);
+        using (var connection = OpenRaw(directory))
         {
-            await store.InitializeAsync(Ct);
-            Assert.True(await store.AddAccountAsync(MinimalAccount("a1", "alpha", T0), Ct));
-        }
-        finally
-        {
-            await DisposeStoreAsync(store);
-        }
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, DatabaseFileName)};Pooling=False"))
-        {
-            connection.Open();
             Assert.Equal(4096L, Scalar(connection, "PRAGMA page_size;"));
             Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode;"));
         }
@@ -196,22 +203,12 @@ public sealed class SqliteStoreTests : FileStoreContractTests
     {
         var directory = Path.Combine(Directory, "empty");
         System.IO.Directory.CreateDirectory(directory);
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, DatabaseFileName)};Pooling=False"))
+        using (var connection = OpenRaw(directory))
         {
-            connection.Open();
             Assert.Equal(0L, Scalar(connection, "PRAGMA user_version;"));
         }
 
-        var store = CreateStore(directory);
-        try
-        {
-            await store.InitializeAsync(Ct);
-            Assert.True(await store.AddAccountAsync(MinimalAccount("a1", "alpha", T0), Ct));
-        }
-        finally
-        {
-            await DisposeStoreAsync(store);
-        }
+        await AssertStoreOpensAndWritesAsync(directory);
     }
 
     [Fact]
