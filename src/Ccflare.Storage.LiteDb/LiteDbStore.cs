@@ -75,19 +75,8 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
 
     // Accounts
 
-    public Task<IReadOnlyList<Account>> GetAccountsAsync(CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            var documents = Database().GetCollection(Accounts).Query().OrderBy("$.CreatedAt").ToList();
-            var accounts = new List<Account>(documents.Count);
-            foreach (var document in documents)
-            {
-                accounts.Add(LiteDbDocuments.ToAccount(document));
-            }
-            return Task.FromResult<IReadOnlyList<Account>>(accounts);
-        }
-    }
+    public Task<IReadOnlyList<Account>> GetAccountsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(AllByCreation(Accounts, LiteDbDocuments.ToAccount));
 
     public Task<bool> AddAccountAsync(Account account, CancellationToken cancellationToken)
     {
@@ -461,17 +450,21 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
 
     // Access-key users
 
-    public Task<IReadOnlyList<AccessKeyUser>> GetUsersAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<AccessKeyUser>> GetUsersAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(AllByCreation(Users, LiteDbDocuments.ToUser));
+
+    /// <summary>Every document of <paramref name="collection"/>, oldest <c>CreatedAt</c> first.</summary>
+    private IReadOnlyList<T> AllByCreation<T>(string collection, Func<BsonDocument, T> map)
     {
         lock (_gate)
         {
-            var documents = Database().GetCollection(Users).Query().OrderBy("$.CreatedAt").ToList();
-            var users = new List<AccessKeyUser>(documents.Count);
+            var documents = Database().GetCollection(collection).Query().OrderBy("$.CreatedAt").ToList();
+            var items = new List<T>(documents.Count);
             foreach (var document in documents)
             {
-                users.Add(LiteDbDocuments.ToUser(document));
+                items.Add(map(document));
             }
-            return Task.FromResult<IReadOnlyList<AccessKeyUser>>(users);
+            return items;
         }
     }
 

@@ -9,16 +9,8 @@ namespace Ccflare.Storage.PostgreSql;
 /// <summary>Column lists, row mapping and the batched upsert of <c>requests</c> and <c>request_payloads</c>.</summary>
 internal static class PostgreSqlRequestRows
 {
-    /// <summary>Columns of <c>requests</c> in write and read order.</summary>
-    internal static readonly string[] Names =
-    [
-        "id", "timestamp", "method", "path", "provider", "upstream_path", "account_used", "account_name",
-        "status_code", "success", "error_message", "response_time_ms", "failover_attempts", "model",
-        "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "output_tokens_per_second",
-        "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens", "reasoning_tokens",
-        "response_id", "previous_response_id", "response_chain_id", "client_session_id",
-        "ttft_ms", "proxy_overhead_ms", "upstream_ttfb_ms", "streaming_duration_ms", "user_id",
-    ];
+    /// <summary>Columns of <c>requests</c> in write and read order (shared with the SQLite store).</summary>
+    internal static readonly string[] Names = RequestRowLayout.Names;
 
     /// <summary>PostgreSQL array types of <see cref="Names"/>, for the <c>unnest</c> of a batch.</summary>
     private static readonly string[] ArrayTypes =
@@ -31,23 +23,21 @@ internal static class PostgreSqlRequestRows
         "double precision[]", "double precision[]", "double precision[]", "double precision[]", "text[]",
     ];
 
-    /// <summary>Columns of <c>request_payloads</c> in write and read order.</summary>
-    internal static readonly string[] PayloadNames =
-    [
-        "id", "timestamp", "request_headers", "request_body", "response_status", "response_headers", "response_body",
-        "response_body_truncated", "rate_limited", "accounts_attempted",
-    ];
+    /// <summary>
+    /// Columns of <c>request_payloads</c> in write order: the shared read columns with this table's own
+    /// <c>timestamp</c> after <c>id</c> (reads take the request's).
+    /// </summary>
+    internal static readonly string[] PayloadNames = [RequestRowLayout.PayloadNames[0], "timestamp", .. RequestRowLayout.PayloadNames[1..]];
 
     private static readonly string[] PayloadArrayTypes =
     [
         "text[]", "timestamptz[]", "text[]", "bytea[]", "integer[]", "text[]", "bytea[]", "boolean[]", "boolean[]", "text[]",
     ];
 
-    internal static readonly string SelectList = string.Join(", ", Array.ConvertAll(Names, n => "r." + n));
+    internal static readonly string SelectList = RequestRowLayout.SelectList;
 
     /// <summary>Payload columns after the request columns (without the repeated timestamp); <c>p.id</c> is null when the request has no payload.</summary>
-    internal static readonly string PayloadSelectList =
-        "p.id, p.request_headers, p.request_body, p.response_status, p.response_headers, p.response_body, p.response_body_truncated, p.rate_limited, p.accounts_attempted";
+    internal static readonly string PayloadSelectList = RequestRowLayout.PayloadSelectList;
 
     /// <summary>The three statements of a batch write, for schema <paramref name="s"/> (quoted).</summary>
     internal static (string UpsertRequests, string DeletePayloads, string UpsertPayloads) WriteSql(string s)
@@ -254,116 +244,30 @@ internal static class PostgreSqlRequestRows
         return unique;
     }
 
-    internal static RequestRecord Read(NpgsqlDataReader reader, bool includePayload)
-    {
-        var record = new RequestRecord
-        {
-            Id = reader.GetString(0),
-            Timestamp = PostgreSqlStore.Instant(reader, 1),
-            Method = reader.GetString(2),
-            Path = reader.GetString(3),
-            Provider = PostgreSqlStore.GetString(reader, 4),
-            UpstreamPath = PostgreSqlStore.GetString(reader, 5),
-            AccountUsed = PostgreSqlStore.GetString(reader, 6),
-            AccountName = PostgreSqlStore.GetString(reader, 7),
-            StatusCode = reader.IsDBNull(8) ? null : reader.GetInt32(8),
-            // 9: success, derived from the status code.
-            ErrorMessage = PostgreSqlStore.GetString(reader, 10),
-            ResponseTimeMs = GetDouble(reader, 11),
-            FailoverAttempts = reader.GetInt32(12),
-            Model = PostgreSqlStore.GetString(reader, 13),
-            PromptTokens = PostgreSqlStore.GetInt64(reader, 14),
-            CompletionTokens = PostgreSqlStore.GetInt64(reader, 15),
-            TotalTokens = PostgreSqlStore.GetInt64(reader, 16),
-            CostUsd = reader.IsDBNull(17) ? null : reader.GetDecimal(17),
-            OutputTokensPerSecond = GetDouble(reader, 18),
-            InputTokens = PostgreSqlStore.GetInt64(reader, 19),
-            CacheReadInputTokens = PostgreSqlStore.GetInt64(reader, 20),
-            CacheCreationInputTokens = PostgreSqlStore.GetInt64(reader, 21),
-            OutputTokens = PostgreSqlStore.GetInt64(reader, 22),
-            ReasoningTokens = PostgreSqlStore.GetInt64(reader, 23),
-            ResponseId = PostgreSqlStore.GetString(reader, 24),
-            PreviousResponseId = PostgreSqlStore.GetString(reader, 25),
-            ResponseChainId = PostgreSqlStore.GetString(reader, 26),
-            ClientSessionId = PostgreSqlStore.GetString(reader, 27),
-            TtftMs = GetDouble(reader, 28),
-            ProxyOverheadMs = GetDouble(reader, 29),
-            UpstreamTtfbMs = GetDouble(reader, 30),
-            StreamingDurationMs = GetDouble(reader, 31),
-            UserId = PostgreSqlStore.GetString(reader, 32),
-        };
-        if (!includePayload || reader.IsDBNull(Names.Length))
-        {
-            return record;
-        }
-        var p = Names.Length;
-        return record with
-        {
-            Payload = new RequestPayload
-            {
-                RequestHeaders = DeserializeHeaders(reader.GetString(p + 1)),
-                RequestBody = reader.IsDBNull(p + 2) ? null : reader.GetFieldValue<byte[]>(p + 2),
-                ResponseStatus = reader.IsDBNull(p + 3) ? null : reader.GetInt32(p + 3),
-                ResponseHeaders = DeserializeHeaders(reader.GetString(p + 4)),
-                ResponseBody = reader.IsDBNull(p + 5) ? null : reader.GetFieldValue<byte[]>(p + 5),
-                ResponseBodyTruncated = reader.GetBoolean(p + 6),
-                RateLimited = reader.GetBoolean(p + 7),
-                AccountsAttempted = DeserializeList(reader.GetString(p + 8)),
-            },
-        };
-    }
+    internal static RequestRecord Read(NpgsqlDataReader reader, bool includePayload) =>
+        RequestRowLayout.Read(
+            reader,
+            includePayload,
+            static (r, ordinal) => PostgreSqlStore.Instant((NpgsqlDataReader)r, ordinal),
+            static (r, ordinal) => r.GetDecimal(ordinal));
 
-    private static double? GetDouble(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDouble(ordinal);
-
-    internal static string SerializeHeaders(IReadOnlyDictionary<string, string> headers)
+    private static string SerializeHeaders(IReadOnlyDictionary<string, string> headers)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            writer.WriteStartObject();
-            foreach (var (name, value) in headers)
-            {
-                writer.WriteString(name, value);
-            }
-            writer.WriteEndObject();
+            RequestRowLayout.WriteHeaders(writer, headers);
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    internal static Dictionary<string, string> DeserializeHeaders(string json)
-    {
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        using var document = JsonDocument.Parse(json);
-        foreach (var property in document.RootElement.EnumerateObject())
-        {
-            headers[property.Name] = property.Value.GetString() ?? "";
-        }
-        return headers;
-    }
-
-    internal static string SerializeList(IReadOnlyList<string> values)
+    private static string SerializeList(IReadOnlyList<string> values)
     {
         var buffer = new ArrayBufferWriter<byte>(64);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            writer.WriteStartArray();
-            for (var i = 0; i < values.Count; i++)
-            {
-                writer.WriteStringValue(values[i]);
-            }
-            writer.WriteEndArray();
+            RequestRowLayout.WriteList(writer, values);
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    internal static List<string> DeserializeList(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        var values = new List<string>(document.RootElement.GetArrayLength());
-        foreach (var element in document.RootElement.EnumerateArray())
-        {
-            values.Add(element.GetString() ?? "");
-        }
-        return values;
     }
 }

@@ -6,92 +6,15 @@ using SQLitePCL;
 
 namespace Ccflare.Storage.Sqlite;
 
-/// <summary>Column lists and row mapping of <c>requests</c> and <c>request_payloads</c>.</summary>
+/// <summary>SQLite's side of the shared <see cref="RequestRowLayout"/>: timestamps are Unix milliseconds, costs REAL.</summary>
 internal static class RequestColumns
 {
-    /// <summary>Columns of <c>requests</c> in write and read order.</summary>
-    internal static readonly string[] Names =
-    [
-        "id", "timestamp", "method", "path", "provider", "upstream_path", "account_used", "account_name",
-        "status_code", "success", "error_message", "response_time_ms", "failover_attempts", "model",
-        "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "output_tokens_per_second",
-        "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens", "reasoning_tokens",
-        "response_id", "previous_response_id", "response_chain_id", "client_session_id",
-        "ttft_ms", "proxy_overhead_ms", "upstream_ttfb_ms", "streaming_duration_ms", "user_id",
-    ];
-
-    /// <summary>Columns of <c>request_payloads</c> in write and read order.</summary>
-    internal static readonly string[] PayloadNames =
-    [
-        "id", "request_headers", "request_body", "response_status", "response_headers", "response_body",
-        "response_body_truncated", "rate_limited", "accounts_attempted",
-    ];
-
-    internal static readonly string SelectList = string.Join(", ", Array.ConvertAll(Names, n => "r." + n));
-
-    /// <summary>Payload columns after the request columns; <c>p.id</c> is null when the request has no payload.</summary>
-    internal static readonly string PayloadSelectList = string.Join(", ", Array.ConvertAll(PayloadNames, n => "p." + n));
-
-    internal static RequestRecord Read(SqliteDataReader reader, bool includePayload)
-    {
-        var record = new RequestRecord
-        {
-            Id = reader.GetString(0),
-            Timestamp = SqliteStore.FromMs(reader.GetInt64(1)),
-            Method = reader.GetString(2),
-            Path = reader.GetString(3),
-            Provider = SqliteStore.GetString(reader, 4),
-            UpstreamPath = SqliteStore.GetString(reader, 5),
-            AccountUsed = SqliteStore.GetString(reader, 6),
-            AccountName = SqliteStore.GetString(reader, 7),
-            StatusCode = reader.IsDBNull(8) ? null : reader.GetInt32(8),
-            // 9: success, derived from the status code.
-            ErrorMessage = SqliteStore.GetString(reader, 10),
-            ResponseTimeMs = GetDouble(reader, 11),
-            FailoverAttempts = reader.GetInt32(12),
-            Model = SqliteStore.GetString(reader, 13),
-            PromptTokens = SqliteStore.GetInt64(reader, 14),
-            CompletionTokens = SqliteStore.GetInt64(reader, 15),
-            TotalTokens = SqliteStore.GetInt64(reader, 16),
-            CostUsd = reader.IsDBNull(17) ? null : (decimal)reader.GetDouble(17),
-            OutputTokensPerSecond = GetDouble(reader, 18),
-            InputTokens = SqliteStore.GetInt64(reader, 19),
-            CacheReadInputTokens = SqliteStore.GetInt64(reader, 20),
-            CacheCreationInputTokens = SqliteStore.GetInt64(reader, 21),
-            OutputTokens = SqliteStore.GetInt64(reader, 22),
-            ReasoningTokens = SqliteStore.GetInt64(reader, 23),
-            ResponseId = SqliteStore.GetString(reader, 24),
-            PreviousResponseId = SqliteStore.GetString(reader, 25),
-            ResponseChainId = SqliteStore.GetString(reader, 26),
-            ClientSessionId = SqliteStore.GetString(reader, 27),
-            TtftMs = GetDouble(reader, 28),
-            ProxyOverheadMs = GetDouble(reader, 29),
-            UpstreamTtfbMs = GetDouble(reader, 30),
-            StreamingDurationMs = GetDouble(reader, 31),
-            UserId = SqliteStore.GetString(reader, 32),
-        };
-        if (!includePayload || reader.IsDBNull(Names.Length))
-        {
-            return record;
-        }
-        var p = Names.Length;
-        return record with
-        {
-            Payload = new RequestPayload
-            {
-                RequestHeaders = SqliteStore.DeserializeHeaders(reader.GetString(p + 1)),
-                RequestBody = reader.IsDBNull(p + 2) ? null : (byte[])reader.GetValue(p + 2),
-                ResponseStatus = reader.IsDBNull(p + 3) ? null : reader.GetInt32(p + 3),
-                ResponseHeaders = SqliteStore.DeserializeHeaders(reader.GetString(p + 4)),
-                ResponseBody = reader.IsDBNull(p + 5) ? null : (byte[])reader.GetValue(p + 5),
-                ResponseBodyTruncated = reader.GetInt64(p + 6) != 0,
-                RateLimited = reader.GetInt64(p + 7) != 0,
-                AccountsAttempted = SqliteStore.DeserializeList(reader.GetString(p + 8)),
-            },
-        };
-    }
-
-    private static double? GetDouble(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDouble(ordinal);
+    internal static RequestRecord Read(SqliteDataReader reader, bool includePayload) =>
+        RequestRowLayout.Read(
+            reader,
+            includePayload,
+            static (r, ordinal) => SqliteStore.FromMs(r.GetInt64(ordinal)),
+            static (r, ordinal) => (decimal)r.GetDouble(ordinal));
 }
 
 /// <summary>
@@ -119,11 +42,11 @@ internal sealed class RequestWriteCommands : IDisposable
 
         // An upsert rather than INSERT OR REPLACE: REPLACE deletes the old row first, which would
         // cascade to its payload; ON CONFLICT ... DO UPDATE rewrites it in place.
-        var names = RequestColumns.Names;
+        var names = RequestRowLayout.Names;
         var updates = string.Join(", ", Array.ConvertAll(names[1..], n => n + " = excluded." + n));
         _upsertRequest = Prepare(
             $"INSERT INTO requests ({string.Join(", ", names)}) VALUES ({Placeholders(names.Length)}) ON CONFLICT (id) DO UPDATE SET {updates};");
-        var payloadNames = RequestColumns.PayloadNames;
+        var payloadNames = RequestRowLayout.PayloadNames;
         _upsertPayload = Prepare(
             $"INSERT OR REPLACE INTO request_payloads ({string.Join(", ", payloadNames)}) VALUES ({Placeholders(payloadNames.Length)});");
         _deletePayload = Prepare("DELETE FROM request_payloads WHERE id = ?1;");
@@ -250,7 +173,7 @@ internal sealed class RequestWriteCommands : IDisposable
     {
         _json.ResetWrittenCount();
         _jsonWriter.Reset(_json);
-        SqliteStore.WriteHeaders(_jsonWriter, headers);
+        RequestRowLayout.WriteHeaders(_jsonWriter, headers);
         _jsonWriter.Flush();
         Check(raw.sqlite3_bind_text(statement, index, _json.WrittenSpan));
     }
@@ -259,7 +182,7 @@ internal sealed class RequestWriteCommands : IDisposable
     {
         _json.ResetWrittenCount();
         _jsonWriter.Reset(_json);
-        SqliteStore.WriteList(_jsonWriter, values);
+        RequestRowLayout.WriteList(_jsonWriter, values);
         _jsonWriter.Flush();
         Check(raw.sqlite3_bind_text(statement, index, _json.WrittenSpan));
     }

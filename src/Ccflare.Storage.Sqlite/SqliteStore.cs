@@ -200,8 +200,8 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
         await using var connection = await OpenReadConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = includePayloads
-            ? $"SELECT {RequestColumns.SelectList}, {RequestColumns.PayloadSelectList} FROM requests r LEFT JOIN request_payloads p ON p.id = r.id ORDER BY r.timestamp DESC, r.rowid DESC LIMIT @limit;"
-            : $"SELECT {RequestColumns.SelectList} FROM requests r ORDER BY r.timestamp DESC, r.rowid DESC LIMIT @limit;";
+            ? $"SELECT {RequestRowLayout.SelectList}, {RequestRowLayout.PayloadSelectList} FROM requests r LEFT JOIN request_payloads p ON p.id = r.id ORDER BY r.timestamp DESC, r.rowid DESC LIMIT @limit;"
+            : $"SELECT {RequestRowLayout.SelectList} FROM requests r ORDER BY r.timestamp DESC, r.rowid DESC LIMIT @limit;";
         command.Parameters.AddWithValue("@limit", limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var records = new List<RequestRecord>(Math.Min(limit, 1024));
@@ -216,7 +216,7 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
     {
         await using var connection = await OpenReadConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {RequestColumns.SelectList}, {RequestColumns.PayloadSelectList} FROM requests r LEFT JOIN request_payloads p ON p.id = r.id WHERE r.id = @id;";
+        command.CommandText = $"SELECT {RequestRowLayout.SelectList}, {RequestRowLayout.PayloadSelectList} FROM requests r LEFT JOIN request_payloads p ON p.id = r.id WHERE r.id = @id;";
         command.Parameters.AddWithValue("@id", id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? RequestColumns.Read(reader, includePayload: true) : null;
@@ -227,7 +227,7 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(query);
         await using var connection = await OpenReadConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT ").Append(RequestColumns.SelectList).Append(" FROM requests r WHERE 1 = 1");
+        var sql = new StringBuilder("SELECT ").Append(RequestRowLayout.SelectList).Append(" FROM requests r WHERE 1 = 1");
         if (query.From is { } from)
         {
             sql.Append(" AND r.timestamp >= @from");
@@ -562,46 +562,4 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
     internal static long? GetInt64(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
 
     internal static DateTimeOffset? GetInstant(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : FromMs(reader.GetInt64(ordinal));
-
-    internal static void WriteHeaders(Utf8JsonWriter writer, IReadOnlyDictionary<string, string> headers)
-    {
-        writer.WriteStartObject();
-        foreach (var (name, value) in headers)
-        {
-            writer.WriteString(name, value);
-        }
-        writer.WriteEndObject();
-    }
-
-    internal static Dictionary<string, string> DeserializeHeaders(string json)
-    {
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        using var document = JsonDocument.Parse(json);
-        foreach (var property in document.RootElement.EnumerateObject())
-        {
-            headers[property.Name] = property.Value.GetString() ?? "";
-        }
-        return headers;
-    }
-
-    internal static void WriteList(Utf8JsonWriter writer, IReadOnlyList<string> values)
-    {
-        writer.WriteStartArray();
-        for (var i = 0; i < values.Count; i++)
-        {
-            writer.WriteStringValue(values[i]);
-        }
-        writer.WriteEndArray();
-    }
-
-    internal static List<string> DeserializeList(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        var values = new List<string>(document.RootElement.GetArrayLength());
-        foreach (var element in document.RootElement.EnumerateArray())
-        {
-            values.Add(element.GetString() ?? "");
-        }
-        return values;
-    }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -78,31 +77,10 @@ public sealed class ReplicaProcessTests(Xunit.Abstractions.ITestOutputHelper out
         return json.RootElement.GetProperty("account").GetProperty("id").GetString()!;
     }
 
-    private static async Task<JsonElement?> AccountAsync(StandaloneProcess replica, string name)
-    {
-        using var json = JsonDocument.Parse(await replica.Client.GetStringAsync("/api/accounts"));
-        var root = json.RootElement.ValueKind == JsonValueKind.Array ? json.RootElement : json.RootElement.GetProperty("accounts");
-        foreach (var account in root.EnumerateArray())
-        {
-            if (account.GetProperty("name").GetString() == name)
-            {
-                return account.Clone();
-            }
-        }
-        return null;
-    }
+    private static Task<JsonElement?> AccountAsync(StandaloneProcess replica, string name) => ReplicaProbes.AccountAsync(replica.Client, name);
 
-    private async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, string what, int seconds = 15)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(seconds), $"{what}: not seen within {seconds} s");
-            await Task.Delay(20);
-        }
-        output.WriteLine($"{what}: {watch.Elapsed.TotalMilliseconds:N0} ms");
-        return watch.Elapsed;
-    }
+    private Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, string what, int seconds = 15) =>
+        ReplicaProbes.WaitForAsync(output, condition, what, seconds);
 
     private static async Task<long> JsonNumberAsync(StandaloneProcess replica, string path, params string[] properties)
     {
@@ -130,10 +108,7 @@ public sealed class ReplicaProcessTests(Xunit.Abstractions.ITestOutputHelper out
         await AddAccountAsync(_a, "first", "key-1", _upstream.BaseUrl);
         await AddAccountAsync(_a, "second", "key-2", _upstream.BaseUrl);
         await WaitForAsync(async () => await AccountAsync(_b, "second") is not null, "accounts on B");
-        var reset = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        _upstream.ScriptFor("key-1", (context, _) => FakeUpstream.WriteJsonAsync(context, 429,
-            """{"type":"error","error":{"type":"rate_limit_error","message":"limited"}}""",
-            new Dictionary<string, string> { ["anthropic-ratelimit-unified-status"] = "rejected", ["anthropic-ratelimit-unified-reset"] = reset }));
+        ReplicaProbes.RejectWithRateLimit(_upstream, "key-1");
 
         using (var response = await SendAsync(_a))
         {

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -61,32 +59,10 @@ public sealed class SharedStateTests(Xunit.Abstractions.ITestOutputHelper output
         return host.Client.SendAsync(request);
     }
 
-    private static async Task<JsonElement?> AccountAsync(CcflareTestHost host, string name)
-    {
-        using var json = JsonDocument.Parse(await host.Client.GetStringAsync("/api/accounts"));
-        var root = json.RootElement.ValueKind == JsonValueKind.Array ? json.RootElement : json.RootElement.GetProperty("accounts");
-        foreach (var account in root.EnumerateArray())
-        {
-            if (account.GetProperty("name").GetString() == name)
-            {
-                return account.Clone();
-            }
-        }
-        return null;
-    }
+    private static Task<JsonElement?> AccountAsync(CcflareTestHost host, string name) => ReplicaProbes.AccountAsync(host.Client, name);
 
     /// <summary>Polls <paramref name="condition"/> until it holds; returns how long that took (fails after 10 s).</summary>
-    private async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"{what}: not seen within 10 s");
-            await Task.Delay(20);
-        }
-        output.WriteLine($"{what}: {watch.Elapsed.TotalMilliseconds:N0} ms");
-        return watch.Elapsed;
-    }
+    private Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, string what) => ReplicaProbes.WaitForAsync(output, condition, what, seconds: 10);
 
     [Fact]
     public async Task An_account_added_through_one_instance_serves_requests_on_the_other_within_a_second()
@@ -107,10 +83,7 @@ public sealed class SharedStateTests(Xunit.Abstractions.ITestOutputHelper output
         await _a.AddAccountAsync("first", "anthropic", "key-1", _upstream.BaseUrl);
         await _a.AddAccountAsync("second", "anthropic", "key-2", _upstream.BaseUrl);
         await WaitForAsync(async () => await AccountAsync(_b, "second") is not null, "accounts on B");
-        var reset = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        _upstream.ScriptFor("key-1", (context, _) => FakeUpstream.WriteJsonAsync(context, 429,
-            """{"type":"error","error":{"type":"rate_limit_error","message":"limited"}}""",
-            new Dictionary<string, string> { ["anthropic-ratelimit-unified-status"] = "rejected", ["anthropic-ratelimit-unified-reset"] = reset }));
+        ReplicaProbes.RejectWithRateLimit(_upstream, "key-1");
 
         using (var response = await SendAsync(_a))
         {

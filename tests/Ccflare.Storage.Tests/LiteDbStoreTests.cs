@@ -15,6 +15,20 @@ public sealed class LiteDbStoreTests : FileStoreContractTests
 
     private LiteDatabase OpenRaw() => new(new ConnectionString { Filename = Path.Combine(Directory, DatabaseFileName), Connection = ConnectionType.Direct });
 
+    protected override void SetFileVersion(int version)
+    {
+        using var database = OpenRaw();
+        database.UserVersion = version;
+    }
+
+    /// <summary>Only the database file remains (the log file is LiteDB's own and may linger empty).</summary>
+    protected override void AssertNothingPendingBesideTheFile() =>
+        Assert.Equal([DatabaseFileName], System.IO.Directory.GetFiles(Directory).Select(Path.GetFileName).Where(f => !f!.EndsWith("-log.litedb", StringComparison.Ordinal)));
+
+    protected override void UseStorage(ICcflareBuilder builder, string path) => builder.UseLiteDbStorage(path);
+
+    protected override string DatabasePathOf(ICcflareStore store) => Assert.IsType<LiteDbStore>(store).DatabasePath;
+
     [Fact]
     public async Task File_has_the_latest_schema_version_and_the_query_indexes()
     {
@@ -49,22 +63,6 @@ public sealed class LiteDbStoreTests : FileStoreContractTests
     }
 
     [Fact]
-    public async Task Compaction_shrinks_the_file_after_deletions()
-    {
-        await Store.WriteRequestsAsync([.. Enumerable.Range(0, 2000).Select(i => BatchRecord($"r{i:D4}", T0.AddSeconds(i)))], Ct);
-        await Store.CompactAsync(Ct);
-        var full = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
-        await Store.DeleteRequestsAsync(T0.AddSeconds(1900), Ct);
-
-        await Store.CompactAsync(Ct);
-
-        var compacted = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
-        Assert.True(compacted < full / 2, $"{compacted} bytes after compaction, {full} before");
-        Assert.Equal([DatabaseFileName], System.IO.Directory.GetFiles(Directory).Select(Path.GetFileName).Where(f => !f!.EndsWith("-log.litedb", StringComparison.Ordinal)));
-        Assert.Equal(100, (await QueryIdsAsync(new RequestQuery())).Count);
-    }
-
-    [Fact]
     public async Task The_file_is_exclusive_to_one_open_store()
     {
         await Store.SetSettingAsync("k", "v", Ct);
@@ -78,35 +76,6 @@ public sealed class LiteDbStoreTests : FileStoreContractTests
             await DisposeStoreAsync(second);
         }
         Assert.Equal("v", (await Store.GetSettingsAsync(Ct))["k"]);
-    }
-
-    [Fact]
-    public async Task A_file_from_a_newer_version_is_refused()
-    {
-        await DisposeStoreAsync(Store);
-        using (var database = OpenRaw())
-        {
-            database.UserVersion = 99;
-        }
-
-        Store = CreateStore(Directory);
-
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store.InitializeAsync(Ct));
-        Assert.Contains("99", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task UseLiteDbStorage_registers_the_store_for_the_given_file()
-    {
-        var path = Path.Combine(Directory, "di", "ccflare.litedb");
-        var services = new ServiceCollection();
-        services.AddCcflare().UseLiteDbStorage(path);
-        await using var provider = services.BuildServiceProvider();
-
-        var store = Assert.IsType<LiteDbStore>(provider.GetRequiredService<ICcflareStore>());
-        Assert.Equal(path, store.DatabasePath);
-        await store.InitializeAsync(Ct);
-        Assert.True(File.Exists(path));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using static Ccflare.Storage.Tests.TestData;
 
 namespace Ccflare.Storage.Tests;
@@ -86,6 +87,60 @@ public abstract class FileStoreContractTests : PersistentStoreContractTests
 {
     /// <summary>File name of the database inside the directory given to <see cref="StoreContractTests.CreateStore"/>.</summary>
     protected abstract string DatabaseFileName { get; }
+
+    /// <summary>Stamps the (closed) database file with schema version <paramref name="version"/>, bypassing the store.</summary>
+    protected abstract void SetFileVersion(int version);
+
+    /// <summary>After compaction: nothing is left pending beside the file (WAL, journal).</summary>
+    protected abstract void AssertNothingPendingBesideTheFile();
+
+    /// <summary>Registers the store through its builder extension for the file at <paramref name="path"/>.</summary>
+    protected abstract void UseStorage(ICcflareBuilder builder, string path);
+
+    /// <summary>Asserts <paramref name="store"/> is this store type and returns the file path it was given.</summary>
+    protected abstract string DatabasePathOf(ICcflareStore store);
+
+    [Fact]
+    public async Task Compaction_shrinks_the_file_after_deletions()
+    {
+        await Store.WriteRequestsAsync([.. Enumerable.Range(0, 2000).Select(i => BatchRecord($"r{i:D4}", T0.AddSeconds(i)))], Ct);
+        await Store.CompactAsync(Ct);
+        var full = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
+        await Store.DeleteRequestsAsync(T0.AddSeconds(1900), Ct);
+
+        await Store.CompactAsync(Ct);
+
+        var compacted = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
+        Assert.True(compacted < full / 2, $"{compacted} bytes after compaction, {full} before");
+        AssertNothingPendingBesideTheFile();
+        Assert.Equal(100, (await QueryIdsAsync(new RequestQuery())).Count);
+    }
+
+    [Fact]
+    public async Task A_file_from_a_newer_version_is_refused()
+    {
+        await DisposeStoreAsync(Store);
+        SetFileVersion(99);
+
+        Store = CreateStore(Directory);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store.InitializeAsync(Ct));
+        Assert.Contains("99", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_builder_extension_registers_the_store_for_the_given_file()
+    {
+        var path = Path.Combine(Directory, "di", DatabaseFileName);
+        var services = new ServiceCollection();
+        UseStorage(services.AddCcflare(), path);
+        await using var provider = services.BuildServiceProvider();
+
+        var store = provider.GetRequiredService<ICcflareStore>();
+        Assert.Equal(path, DatabasePathOf(store));
+        await store.InitializeAsync(Ct);
+        Assert.True(File.Exists(path));
+    }
 
     [Fact]
     public async Task Missing_directories_of_the_database_file_are_created()

@@ -13,16 +13,51 @@ public sealed class SqliteStoreTests : FileStoreContractTests
     protected override ICcflareStore CreateStore(string directory) =>
         new SqliteStore(new SqliteStorageOptions { DatabasePath = Path.Combine(directory, DatabaseFileName) });
 
-    private SqliteConnection OpenRaw()
+    private SqliteConnection OpenRaw() => OpenRaw(Directory);
+
+    /// <summary>A plain connection (no pooling, so the file is released on dispose) to the database file in <paramref name="directory"/>.</summary>
+    private SqliteConnection OpenRaw(string directory)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
-            DataSource = Path.Combine(Directory, DatabaseFileName),
+            DataSource = Path.Combine(directory, DatabaseFileName),
             Pooling = false,
         }.ToString());
         connection.Open();
         return connection;
     }
+
+    /// <summary>Opens a store on the file in <paramref name="directory"/>, which must migrate and accept a write, and closes it.</summary>
+    private async Task AssertStoreOpensAndWritesAsync(string directory)
+    {
+        var store = CreateStore(directory);
+        try
+        {
+            await store.InitializeAsync(Ct);
+            Assert.True(await store.AddAccountAsync(MinimalAccount("a1", "alpha", T0), Ct));
+        }
+        finally
+        {
+            await DisposeStoreAsync(store);
+        }
+    }
+
+    protected override void SetFileVersion(int version)
+    {
+        using var connection = OpenRaw();
+        Scalar(connection, $"PRAGMA user_version = {version};");
+    }
+
+    /// <summary>The WAL is checkpointed and emptied.</summary>
+    protected override void AssertNothingPendingBesideTheFile()
+    {
+        var wal = new FileInfo(Path.Combine(Directory, DatabaseFileName + "-wal"));
+        Assert.True(!wal.Exists || wal.Length == 0, $"WAL has {wal.Length} bytes after compaction");
+    }
+
+    protected override void UseStorage(ICcflareBuilder builder, string path) => builder.UseSqliteStorage(path);
+
+    protected override string DatabasePathOf(ICcflareStore store) => Assert.IsType<SqliteStore>(store).DatabasePath;
 
     private static object? Scalar(SqliteConnection connection, string sql)
     {
@@ -66,26 +101,15 @@ public sealed class SqliteStoreTests : FileStoreContractTests
     {
         var directory = Path.Combine(Directory, "small-pages");
         System.IO.Directory.CreateDirectory(directory);
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, DatabaseFileName)};Pooling=False"))
+        using (var connection = OpenRaw(directory))
         {
-            connection.Open();
             Scalar(connection, "PRAGMA page_size = 4096;");
             Scalar(connection, "CREATE TABLE older_tool (x INTEGER);");
         }
 
-        var store = CreateStore(directory);
-        try
+        await AssertStoreOpensAndWritesAsync(directory);
+        using (var connection = OpenRaw(directory))
         {
-            await store.InitializeAsync(Ct);
-            Assert.True(await store.AddAccountAsync(MinimalAccount("a1", "alpha", T0), Ct));
-        }
-        finally
-        {
-            await DisposeStoreAsync(store);
-        }
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, DatabaseFileName)};Pooling=False"))
-        {
-            connection.Open();
             Assert.Equal(4096L, Scalar(connection, "PRAGMA page_size;"));
             Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode;"));
         }
@@ -179,54 +203,12 @@ public sealed class SqliteStoreTests : FileStoreContractTests
     {
         var directory = Path.Combine(Directory, "empty");
         System.IO.Directory.CreateDirectory(directory);
-        using (var connection = new SqliteConnection($"Data Source={Path.Combine(directory, DatabaseFileName)};Pooling=False"))
+        using (var connection = OpenRaw(directory))
         {
-            connection.Open();
             Assert.Equal(0L, Scalar(connection, "PRAGMA user_version;"));
         }
 
-        var store = CreateStore(directory);
-        try
-        {
-            await store.InitializeAsync(Ct);
-            Assert.True(await store.AddAccountAsync(MinimalAccount("a1", "alpha", T0), Ct));
-        }
-        finally
-        {
-            await DisposeStoreAsync(store);
-        }
-    }
-
-    [Fact]
-    public async Task Compaction_shrinks_the_file_and_empties_the_wal()
-    {
-        await Store.WriteRequestsAsync([.. Enumerable.Range(0, 2000).Select(i => BatchRecord($"r{i:D4}", T0.AddSeconds(i)))], Ct);
-        await Store.CompactAsync(Ct);
-        var full = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
-        await Store.DeleteRequestsAsync(T0.AddSeconds(1900), Ct);
-
-        await Store.CompactAsync(Ct);
-
-        var compacted = new FileInfo(Path.Combine(Directory, DatabaseFileName)).Length;
-        Assert.True(compacted < full / 2, $"{compacted} bytes after compaction, {full} before");
-        var wal = new FileInfo(Path.Combine(Directory, DatabaseFileName + "-wal"));
-        Assert.True(!wal.Exists || wal.Length == 0, $"WAL has {wal.Length} bytes after compaction");
-        Assert.Equal(100, (await QueryIdsAsync(new RequestQuery())).Count);
-    }
-
-    [Fact]
-    public async Task A_file_from_a_newer_version_is_refused()
-    {
-        await DisposeStoreAsync(Store);
-        using (var connection = OpenRaw())
-        {
-            Scalar(connection, "PRAGMA user_version = 99;");
-        }
-
-        Store = CreateStore(Directory);
-
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store.InitializeAsync(Ct));
-        Assert.Contains("99", error.Message, StringComparison.Ordinal);
+        await AssertStoreOpensAndWritesAsync(directory);
     }
 
     [Fact]
@@ -240,20 +222,6 @@ public sealed class SqliteStoreTests : FileStoreContractTests
             "INSERT INTO request_payloads (id, request_headers, response_headers, accounts_attempted) VALUES ('ghost', '{}', '{}', '[]');"));
         Scalar(connection, "DELETE FROM requests WHERE id = 'r1';");
         Assert.Equal(0L, Scalar(connection, "SELECT COUNT(*) FROM request_payloads;"));
-    }
-
-    [Fact]
-    public async Task UseSqliteStorage_registers_the_store_for_the_given_file()
-    {
-        var path = Path.Combine(Directory, "di", "ccflare.db");
-        var services = new ServiceCollection();
-        services.AddCcflare().UseSqliteStorage(path);
-        await using var provider = services.BuildServiceProvider();
-
-        var store = Assert.IsType<SqliteStore>(provider.GetRequiredService<ICcflareStore>());
-        Assert.Equal(path, store.DatabasePath);
-        await store.InitializeAsync(Ct);
-        Assert.True(File.Exists(path));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Ccflare.Http;
 
 namespace Ccflare.Recording;
 
@@ -87,15 +88,8 @@ internal static class PayloadMasking
                             maskNext = IsSensitiveProperty(name);
                             writer.WritePropertyName(name);
                             continue;
-                        case JsonTokenType.String:
-                            if (maskNext)
-                            {
-                                writer.WriteStringValue(Masked);
-                            }
-                            else
-                            {
-                                writer.WriteStringValue(reader.GetString());
-                            }
+                        case JsonTokenType.String when maskNext:
+                            writer.WriteStringValue(Masked);
                             break;
                         case JsonTokenType.StartObject:
                             writer.WriteStartObject();
@@ -109,17 +103,8 @@ internal static class PayloadMasking
                         case JsonTokenType.EndArray:
                             writer.WriteEndArray();
                             break;
-                        case JsonTokenType.Number:
-                            writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
-                            break;
-                        case JsonTokenType.True:
-                            writer.WriteBooleanValue(true);
-                            break;
-                        case JsonTokenType.False:
-                            writer.WriteBooleanValue(false);
-                            break;
-                        case JsonTokenType.Null:
-                            writer.WriteNullValue();
+                        default:
+                            JsonTokens.WriteScalar(ref reader, writer);
                             break;
                     }
                     maskNext = false;

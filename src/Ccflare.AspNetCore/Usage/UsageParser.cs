@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Ccflare.Http;
 
 namespace Ccflare.Usage;
 
@@ -319,24 +320,7 @@ internal static class UsageParser
                 else
                 {
                     writer.WritePropertyName(name);
-                    switch (reader.TokenType)
-                    {
-                        case JsonTokenType.String:
-                            writer.WriteStringValue(reader.GetString());
-                            break;
-                        case JsonTokenType.Number:
-                            writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
-                            break;
-                        case JsonTokenType.True:
-                            writer.WriteBooleanValue(true);
-                            break;
-                        case JsonTokenType.False:
-                            writer.WriteBooleanValue(false);
-                            break;
-                        default:
-                            writer.WriteNullValue();
-                            break;
-                    }
+                    JsonTokens.WriteScalar(ref reader, writer);
                 }
                 any = true;
             }

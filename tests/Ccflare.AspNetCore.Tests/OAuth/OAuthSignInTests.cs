@@ -4,43 +4,24 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Ccflare.Security;
-using Ccflare.Tests.Infrastructure;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Ccflare.Tests.OAuth;
 
-public sealed class OAuthSignInTests : IAsyncLifetime
+public sealed class OAuthSignInTests : OAuthHostTests
 {
-    private FakeAuthServer _auth = null!;
-    private FakeUpstream _upstream = null!;
-    private CcflareTestHost _host = null!;
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
-
-    public async Task InitializeAsync()
+    protected override void Configure(CcflareOptions options)
     {
-        _auth = await FakeAuthServer.StartAsync();
-        _upstream = await FakeUpstream.StartAsync();
-        _host = await CcflareTestHost.StartAsync(configure: o =>
-        {
-            o.Providers["claude-code"] = new ProviderOptions { AuthorizeUrl = _auth.AuthorizeUrl, TokenUrl = _auth.TokenUrl, BaseUrl = _upstream.BaseUrl };
-            o.Providers["codex"] = new ProviderOptions { TokenUrl = _auth.TokenUrl, BaseUrl = _upstream.CodexBaseUrl };
-            // The background pass (which also deletes expired sessions) runs hourly here, so expiry is observable.
-            o.TokenRefreshIntervalMs = 3_600_000;
-        }, time: _time);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-        await _auth.DisposeAsync();
+        options.Providers["claude-code"] = new ProviderOptions { AuthorizeUrl = Auth.AuthorizeUrl, TokenUrl = Auth.TokenUrl, BaseUrl = Upstream.BaseUrl };
+        options.Providers["codex"] = new ProviderOptions { TokenUrl = Auth.TokenUrl, BaseUrl = Upstream.CodexBaseUrl };
+        // The background pass (which also deletes expired sessions) runs hourly here, so expiry is observable.
+        options.TokenRefreshIntervalMs = 3_600_000;
     }
 
     private async Task<(string SessionId, Uri AuthUrl)> InitAsync(string provider, string name)
     {
-        using var response = await _host.Client.PostAsJsonAsync($"/api/auth/{provider}/init", new { name });
+        using var response = await Host.Client.PostAsJsonAsync($"/api/auth/{provider}/init", new { name });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.True(json.RootElement.GetProperty("success").GetBoolean());
@@ -50,7 +31,7 @@ public sealed class OAuthSignInTests : IAsyncLifetime
     }
 
     private Task<HttpResponseMessage> CompleteAsync(string provider, string sessionId, string code) =>
-        _host.Client.PostAsJsonAsync($"/api/auth/{provider}/complete", new { sessionId, code });
+        Host.Client.PostAsJsonAsync($"/api/auth/{provider}/complete", new { sessionId, code });
 
     private static string Base64UrlSha256(string value) =>
         Convert.ToBase64String(SHA256.HashData(Encoding.ASCII.GetBytes(value))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
@@ -60,7 +41,7 @@ public sealed class OAuthSignInTests : IAsyncLifetime
     {
         var (sessionId, authUrl) = await InitAsync("claude-code", "max-1");
 
-        Assert.Equal(_auth.AuthorizeUrl, authUrl.GetLeftPart(UriPartial.Path));
+        Assert.Equal(Auth.AuthorizeUrl, authUrl.GetLeftPart(UriPartial.Path));
         var query = QueryHelpers.ParseQuery(authUrl.Query);
         Assert.Equal("S256", query["code_challenge_method"]);
         Assert.Equal("9d1c250a-e61b-44d9-88ed-5944d1962f5e", query["client_id"]);
@@ -81,7 +62,7 @@ public sealed class OAuthSignInTests : IAsyncLifetime
             Assert.False(string.IsNullOrEmpty(json.RootElement.GetProperty("data").GetProperty("accountId").GetString()));
         }
 
-        var token = Assert.Single(_auth.Requests);
+        var token = Assert.Single(Auth.Requests);
         Assert.True(token.IsJson);
         Assert.Equal("authorization_code", token["grant_type"]);
         Assert.Equal("auth-code-123", token["code"]);
@@ -92,14 +73,14 @@ public sealed class OAuthSignInTests : IAsyncLifetime
         Assert.InRange(verifier.Length, 43, 128);
         Assert.Equal(query["code_challenge"].ToString(), Base64UrlSha256(verifier));
 
-        using var proxied = await _host.Client.PostAsync("/v1/claude-code/v1/messages",
+        using var proxied = await Host.Client.PostAsync("/v1/claude-code/v1/messages",
             new StringContent("""{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
-        var received = Assert.Single(_upstream.Received);
+        var received = Assert.Single(Upstream.Received);
         Assert.Equal("Bearer at-1", received.Header("authorization"));
         Assert.Null(received.Header("x-api-key"));
 
-        var accounts = await _host.Client.GetStringAsync("/api/accounts");
+        var accounts = await Host.Client.GetStringAsync("/api/accounts");
         Assert.Contains("\"auth_method\":\"oauth\"", accounts, StringComparison.Ordinal);
         Assert.DoesNotContain("at-1", accounts, StringComparison.Ordinal);
         Assert.DoesNotContain("rt-1", accounts, StringComparison.Ordinal);
@@ -121,17 +102,17 @@ public sealed class OAuthSignInTests : IAsyncLifetime
         using var complete = await CompleteAsync("codex", sessionId, "codex-code");
         Assert.Equal(HttpStatusCode.OK, complete.StatusCode);
 
-        var token = Assert.Single(_auth.Requests);
+        var token = Assert.Single(Auth.Requests);
         Assert.StartsWith("application/x-www-form-urlencoded", token.ContentType, StringComparison.Ordinal);
         Assert.Equal("authorization_code", token["grant_type"]);
         Assert.Equal("codex-code", token["code"]);
         Assert.Equal("app_EMoamEEZ73f0CkXaXp7hrann", token["client_id"]);
         Assert.Equal(query["code_challenge"].ToString(), Base64UrlSha256(token["code_verifier"]!));
 
-        using var proxied = await _host.Client.PostAsync("/v1/codex/responses",
+        using var proxied = await Host.Client.PostAsync("/v1/codex/responses",
             new StringContent("""{"model":"gpt-5-codex","input":"Hi"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
-        var received = Assert.Single(_upstream.Received);
+        var received = Assert.Single(Upstream.Received);
         Assert.Equal("/backend-api/codex/responses", received.Path);
         Assert.Equal("Bearer at-1", received.Header("authorization"));
     }
@@ -142,7 +123,7 @@ public sealed class OAuthSignInTests : IAsyncLifetime
     [InlineData("openai", HttpStatusCode.BadRequest)]
     public async Task Init_rejects_unknown_and_api_key_providers(string provider, HttpStatusCode expected)
     {
-        using var response = await _host.Client.PostAsJsonAsync($"/api/auth/{provider}/init", new { name = "x" });
+        using var response = await Host.Client.PostAsJsonAsync($"/api/auth/{provider}/init", new { name = "x" });
         Assert.Equal(expected, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Contains(provider, json.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
@@ -151,12 +132,12 @@ public sealed class OAuthSignInTests : IAsyncLifetime
     [Fact]
     public async Task Init_validates_the_name_and_rejects_duplicates()
     {
-        using (var blank = await _host.Client.PostAsJsonAsync("/api/auth/claude-code/init", new { name = " " }))
+        using (var blank = await Host.Client.PostAsJsonAsync("/api/auth/claude-code/init", new { name = " " }))
         {
             Assert.Equal(HttpStatusCode.BadRequest, blank.StatusCode);
         }
-        await _host.AddAccountAsync("taken", "anthropic", "sk-ant-1", _upstream.BaseUrl);
-        using var duplicate = await _host.Client.PostAsJsonAsync("/api/auth/claude-code/init", new { name = "taken" });
+        await Host.AddAccountAsync("taken", "anthropic", "sk-ant-1", Upstream.BaseUrl);
+        using var duplicate = await Host.Client.PostAsJsonAsync("/api/auth/claude-code/init", new { name = "taken" });
         Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
     }
 
@@ -179,9 +160,9 @@ public sealed class OAuthSignInTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.BadRequest, wrongProvider.StatusCode);
         }
-        Assert.Empty(_auth.Requests);
+        Assert.Empty(Auth.Requests);
 
-        using (var status = await _host.Client.GetAsync($"/api/auth/session/{sessionId}/status"))
+        using (var status = await Host.Client.GetAsync($"/api/auth/session/{sessionId}/status"))
         {
             Assert.Contains("\"status\":\"pending\"", await status.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
@@ -189,7 +170,7 @@ public sealed class OAuthSignInTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         }
-        using (var status = await _host.Client.GetAsync($"/api/auth/session/{sessionId}/status"))
+        using (var status = await Host.Client.GetAsync($"/api/auth/session/{sessionId}/status"))
         {
             Assert.Contains("\"status\":\"completed\"", await status.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
@@ -198,8 +179,8 @@ public sealed class OAuthSignInTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
             Assert.Contains("already completed", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
-        Assert.Single(_auth.Requests);
-        using var missing = await _host.Client.GetAsync("/api/auth/session/nope/status");
+        Assert.Single(Auth.Requests);
+        using var missing = await Host.Client.GetAsync("/api/auth/session/nope/status");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
@@ -207,16 +188,16 @@ public sealed class OAuthSignInTests : IAsyncLifetime
     public async Task Sessions_expire_after_ten_minutes()
     {
         var (sessionId, _) = await InitAsync("claude-code", "late");
-        _time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+        Time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
 
-        using (var status = await _host.Client.GetAsync($"/api/auth/session/{sessionId}/status"))
+        using (var status = await Host.Client.GetAsync($"/api/auth/session/{sessionId}/status"))
         {
             Assert.Contains("\"status\":\"expired\"", await status.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
         using var complete = await CompleteAsync("claude-code", sessionId, "code");
         Assert.Equal(HttpStatusCode.BadRequest, complete.StatusCode);
         Assert.Contains("expired", await complete.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Empty(_auth.Requests);
+        Assert.Empty(Auth.Requests);
         using var after = await CompleteAsync("claude-code", sessionId, "code");
         Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
     }
@@ -225,10 +206,10 @@ public sealed class OAuthSignInTests : IAsyncLifetime
     public async Task The_background_pass_deletes_expired_sessions()
     {
         var (sessionId, _) = await InitAsync("claude-code", "abandoned");
-        var store = _host.Services.GetRequiredService<ICcflareStore>();
+        var store = Host.Services.GetRequiredService<ICcflareStore>();
         Assert.NotNull(await store.GetAuthSessionAsync(sessionId, CancellationToken.None));
 
-        _time.Advance(TimeSpan.FromHours(1));
+        Time.Advance(TimeSpan.FromHours(1));
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (await store.GetAuthSessionAsync(sessionId, CancellationToken.None) is not null && DateTime.UtcNow < deadline)
         {
@@ -236,14 +217,14 @@ public sealed class OAuthSignInTests : IAsyncLifetime
         }
 
         Assert.Null(await store.GetAuthSessionAsync(sessionId, CancellationToken.None));
-        using var status = await _host.Client.GetAsync($"/api/auth/session/{sessionId}/status");
+        using var status = await Host.Client.GetAsync($"/api/auth/session/{sessionId}/status");
         Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
     }
 
     [Fact]
     public async Task Token_endpoint_failure_is_a_502_with_the_upstream_message_and_no_code_or_verifier()
     {
-        _auth.Respond = r => (400, JsonSerializer.Serialize(new { error = "invalid_grant", error_description = "Invalid authorization code " + r["code"] + " for verifier " + r["code_verifier"] }));
+        Auth.Respond = r => (400, JsonSerializer.Serialize(new { error = "invalid_grant", error_description = "Invalid authorization code " + r["code"] + " for verifier " + r["code_verifier"] }));
         var (sessionId, _) = await InitAsync("claude-code", "bad-code");
 
         using var complete = await CompleteAsync("claude-code", sessionId, "secret-code-xyz");
@@ -252,8 +233,8 @@ public sealed class OAuthSignInTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadGateway, complete.StatusCode);
         Assert.Contains("invalid_grant", body, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-code-xyz", body, StringComparison.Ordinal);
-        Assert.DoesNotContain(Assert.Single(_auth.Requests)["code_verifier"]!, body, StringComparison.Ordinal);
-        var accounts = await _host.Client.GetStringAsync("/api/accounts");
+        Assert.DoesNotContain(Assert.Single(Auth.Requests)["code_verifier"]!, body, StringComparison.Ordinal);
+        var accounts = await Host.Client.GetStringAsync("/api/accounts");
         Assert.DoesNotContain("bad-code", accounts, StringComparison.Ordinal);
     }
 
@@ -263,14 +244,14 @@ public sealed class OAuthSignInTests : IAsyncLifetime
         var (_, authUrl) = await InitAsync("claude-code", "via-browser");
         var state = QueryHelpers.ParseQuery(authUrl.Query)["state"].ToString();
 
-        using var page = await _host.Client.GetAsync($"/oauth/claude-code/callback?code=browser-code&state={Uri.EscapeDataString(state)}");
+        using var page = await Host.Client.GetAsync($"/oauth/claude-code/callback?code=browser-code&state={Uri.EscapeDataString(state)}");
 
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
         Assert.Contains("via-browser", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal("browser-code", Assert.Single(_auth.Requests)["code"]);
+        Assert.Equal("browser-code", Assert.Single(Auth.Requests)["code"]);
 
-        using var unknown = await _host.Client.GetAsync("/oauth/claude-code/callback?code=x&state=unknown");
+        using var unknown = await Host.Client.GetAsync("/oauth/claude-code/callback?code=x&state=unknown");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
@@ -278,7 +259,7 @@ public sealed class OAuthSignInTests : IAsyncLifetime
     public async Task Sign_in_state_is_encrypted_in_the_store()
     {
         var (sessionId, _) = await InitAsync("claude-code", "stored");
-        var raw = _host.Services.GetRequiredService<ICcflareStore>();
+        var raw = Host.Services.GetRequiredService<ICcflareStore>();
         var session = await raw.GetAuthSessionAsync(sessionId, CancellationToken.None);
         Assert.NotNull(session);
         Assert.StartsWith(SecretProtector.Prefix, session.StateJson, StringComparison.Ordinal);

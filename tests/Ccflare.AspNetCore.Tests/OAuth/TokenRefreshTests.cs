@@ -4,47 +4,28 @@ using System.Text;
 using System.Text.Json;
 using Ccflare.Accounts;
 using Ccflare.Security;
-using Ccflare.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Ccflare.Tests.OAuth;
 
-public sealed class TokenRefreshTests : IAsyncLifetime
+public sealed class TokenRefreshTests : OAuthHostTests
 {
-    private FakeAuthServer _auth = null!;
-    private FakeUpstream _upstream = null!;
-    private CcflareTestHost _host = null!;
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
-
-    public async Task InitializeAsync()
+    protected override void Configure(CcflareOptions options)
     {
-        _auth = await FakeAuthServer.StartAsync();
-        _upstream = await FakeUpstream.StartAsync();
-        _host = await CcflareTestHost.StartAsync(configure: o =>
-        {
-            o.Providers["claude-code"] = new ProviderOptions { TokenUrl = _auth.TokenUrl, BaseUrl = _upstream.BaseUrl };
-            o.TokenRefreshIntervalMs = 60_000;
-        }, time: _time);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _upstream.DisposeAsync();
-        await _auth.DisposeAsync();
+        options.Providers["claude-code"] = new ProviderOptions { TokenUrl = Auth.TokenUrl, BaseUrl = Upstream.BaseUrl };
+        options.TokenRefreshIntervalMs = 60_000;
     }
 
     private async Task<string> AddOAuthAccountAsync(string name, string accessToken, string? refreshToken, TimeSpan expiresIn)
     {
-        using var response = await _host.Client.PostAsJsonAsync("/api/accounts", new
+        using var response = await Host.Client.PostAsJsonAsync("/api/accounts", new
         {
             name,
             provider = "claude-code",
             auth_method = "oauth",
             access_token = accessToken,
             refresh_token = refreshToken,
-            expires_at = _time.GetUtcNow().Add(expiresIn).ToUnixTimeMilliseconds(),
+            expires_at = Time.GetUtcNow().Add(expiresIn).ToUnixTimeMilliseconds(),
         });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -52,12 +33,12 @@ public sealed class TokenRefreshTests : IAsyncLifetime
     }
 
     private Task<HttpResponseMessage> SendMessageAsync() =>
-        _host.Client.PostAsync("/v1/claude-code/v1/messages",
+        Host.Client.PostAsync("/v1/claude-code/v1/messages",
             new StringContent("""{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"));
 
     private async Task<Account> StoredAsync(string id)
     {
-        var accounts = await _host.Services.GetRequiredService<SecretProtectingStore>().GetAccountsAsync(CancellationToken.None);
+        var accounts = await Host.Services.GetRequiredService<SecretProtectingStore>().GetAccountsAsync(CancellationToken.None);
         return accounts.Single(a => a.Id == id);
     }
 
@@ -65,7 +46,7 @@ public sealed class TokenRefreshTests : IAsyncLifetime
     public async Task A_token_about_to_expire_is_refreshed_once_for_a_hundred_concurrent_requests()
     {
         var id = await AddOAuthAccountAsync("max", "at-old", "rt-old", TimeSpan.FromMinutes(2));
-        _auth.Delay = TimeSpan.FromMilliseconds(300);
+        Auth.Delay = TimeSpan.FromMilliseconds(300);
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => SendMessageAsync()));
 
@@ -74,18 +55,18 @@ public sealed class TokenRefreshTests : IAsyncLifetime
         {
             response.Dispose();
         }
-        Assert.Equal(1, _auth.RefreshCalls);
-        var refresh = Assert.Single(_auth.Requests);
+        Assert.Equal(1, Auth.RefreshCalls);
+        var refresh = Assert.Single(Auth.Requests);
         Assert.True(refresh.IsJson);
         Assert.Equal("rt-old", refresh["refresh_token"]);
         Assert.Equal("9d1c250a-e61b-44d9-88ed-5944d1962f5e", refresh["client_id"]);
-        Assert.Equal(100, _upstream.Received.Count);
-        Assert.All(_upstream.Received, r => Assert.Equal("Bearer at-1", r.Header("authorization")));
+        Assert.Equal(100, Upstream.Received.Count);
+        Assert.All(Upstream.Received, r => Assert.Equal("Bearer at-1", r.Header("authorization")));
 
         var stored = await StoredAsync(id);
         Assert.Equal("at-1", stored.AccessToken);
         Assert.Equal("rt-1", stored.RefreshToken);
-        Assert.Equal(_time.GetUtcNow().AddSeconds(3600), stored.ExpiresAt);
+        Assert.Equal(Time.GetUtcNow().AddSeconds(3600), stored.ExpiresAt);
     }
 
     [Fact]
@@ -94,8 +75,8 @@ public sealed class TokenRefreshTests : IAsyncLifetime
         await AddOAuthAccountAsync("fresh", "at-fresh", "rt-fresh", TimeSpan.FromHours(1));
         using var response = await SendMessageAsync();
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(0, _auth.RefreshCalls);
-        Assert.Equal("Bearer at-fresh", Assert.Single(_upstream.Received).Header("authorization"));
+        Assert.Equal(0, Auth.RefreshCalls);
+        Assert.Equal("Bearer at-fresh", Assert.Single(Upstream.Received).Header("authorization"));
     }
 
     [Fact]
@@ -103,17 +84,17 @@ public sealed class TokenRefreshTests : IAsyncLifetime
     {
         var broken = await AddOAuthAccountAsync("broken", "at-broken", "rt-revoked", TimeSpan.FromMinutes(-1));
         await AddOAuthAccountAsync("healthy", "at-healthy", "rt-healthy", TimeSpan.FromHours(2));
-        _auth.Respond = r => r["refresh_token"] == "rt-revoked"
+        Auth.Respond = r => r["refresh_token"] == "rt-revoked"
             ? (400, """{"error":"invalid_grant","error_description":"Refresh token revoked"}""")
             : (500, "{}");
 
         using var response = await SendMessageAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("Bearer at-healthy", Assert.Single(_upstream.Received).Header("authorization"));
-        Assert.Equal(1, _auth.RefreshCalls);
+        Assert.Equal("Bearer at-healthy", Assert.Single(Upstream.Received).Header("authorization"));
+        Assert.Equal(1, Auth.RefreshCalls);
 
-        using var list = JsonDocument.Parse(await _host.Client.GetStringAsync("/api/accounts"));
+        using var list = JsonDocument.Parse(await Host.Client.GetStringAsync("/api/accounts"));
         var account = list.RootElement.EnumerateArray().Single(a => a.GetProperty("id").GetString() == broken);
         Assert.Equal("refresh_failed", account.GetProperty("tokenStatus").GetString());
         Assert.Contains("invalid_grant", account.GetProperty("tokenStatusReason").GetString(), StringComparison.Ordinal);
@@ -123,7 +104,7 @@ public sealed class TokenRefreshTests : IAsyncLifetime
         // The marked account is skipped: no further refresh attempts, traffic goes to the healthy one.
         using var second = await SendMessageAsync();
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
-        Assert.Equal(1, _auth.RefreshCalls);
+        Assert.Equal(1, Auth.RefreshCalls);
     }
 
     [Fact]
@@ -131,20 +112,20 @@ public sealed class TokenRefreshTests : IAsyncLifetime
     {
         var flaky = await AddOAuthAccountAsync("flaky", "at-flaky", "rt-flaky", TimeSpan.FromMinutes(-1));
         await AddOAuthAccountAsync("steady", "at-steady", "rt-steady", TimeSpan.FromHours(2));
-        _auth.Respond = _ => (503, """{"error":"temporarily_unavailable"}""");
+        Auth.Respond = _ => (503, """{"error":"temporarily_unavailable"}""");
 
         using (var response = await SendMessageAsync())
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
-        Assert.Equal("Bearer at-steady", Assert.Single(_upstream.Received).Header("authorization"));
+        Assert.Equal("Bearer at-steady", Assert.Single(Upstream.Received).Header("authorization"));
         Assert.Null((await StoredAsync(flaky)).TokenStatus);
 
-        _auth.Respond = null;
-        var state = _host.Services.GetRequiredService<AccountRegistry>().Find(flaky)!;
-        var secret = await _host.Services.GetRequiredService<IAccountCredentials>().GetSecretAsync(state, CancellationToken.None);
+        Auth.Respond = null;
+        var state = Host.Services.GetRequiredService<AccountRegistry>().Find(flaky)!;
+        var secret = await Host.Services.GetRequiredService<IAccountCredentials>().GetSecretAsync(state, CancellationToken.None);
         Assert.Equal("at-1", secret);
-        Assert.Equal(2, _auth.RefreshCalls);
+        Assert.Equal(2, Auth.RefreshCalls);
         Assert.Equal("at-1", (await StoredAsync(flaky)).AccessToken);
     }
 
@@ -156,8 +137,8 @@ public sealed class TokenRefreshTests : IAsyncLifetime
         using var response = await SendMessageAsync();
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        Assert.Empty(_upstream.Received);
-        Assert.Equal(0, _auth.RefreshCalls);
+        Assert.Empty(Upstream.Received);
+        Assert.Equal(0, Auth.RefreshCalls);
         Assert.Equal("expired", (await StoredAsync(id)).TokenStatus);
     }
 
@@ -166,7 +147,7 @@ public sealed class TokenRefreshTests : IAsyncLifetime
     {
         var id = await AddOAuthAccountAsync("rotating", "at-old", "rt-keep", TimeSpan.FromMinutes(1));
         var n = 0;
-        _auth.Respond = _ => (200, JsonSerializer.Serialize(new { access_token = $"at-new-{++n}", expires_in = 600 }));
+        Auth.Respond = _ => (200, JsonSerializer.Serialize(new { access_token = $"at-new-{++n}", expires_in = 600 }));
 
         using (var response = await SendMessageAsync())
         {
@@ -177,13 +158,13 @@ public sealed class TokenRefreshTests : IAsyncLifetime
         Assert.Equal("rt-keep", stored.RefreshToken);
 
         // Next expiry: the kept refresh token is sent again.
-        _time.Advance(TimeSpan.FromMinutes(6));
+        Time.Advance(TimeSpan.FromMinutes(6));
         using (var response = await SendMessageAsync())
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
-        Assert.Equal(new[] { "rt-keep", "rt-keep" }, _auth.Requests.Select(r => r["refresh_token"] ?? "").ToArray());
-        Assert.Equal("Bearer at-new-2", _upstream.Received.Last().Header("authorization"));
+        Assert.Equal(new[] { "rt-keep", "rt-keep" }, Auth.Requests.Select(r => r["refresh_token"] ?? "").ToArray());
+        Assert.Equal("Bearer at-new-2", Upstream.Received.Last().Header("authorization"));
     }
 
     [Fact]
@@ -192,9 +173,9 @@ public sealed class TokenRefreshTests : IAsyncLifetime
         var id = await AddOAuthAccountAsync("idle", "at-idle", "rt-idle", TimeSpan.FromMinutes(6));
         var later = await AddOAuthAccountAsync("later", "at-later", "rt-later", TimeSpan.FromHours(3));
 
-        _time.Advance(TimeSpan.FromSeconds(61));
+        Time.Advance(TimeSpan.FromSeconds(61));
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (_auth.RefreshCalls == 0 && DateTime.UtcNow < deadline)
+        while (Auth.RefreshCalls == 0 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(20);
         }
@@ -203,24 +184,24 @@ public sealed class TokenRefreshTests : IAsyncLifetime
             await Task.Delay(20);
         }
 
-        Assert.Equal(1, _auth.RefreshCalls);
-        Assert.Equal("rt-idle", Assert.Single(_auth.Requests)["refresh_token"]);
+        Assert.Equal(1, Auth.RefreshCalls);
+        Assert.Equal("rt-idle", Assert.Single(Auth.Requests)["refresh_token"]);
         Assert.Equal("at-1", (await StoredAsync(id)).AccessToken);
         Assert.Equal("at-later", (await StoredAsync(later)).AccessToken);
-        Assert.Empty(_upstream.Received);
+        Assert.Empty(Upstream.Received);
     }
 
     [Fact]
     public async Task Refresh_single_flight_holds_when_called_directly()
     {
         await AddOAuthAccountAsync("direct", "at-old", "rt-old", TimeSpan.FromMinutes(1));
-        _auth.Delay = TimeSpan.FromMilliseconds(200);
-        var credentials = _host.Services.GetRequiredService<IAccountCredentials>();
-        var state = _host.Services.GetRequiredService<AccountRegistry>().FindByName("direct")!;
+        Auth.Delay = TimeSpan.FromMilliseconds(200);
+        var credentials = Host.Services.GetRequiredService<IAccountCredentials>();
+        var state = Host.Services.GetRequiredService<AccountRegistry>().FindByName("direct")!;
 
         var secrets = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => credentials.GetSecretAsync(state, CancellationToken.None).AsTask()));
 
         Assert.All(secrets, s => Assert.Equal("at-1", s));
-        Assert.Equal(1, _auth.RefreshCalls);
+        Assert.Equal(1, Auth.RefreshCalls);
     }
 }

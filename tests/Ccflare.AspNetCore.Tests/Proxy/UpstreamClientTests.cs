@@ -4,9 +4,9 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Ccflare.Tests.Infrastructure;
-using Ccflare.Tests.Strategies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using TenantStrategy = Ccflare.Tests.Docs.Snippets.TenantStrategy;
 
 namespace Ccflare.Tests.Proxy;
 

@@ -6,26 +6,10 @@ using Ccflare.Accounts;
 using Ccflare.Strategies;
 using Ccflare.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
+// The strategy docs/strategies.md shows (routes to the account named in x-tenant first) is the one tested here.
+using TenantStrategy = Ccflare.Tests.Docs.Snippets.TenantStrategy;
 
 namespace Ccflare.Tests.Strategies;
-
-/// <summary>Routes to the account named in the <c>x-tenant</c> header first.</summary>
-public sealed class TenantStrategy : ILoadBalancingStrategy
-{
-    public string Name => "tenant";
-
-    public void Order(in LoadBalancingContext context, List<AccountState> candidates)
-    {
-        var tenant = context.HttpContext.Request.Headers["x-tenant"].ToString();
-        var index = candidates.FindIndex(c => c.Name == tenant);
-        if (index > 0)
-        {
-            var chosen = candidates[index];
-            candidates.RemoveAt(index);
-            candidates.Insert(0, chosen);
-        }
-    }
-}
 
 /// <summary>A host strategy with a bug: it throws on every request.</summary>
 public sealed class BrokenStrategy : ILoadBalancingStrategy

@@ -5,22 +5,29 @@ namespace Ccflare.Tests.Usage;
 
 public sealed class UsageParserTests
 {
+    /// <summary>
+    /// The usage in both Anthropic fixtures (the JSON message and the stream): prompt tokens are input
+    /// plus both cache counts; the stream takes input from message_start and output from message_delta.
+    /// </summary>
+    private static readonly UsageInfo AnthropicFixtureUsage = new()
+    {
+        Format = UsageFormat.AnthropicMessages,
+        Model = "claude-sonnet-4-5-20250929",
+        InputTokens = 25,
+        CacheCreationInputTokens = 100,
+        CacheReadInputTokens = 2000,
+        OutputTokens = 42,
+        PromptTokens = 2125,
+        CompletionTokens = 42,
+        TotalTokens = 2167,
+    };
+
     [Fact]
     public void Anthropic_message_json_reports_cache_tokens_and_prompt_sum()
     {
         var usage = UsageParser.Parse(Fixture.Bytes("anthropic-message.json"), isStreaming: false);
 
-        Assert.Equal(UsageFormat.AnthropicMessages, usage.Format);
-        Assert.Equal("msg_01XFDUDYJgAACzvnptvVoYEL", usage.ResponseId);
-        Assert.Equal("claude-sonnet-4-5-20250929", usage.Model);
-        Assert.Equal(25, usage.InputTokens);
-        Assert.Equal(100, usage.CacheCreationInputTokens);
-        Assert.Equal(2000, usage.CacheReadInputTokens);
-        Assert.Equal(42, usage.OutputTokens);
-        Assert.Equal(2125, usage.PromptTokens);
-        Assert.Equal(42, usage.CompletionTokens);
-        Assert.Equal(2167, usage.TotalTokens);
-        Assert.Null(usage.ReasoningTokens);
+        Assert.Equal(AnthropicFixtureUsage with { ResponseId = "msg_01XFDUDYJgAACzvnptvVoYEL" }, usage);
     }
 
     [Fact]
@@ -28,15 +35,7 @@ public sealed class UsageParserTests
     {
         var usage = UsageParser.Parse(Fixture.Bytes("anthropic-stream.sse"), isStreaming: true);
 
-        Assert.Equal(UsageFormat.AnthropicMessages, usage.Format);
-        Assert.Equal("msg_01StreamAbc", usage.ResponseId);
-        Assert.Equal("claude-sonnet-4-5-20250929", usage.Model);
-        Assert.Equal(25, usage.InputTokens);
-        Assert.Equal(100, usage.CacheCreationInputTokens);
-        Assert.Equal(2000, usage.CacheReadInputTokens);
-        Assert.Equal(42, usage.OutputTokens);
-        Assert.Equal(2125, usage.PromptTokens);
-        Assert.Equal(2167, usage.TotalTokens);
+        Assert.Equal(AnthropicFixtureUsage with { ResponseId = "msg_01StreamAbc" }, usage);
     }
 
     [Fact]
@@ -80,17 +79,19 @@ public sealed class UsageParserTests
     {
         var usage = UsageParser.Parse(Fixture.Bytes("openai-chat.json"), isStreaming: false);
 
-        Assert.Equal(UsageFormat.OpenAIChatCompletions, usage.Format);
-        Assert.Equal("chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", usage.ResponseId);
-        Assert.Equal("o4-mini-2025-04-16", usage.Model);
-        Assert.Equal(1200, usage.PromptTokens);
-        Assert.Equal(176, usage.InputTokens);
-        Assert.Equal(1024, usage.CacheReadInputTokens);
-        Assert.Equal(300, usage.OutputTokens);
-        Assert.Equal(300, usage.CompletionTokens);
-        Assert.Equal(128, usage.ReasoningTokens);
-        Assert.Equal(1500, usage.TotalTokens);
-        Assert.Null(usage.CacheCreationInputTokens);
+        Assert.Equal(new UsageInfo
+        {
+            Format = UsageFormat.OpenAIChatCompletions,
+            ResponseId = "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG",
+            Model = "o4-mini-2025-04-16",
+            PromptTokens = 1200,
+            InputTokens = 176,
+            CacheReadInputTokens = 1024,
+            OutputTokens = 300,
+            CompletionTokens = 300,
+            ReasoningTokens = 128,
+            TotalTokens = 1500,
+        }, usage);
     }
 
     [Fact]
@@ -98,15 +99,19 @@ public sealed class UsageParserTests
     {
         var usage = UsageParser.Parse(Fixture.Bytes("openai-chat-stream.sse"), isStreaming: true);
 
-        Assert.Equal(UsageFormat.OpenAIChatCompletions, usage.Format);
-        Assert.Equal("chatcmpl-Stream123", usage.ResponseId);
-        Assert.Equal("gpt-4.1-mini-2025-04-14", usage.Model);
-        Assert.Equal(50, usage.PromptTokens);
-        Assert.Equal(50, usage.InputTokens);
-        Assert.Equal(0, usage.CacheReadInputTokens);
-        Assert.Equal(7, usage.CompletionTokens);
-        Assert.Equal(0, usage.ReasoningTokens);
-        Assert.Equal(57, usage.TotalTokens);
+        Assert.Equal(new UsageInfo
+        {
+            Format = UsageFormat.OpenAIChatCompletions,
+            ResponseId = "chatcmpl-Stream123",
+            Model = "gpt-4.1-mini-2025-04-14",
+            PromptTokens = 50,
+            InputTokens = 50,
+            CacheReadInputTokens = 0,
+            OutputTokens = 7,
+            CompletionTokens = 7,
+            ReasoningTokens = 0,
+            TotalTokens = 57,
+        }, usage);
     }
 
     [Fact]
@@ -127,15 +132,19 @@ public sealed class UsageParserTests
     {
         var usage = UsageParser.Parse(Fixture.Bytes("openai-responses.json"), isStreaming: false);
 
-        Assert.Equal(UsageFormat.OpenAIResponses, usage.Format);
-        Assert.Equal("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b", usage.ResponseId);
-        Assert.Equal("gpt-5-2025-08-07", usage.Model);
-        Assert.Equal(500, usage.PromptTokens);
-        Assert.Equal(400, usage.InputTokens);
-        Assert.Equal(100, usage.CacheReadInputTokens);
-        Assert.Equal(80, usage.OutputTokens);
-        Assert.Equal(64, usage.ReasoningTokens);
-        Assert.Equal(580, usage.TotalTokens);
+        Assert.Equal(new UsageInfo
+        {
+            Format = UsageFormat.OpenAIResponses,
+            ResponseId = "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b",
+            Model = "gpt-5-2025-08-07",
+            PromptTokens = 500,
+            InputTokens = 400,
+            CacheReadInputTokens = 100,
+            OutputTokens = 80,
+            CompletionTokens = 80,
+            ReasoningTokens = 64,
+            TotalTokens = 580,
+        }, usage);
     }
 
     [Fact]
@@ -143,13 +152,19 @@ public sealed class UsageParserTests
     {
         var usage = UsageParser.Parse(Fixture.Bytes("openai-responses-stream.sse"), isStreaming: true);
 
-        Assert.Equal(UsageFormat.OpenAIResponses, usage.Format);
-        Assert.Equal("resp_stream_01", usage.ResponseId);
-        Assert.Equal("gpt-5-codex", usage.Model);
-        Assert.Equal(37, usage.PromptTokens);
-        Assert.Equal(11, usage.OutputTokens);
-        Assert.Equal(3, usage.ReasoningTokens);
-        Assert.Equal(48, usage.TotalTokens);
+        Assert.Equal(new UsageInfo
+        {
+            Format = UsageFormat.OpenAIResponses,
+            ResponseId = "resp_stream_01",
+            Model = "gpt-5-codex",
+            PromptTokens = 37,
+            InputTokens = 37,
+            CacheReadInputTokens = 0,
+            OutputTokens = 11,
+            CompletionTokens = 11,
+            ReasoningTokens = 3,
+            TotalTokens = 48,
+        }, usage);
     }
 
     [Fact]

@@ -154,22 +154,10 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
         w.WritePropertyName("item");
         WriteItem(w, block, done: false);
         End();
-        if (block.Kind == BlockKind.Text)
+        if (block.Kind != BlockKind.Tool)
         {
-            w = Begin(PartAdded);
-            WriteItemRef(w, block);
-            w.WriteNumber("content_index", 0);
-            w.WritePropertyName("part");
-            WriteTextPart(w, string.Empty);
-            End();
-        }
-        else if (block.Kind == BlockKind.Thinking)
-        {
-            w = Begin(SummaryPartAdded);
-            WriteItemRef(w, block);
-            w.WriteNumber("summary_index", 0);
-            w.WritePropertyName("part");
-            WriteSummaryPart(w, string.Empty);
+            w = BeginPart(block, PartAdded, SummaryPartAdded);
+            WritePart(w, block, string.Empty);
             End();
         }
     }
@@ -181,11 +169,10 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
         switch (delta.Kind())
         {
             case "text_delta" when block.Kind == BlockKind.Text:
-                text = delta.Str("text") ?? string.Empty;
+            case "thinking_delta" when block.Kind == BlockKind.Thinking:
+                text = delta.Str(block.Kind == BlockKind.Text ? "text" : "thinking") ?? string.Empty;
                 block.Text.Append(text);
-                w = Begin(TextDelta);
-                WriteItemRef(w, block);
-                w.WriteNumber("content_index", 0);
+                w = BeginPart(block, TextDelta, SummaryDelta);
                 w.WriteString("delta", text);
                 End();
                 break;
@@ -201,15 +188,6 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
                 w.WriteString("delta", text);
                 End();
                 break;
-            case "thinking_delta" when block.Kind == BlockKind.Thinking:
-                text = delta.Str("thinking") ?? string.Empty;
-                block.Text.Append(text);
-                w = Begin(SummaryDelta);
-                WriteItemRef(w, block);
-                w.WriteNumber("summary_index", 0);
-                w.WriteString("delta", text);
-                End();
-                break;
         }
     }
 
@@ -220,35 +198,18 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
         switch (block.Kind)
         {
             case BlockKind.Text:
-                w = Begin(TextDone);
-                WriteItemRef(w, block);
-                w.WriteNumber("content_index", 0);
+            case BlockKind.Thinking:
+                w = BeginPart(block, TextDone, SummaryDone);
                 w.WriteString("text", text);
                 End();
-                w = Begin(PartDone);
-                WriteItemRef(w, block);
-                w.WriteNumber("content_index", 0);
-                w.WritePropertyName("part");
-                WriteTextPart(w, text);
+                w = BeginPart(block, PartDone, SummaryPartDone);
+                WritePart(w, block, text);
                 End();
                 break;
             case BlockKind.Tool:
                 w = Begin(ArgsDone);
                 WriteItemRef(w, block);
                 w.WriteString("arguments", text.Length == 0 ? "{}" : text);
-                End();
-                break;
-            case BlockKind.Thinking:
-                w = Begin(SummaryDone);
-                WriteItemRef(w, block);
-                w.WriteNumber("summary_index", 0);
-                w.WriteString("text", text);
-                End();
-                w = Begin(SummaryPartDone);
-                WriteItemRef(w, block);
-                w.WriteNumber("summary_index", 0);
-                w.WritePropertyName("part");
-                WriteSummaryPart(w, text);
                 End();
                 break;
         }
@@ -322,6 +283,32 @@ internal sealed class MessagesToResponsesStream(IBufferWriter<byte> output, long
         w.WriteString("type", "summary_text");
         w.WriteString("text", text);
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Begins an event about the one part of a text block (output text) or a thinking block
+    /// (reasoning summary): both stream the same events, under different names.
+    /// </summary>
+    private Utf8JsonWriter BeginPart(Block block, JsonEncodedText textEvent, JsonEncodedText summaryEvent)
+    {
+        var isText = block.Kind == BlockKind.Text;
+        var w = Begin(isText ? textEvent : summaryEvent);
+        WriteItemRef(w, block);
+        w.WriteNumber(isText ? "content_index" : "summary_index", 0);
+        return w;
+    }
+
+    private static void WritePart(Utf8JsonWriter w, Block block, string text)
+    {
+        w.WritePropertyName("part");
+        if (block.Kind == BlockKind.Text)
+        {
+            WriteTextPart(w, text);
+        }
+        else
+        {
+            WriteSummaryPart(w, text);
+        }
     }
 
     private static void WriteItemRef(Utf8JsonWriter w, Block block)

@@ -123,20 +123,13 @@ internal sealed class MessagesAccumulator(IBufferWriter<byte> output, Action<Jso
             }
             else
             {
-                w.WriteString("id", _id);
-                w.WriteString("type", "message");
-                w.WriteString("role", "assistant");
-                w.WriteString("model", _model);
-                w.WriteStartArray("content");
+                ResponseTranslator.WriteMessageHead(w, _id, _model);
                 foreach (var block in _blocks.Values)
                 {
                     switch (block.Type)
                     {
                         case "text":
-                            w.WriteStartObject();
-                            w.WriteString("type", "text");
-                            w.WriteString("text", block.Text.ToString());
-                            w.WriteEndObject();
+                            ResponseTranslator.WriteTextBlock(w, block.Text.ToString());
                             break;
                         case "thinking":
                             ResponseTranslator.WriteThinkingBlock(w, block.Text.ToString());
@@ -146,10 +139,7 @@ internal sealed class MessagesAccumulator(IBufferWriter<byte> output, Action<Jso
                             break;
                     }
                 }
-                w.WriteEndArray();
-                w.WriteString("stop_reason", _stopReason ?? "end_turn");
-                w.WriteNull("stop_sequence");
-                ResponseTranslator.WriteAnthropicUsage(w, _usage);
+                ResponseTranslator.WriteMessageTail(w, _stopReason ?? "end_turn", _usage);
                 w.WriteEndObject();
             }
         }

@@ -84,20 +84,14 @@ internal static class RequestTranslator
                             var text = J.TextOf(content);
                             if (text.Length > 0)
                             {
-                                WriteTextBlock(w, text);
+                                ResponseTranslator.WriteTextBlock(w, text);
                             }
                             if (message.TryArr("tool_calls", out var calls))
                             {
                                 foreach (var call in calls.EnumerateArray())
                                 {
                                     call.TryObj("function", out var function);
-                                    w.WriteStartObject();
-                                    w.WriteString("type", "tool_use");
-                                    w.WriteString("id", call.Str("id") ?? string.Empty);
-                                    w.WriteString("name", function.Str("name") ?? string.Empty);
-                                    w.WritePropertyName("input");
-                                    J.WriteJsonText(w, function.Str("arguments"));
-                                    w.WriteEndObject();
+                                    ResponseTranslator.WriteToolUseBlock(w, call.Str("id"), function.Str("name"), function.Str("arguments"));
                                 }
                             }
                             break;
@@ -166,7 +160,7 @@ internal static class RequestTranslator
                 if (input.ValueKind == JsonValueKind.String)
                 {
                     turns.Open("user");
-                    WriteTextBlock(w, input.GetString() ?? string.Empty);
+                    ResponseTranslator.WriteTextBlock(w, input.GetString() ?? string.Empty);
                 }
                 else if (input.ValueKind == JsonValueKind.Array)
                 {
@@ -188,13 +182,7 @@ internal static class RequestTranslator
                                 break;
                             case "function_call":
                                 turns.Open("assistant");
-                                w.WriteStartObject();
-                                w.WriteString("type", "tool_use");
-                                w.WriteString("id", item.Str("call_id") ?? item.Str("id") ?? string.Empty);
-                                w.WriteString("name", item.Str("name") ?? string.Empty);
-                                w.WritePropertyName("input");
-                                J.WriteJsonText(w, item.Str("arguments"));
-                                w.WriteEndObject();
+                                ResponseTranslator.WriteToolUseBlock(w, item.Str("call_id") ?? item.Str("id"), item.Str("name"), item.Str("arguments"));
                                 break;
                             case "function_call_output":
                                 turns.Open("user");
@@ -272,38 +260,8 @@ internal static class RequestTranslator
             }
             w.WriteEndArray();
 
-            if (request.TryArr("tools", out var tools))
-            {
-                w.WriteStartArray("tools");
-                foreach (var tool in tools.EnumerateArray())
-                {
-                    if (!IsCustomTool(tool))
-                    {
-                        continue;
-                    }
-                    w.WriteStartObject();
-                    w.WriteString("type", "function");
-                    w.WriteStartObject("function");
-                    w.WriteString("name", tool.Str("name") ?? string.Empty);
-                    if (tool.Str("description") is { } description)
-                    {
-                        w.WriteString("description", description);
-                    }
-                    w.WritePropertyName("parameters");
-                    WriteSchema(w, tool);
-                    w.WriteEndObject();
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            if (request.TryObj("tool_choice", out var choice))
-            {
-                WriteOpenAIToolChoice(w, choice, chatShape: true);
-                if (choice.Bool("disable_parallel_tool_use") == true)
-                {
-                    w.WriteBoolean("parallel_tool_calls", false);
-                }
-            }
+            WriteOpenAITools(w, request, chatShape: true);
+            WriteOpenAIToolChoice(w, request, chatShape: true);
             if (request.Long("max_tokens") is { } maxTokens)
             {
                 w.WriteNumber("max_completion_tokens", maxTokens);
@@ -326,10 +284,7 @@ internal static class RequestTranslator
                 w.WriteBoolean("include_usage", true);
                 w.WriteEndObject();
             }
-            if (request.TryObj("metadata", out var metadata) && metadata.Str("user_id") is { } user)
-            {
-                w.WriteString("user", user);
-            }
+            WriteOpenAIUser(w, request);
             w.WriteEndObject();
         }
         return output.WrittenSpan.ToArray();
@@ -362,37 +317,8 @@ internal static class RequestTranslator
             }
             w.WriteEndArray();
 
-            if (request.TryArr("tools", out var tools))
-            {
-                w.WriteStartArray("tools");
-                foreach (var tool in tools.EnumerateArray())
-                {
-                    if (!IsCustomTool(tool))
-                    {
-                        continue;
-                    }
-                    w.WriteStartObject();
-                    w.WriteString("type", "function");
-                    w.WriteString("name", tool.Str("name") ?? string.Empty);
-                    if (tool.Str("description") is { } description)
-                    {
-                        w.WriteString("description", description);
-                    }
-                    w.WritePropertyName("parameters");
-                    WriteSchema(w, tool);
-                    w.WriteBoolean("strict", false);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            if (request.TryObj("tool_choice", out var choice))
-            {
-                WriteOpenAIToolChoice(w, choice, chatShape: false);
-                if (choice.Bool("disable_parallel_tool_use") == true)
-                {
-                    w.WriteBoolean("parallel_tool_calls", false);
-                }
-            }
+            WriteOpenAITools(w, request, chatShape: false);
+            WriteOpenAIToolChoice(w, request, chatShape: false);
             if (EffortForThinking(request) is { } effort)
             {
                 w.WriteStartObject("reasoning");
@@ -417,10 +343,7 @@ internal static class RequestTranslator
                 {
                     w.WriteBoolean("stream", true);
                 }
-                if (request.TryObj("metadata", out var metadata) && metadata.Str("user_id") is { } user)
-                {
-                    w.WriteString("user", user);
-                }
+                WriteOpenAIUser(w, request);
             }
             w.WriteEndObject();
         }
@@ -504,20 +427,12 @@ internal static class RequestTranslator
                 w.WriteStartArray("system");
                 any = true;
             }
-            WriteTextBlock(w, text);
+            ResponseTranslator.WriteTextBlock(w, text);
         }
         if (any)
         {
             w.WriteEndArray();
         }
-    }
-
-    private static void WriteTextBlock(Utf8JsonWriter w, string text)
-    {
-        w.WriteStartObject();
-        w.WriteString("type", "text");
-        w.WriteString("text", text);
-        w.WriteEndObject();
     }
 
     private static void WriteToolResult(Utf8JsonWriter w, string toolUseId, string text, bool isError)
@@ -558,7 +473,7 @@ internal static class RequestTranslator
     {
         if (content.ValueKind == JsonValueKind.String)
         {
-            WriteTextBlock(w, content.GetString() ?? string.Empty);
+            ResponseTranslator.WriteTextBlock(w, content.GetString() ?? string.Empty);
             return;
         }
         if (content.ValueKind != JsonValueKind.Array)
@@ -570,7 +485,7 @@ internal static class RequestTranslator
             switch (part.Str("type"))
             {
                 case "text":
-                    WriteTextBlock(w, part.Str("text") ?? string.Empty);
+                    ResponseTranslator.WriteTextBlock(w, part.Str("text") ?? string.Empty);
                     break;
                 case "image_url":
                     var url = part.TryObj("image_url", out var image) ? image.Str("url") : part.Str("image_url");
@@ -587,7 +502,7 @@ internal static class RequestTranslator
     {
         if (content.ValueKind == JsonValueKind.String)
         {
-            WriteTextBlock(w, content.GetString() ?? string.Empty);
+            ResponseTranslator.WriteTextBlock(w, content.GetString() ?? string.Empty);
             return;
         }
         if (content.ValueKind != JsonValueKind.Array)
@@ -601,10 +516,10 @@ internal static class RequestTranslator
                 case "input_text":
                 case "output_text":
                 case "text":
-                    WriteTextBlock(w, part.Str("text") ?? string.Empty);
+                    ResponseTranslator.WriteTextBlock(w, part.Str("text") ?? string.Empty);
                     break;
                 case "refusal":
-                    WriteTextBlock(w, part.Str("refusal") ?? string.Empty);
+                    ResponseTranslator.WriteTextBlock(w, part.Str("refusal") ?? string.Empty);
                     break;
                 case "input_image":
                     if (part.Str("image_url") is { } url)
@@ -726,7 +641,73 @@ internal static class RequestTranslator
         }
     }
 
-    private static void WriteOpenAIToolChoice(Utf8JsonWriter w, JsonElement choice, bool chatShape)
+    /// <summary>
+    /// Anthropic client tools -> OpenAI function tools: nested under <c>function</c> for Chat
+    /// Completions (<paramref name="chatShape"/>), flat and non-strict for Responses.
+    /// </summary>
+    private static void WriteOpenAITools(Utf8JsonWriter w, JsonElement request, bool chatShape)
+    {
+        if (!request.TryArr("tools", out var tools))
+        {
+            return;
+        }
+        w.WriteStartArray("tools");
+        foreach (var tool in tools.EnumerateArray())
+        {
+            if (!IsCustomTool(tool))
+            {
+                continue;
+            }
+            w.WriteStartObject();
+            w.WriteString("type", "function");
+            if (chatShape)
+            {
+                w.WriteStartObject("function");
+            }
+            w.WriteString("name", tool.Str("name") ?? string.Empty);
+            if (tool.Str("description") is { } description)
+            {
+                w.WriteString("description", description);
+            }
+            w.WritePropertyName("parameters");
+            WriteSchema(w, tool);
+            if (chatShape)
+            {
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteBoolean("strict", false);
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>Anthropic <c>tool_choice</c> -> OpenAI <c>tool_choice</c> and <c>parallel_tool_calls</c>.</summary>
+    private static void WriteOpenAIToolChoice(Utf8JsonWriter w, JsonElement request, bool chatShape)
+    {
+        if (!request.TryObj("tool_choice", out var choice))
+        {
+            return;
+        }
+        WriteOpenAIToolChoiceValue(w, choice, chatShape);
+        if (choice.Bool("disable_parallel_tool_use") == true)
+        {
+            w.WriteBoolean("parallel_tool_calls", false);
+        }
+    }
+
+    /// <summary>Anthropic <c>metadata.user_id</c> -> OpenAI <c>user</c>.</summary>
+    private static void WriteOpenAIUser(Utf8JsonWriter w, JsonElement request)
+    {
+        if (request.TryObj("metadata", out var metadata) && metadata.Str("user_id") is { } user)
+        {
+            w.WriteString("user", user);
+        }
+    }
+
+    private static void WriteOpenAIToolChoiceValue(Utf8JsonWriter w, JsonElement choice, bool chatShape)
     {
         switch (choice.Str("type"))
         {

@@ -247,11 +247,7 @@ internal static class ResponseTranslator
     {
         using var w = new Utf8JsonWriter(output, TranslationJson.WriterOptions);
         w.WriteStartObject();
-        w.WriteString("id", completion.Str("id") ?? "chatcmpl");
-        w.WriteString("type", "message");
-        w.WriteString("role", "assistant");
-        w.WriteString("model", completion.Str("model") ?? string.Empty);
-        w.WriteStartArray("content");
+        WriteMessageHead(w, completion.Str("id") ?? "chatcmpl", completion.Str("model") ?? string.Empty);
         string? finish = null;
         if (completion.TryArr("choices", out var choices))
         {
@@ -269,10 +265,7 @@ internal static class ResponseTranslator
                 var text = message.Str("content") ?? message.Str("refusal");
                 if (!string.IsNullOrEmpty(text))
                 {
-                    w.WriteStartObject();
-                    w.WriteString("type", "text");
-                    w.WriteString("text", text);
-                    w.WriteEndObject();
+                    WriteTextBlock(w, text);
                 }
                 if (message.TryArr("tool_calls", out var calls))
                 {
@@ -285,10 +278,7 @@ internal static class ResponseTranslator
                 break;
             }
         }
-        w.WriteEndArray();
-        w.WriteString("stop_reason", AnthropicStopReason(finish));
-        w.WriteNull("stop_sequence");
-        WriteAnthropicUsage(w, completion.TryObj("usage", out var usage) ? AnthropicUsage.FromOpenAI(usage) : default);
+        WriteMessageTail(w, AnthropicStopReason(finish), completion.TryObj("usage", out var usage) ? AnthropicUsage.FromOpenAI(usage) : default);
         w.WriteEndObject();
     }
 
@@ -297,11 +287,7 @@ internal static class ResponseTranslator
     {
         using var w = new Utf8JsonWriter(output, TranslationJson.WriterOptions);
         w.WriteStartObject();
-        w.WriteString("id", response.Str("id") ?? "resp");
-        w.WriteString("type", "message");
-        w.WriteString("role", "assistant");
-        w.WriteString("model", response.Str("model") ?? string.Empty);
-        w.WriteStartArray("content");
+        WriteMessageHead(w, response.Str("id") ?? "resp", response.Str("model") ?? string.Empty);
         var sawTool = false;
         if (response.TryArr("output", out var items))
         {
@@ -324,10 +310,7 @@ internal static class ResponseTranslator
                                 var text = part.Str("type") == "refusal" ? part.Str("refusal") : part.Str("text");
                                 if (!string.IsNullOrEmpty(text))
                                 {
-                                    w.WriteStartObject();
-                                    w.WriteString("type", "text");
-                                    w.WriteString("text", text);
-                                    w.WriteEndObject();
+                                    WriteTextBlock(w, text);
                                 }
                             }
                         }
@@ -339,10 +322,7 @@ internal static class ResponseTranslator
                 }
             }
         }
-        w.WriteEndArray();
-        w.WriteString("stop_reason", ResponsesStopReason(response, sawTool));
-        w.WriteNull("stop_sequence");
-        WriteAnthropicUsage(w, response.TryObj("usage", out var usage) ? AnthropicUsage.FromOpenAI(usage) : default);
+        WriteMessageTail(w, ResponsesStopReason(response, sawTool), response.TryObj("usage", out var usage) ? AnthropicUsage.FromOpenAI(usage) : default);
         w.WriteEndObject();
     }
 
@@ -358,6 +338,43 @@ internal static class ResponseTranslator
             return reason == "content_filter" ? "refusal" : "max_tokens";
         }
         return "end_turn";
+    }
+
+    /// <summary>
+    /// Opens an Anthropic Message (inside its already started object) up to the content array:
+    /// <c>id</c>, <c>type</c>, <c>role</c>, <c>model</c>, <c>content: [</c>.
+    /// </summary>
+    public static void WriteMessageHead(Utf8JsonWriter w, string id, string model)
+    {
+        w.WriteString("id", id);
+        w.WriteString("type", "message");
+        w.WriteString("role", "assistant");
+        w.WriteString("model", model);
+        w.WriteStartArray("content");
+    }
+
+    /// <summary>Closes the content array opened by <see cref="WriteMessageHead"/>: stop reason, stop sequence (none) and usage.</summary>
+    public static void WriteMessageTail(Utf8JsonWriter w, string? stopReason, AnthropicUsage usage)
+    {
+        w.WriteEndArray();
+        if (stopReason is null)
+        {
+            w.WriteNull("stop_reason");
+        }
+        else
+        {
+            w.WriteString("stop_reason", stopReason);
+        }
+        w.WriteNull("stop_sequence");
+        WriteAnthropicUsage(w, usage);
+    }
+
+    public static void WriteTextBlock(Utf8JsonWriter w, string text)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "text");
+        w.WriteString("text", text);
+        w.WriteEndObject();
     }
 
     public static void WriteThinkingBlock(Utf8JsonWriter w, string thinking)

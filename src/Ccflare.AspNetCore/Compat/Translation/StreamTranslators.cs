@@ -98,21 +98,14 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
                 {
                     var toolIndex = _toolIndexByBlock.Count;
                     _toolIndexByBlock[root.Long("index") ?? 0] = toolIndex;
-                    var w = BeginChunk();
-                    w.WriteStartObject("delta");
-                    w.WriteStartArray("tool_calls");
-                    w.WriteStartObject();
-                    w.WriteNumber("index", toolIndex);
+                    var w = BeginToolCallDelta(toolIndex);
                     w.WriteString("id", block.Str("id") ?? string.Empty);
                     w.WriteString("type", "function");
                     w.WriteStartObject("function");
                     w.WriteString("name", block.Str("name") ?? string.Empty);
                     w.WriteString("arguments", string.Empty);
                     w.WriteEndObject();
-                    w.WriteEndObject();
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                    EndChunk(null);
+                    EndToolCallDelta();
                 }
                 break;
             case "content_block_delta":
@@ -131,18 +124,11 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
                     case "input_json_delta":
                         if (_toolIndexByBlock.TryGetValue(root.Long("index") ?? 0, out var index) && delta.Str("partial_json") is { Length: > 0 })
                         {
-                            var w = BeginChunk();
-                            w.WriteStartObject("delta");
-                            w.WriteStartArray("tool_calls");
-                            w.WriteStartObject();
-                            w.WriteNumber("index", index);
+                            var w = BeginToolCallDelta(index);
                             w.WriteStartObject("function");
                             w.WriteString("arguments", delta.Str("partial_json") ?? string.Empty);
                             w.WriteEndObject();
-                            w.WriteEndObject();
-                            w.WriteEndArray();
-                            w.WriteEndObject();
-                            EndChunk(null);
+                            EndToolCallDelta();
                         }
                         break;
                 }
@@ -205,6 +191,26 @@ internal sealed class MessagesToChatStream(IBufferWriter<byte> output, long crea
         var w = BeginChunk();
         w.WriteStartObject("delta");
         body(w, state);
+        w.WriteEndObject();
+        EndChunk(null);
+    }
+
+    /// <summary>Begins a chunk whose delta is one entry of <c>tool_calls</c>, at <paramref name="toolIndex"/>; <see cref="EndToolCallDelta"/> closes it.</summary>
+    private Utf8JsonWriter BeginToolCallDelta(int toolIndex)
+    {
+        var w = BeginChunk();
+        w.WriteStartObject("delta");
+        w.WriteStartArray("tool_calls");
+        w.WriteStartObject();
+        w.WriteNumber("index", toolIndex);
+        return w;
+    }
+
+    private void EndToolCallDelta()
+    {
+        var w = Emitter.Writer;
+        w.WriteEndObject();
+        w.WriteEndArray();
         w.WriteEndObject();
         EndChunk(null);
     }

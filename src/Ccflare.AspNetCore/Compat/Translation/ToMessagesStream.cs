@@ -34,15 +34,8 @@ internal abstract class ToMessagesStream(IBufferWriter<byte> output) : StreamTra
         _started = true;
         var w = Begin("message_start"u8);
         w.WriteStartObject("message");
-        w.WriteString("id", id);
-        w.WriteString("type", "message");
-        w.WriteString("role", "assistant");
-        w.WriteString("model", model);
-        w.WriteStartArray("content");
-        w.WriteEndArray();
-        w.WriteNull("stop_reason");
-        w.WriteNull("stop_sequence");
-        ResponseTranslator.WriteAnthropicUsage(w, default);
+        ResponseTranslator.WriteMessageHead(w, id, model);
+        ResponseTranslator.WriteMessageTail(w, stopReason: null, default);
         w.WriteEndObject();
         End();
     }
