@@ -86,4 +86,15 @@ internal static class Args
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
+
+    public static IEnumerable<string> All(string[] args, string name)
+    {
+        for (var i = 0; i + 1 < args.Length; i++)
+        {
+            if (args[i] == name)
+            {
+                yield return args[i + 1];
+            }
+        }
+    }
 }

@@ -162,6 +162,10 @@ internal sealed class LoadClient : IDisposable
                 var mine = delays[index] = new List<double>(events);
                 try
                 {
+                    // Starts spread out, one a millisecond, as independent clients arrive (a thousand streams
+                    // are all open after a second, for most of their life): started at one instant, every
+                    // stream's events fall due together and the bursts measure the machine, not the proxy.
+                    await Task.Delay(TimeSpan.FromMilliseconds(index));
                     var begin = Stopwatch.GetTimestamp();
                     using var request = Request(url, body, events, intervalMs);
                     using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);

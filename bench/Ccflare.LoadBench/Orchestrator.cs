@@ -33,12 +33,21 @@ internal static class Orchestrator
 
     private static async Task<int> RunCoreAsync(string[] args)
     {
+        // The load client parks a thousand stream readers on the pool: start with enough threads that
+        // the bursts of the first seconds do not wait for thread injection (the client, not a proxy, would be measured).
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(io, 64));
         var quick = args.Contains("--quick");
         var root = FindRepositoryRoot();
         var output = Args.Value(args, "--out") ?? Path.Combine(root, "docs", "benchmarks");
         var storage = Args.Value(args, "--ccflare-storage") ?? "sqlite";
         var seconds = double.Parse(Args.Value(args, "--seconds") ?? (quick ? "1" : "8"), CultureInfo.InvariantCulture);
         var rounds = quick ? 1 : 2;
+        // Experiments: --only picks scenarios by part of their name; --ccflare-option Key=Value (repeatable)
+        // passes configuration to Ccflare, e.g. Ccflare:CapturePayloads=false.
+        var only = Args.Value(args, "--only");
+        var ccflareOptions = Args.All(args, "--ccflare-option").Select(option => "--" + option).ToArray();
+        bool Selected(string scenario) => only is null || scenario.Contains(only, StringComparison.OrdinalIgnoreCase);
         var duration = TimeSpan.FromSeconds(seconds);
         Directory.CreateDirectory(output);
 
@@ -75,7 +84,7 @@ internal static class Orchestrator
             var dataDir = Directory.CreateTempSubdirectory("ccflare-bench-").FullName;
             // History is always on; payload capture is on by default and named here so the run says what it measures.
             var child = await ChildProcess.StartAsync("ccflare", server,
-                ["--port", port.ToString(), "--data-dir", dataDir, "--storage", storage, "--Ccflare:CapturePayloads=true", "--Logging:LogLevel:Default=Warning"], port, "/health");
+                ["--port", port.ToString(), "--data-dir", dataDir, "--storage", storage, "--Ccflare:CapturePayloads=true", "--Logging:LogLevel:Default=Warning", .. ccflareOptions], port, "/health");
             try
             {
                 using var http = new HttpClient { BaseAddress = new Uri(child.BaseUrl) };
@@ -186,14 +195,19 @@ internal static class Orchestrator
         var streamRows = new List<(string Target, StreamResult Result, double PeakRss)>();
         var streams = int.Parse(Args.Value(args, "--streams") ?? (quick ? "20" : "1000"), CultureInfo.InvariantCulture);
         var events = int.Parse(Args.Value(args, "--events") ?? (quick ? "20" : "200"), CultureInfo.InvariantCulture);
+        var intervalMs = int.Parse(Args.Value(args, "--interval-ms") ?? "50", CultureInfo.InvariantCulture);
         async Task StreamScenario(ChildProcess yarp, ChildProcess ccflare)
         {
             using var client = new LoadClient(streams + 16);
-            await client.StreamsAsync(ProxyUrl(ccflare), streamBody, 10, 5, 1);
-            await client.StreamsAsync(ProxyUrl(yarp), streamBody, 10, 5, 1);
-            streamRows.Add(("direct", await client.StreamsAsync(DirectUrl(), streamBody, streams, events, 10), double.NaN));
-            streamRows.Add(("YARP", await client.StreamsAsync(ProxyUrl(yarp), streamBody, streams, events, 10), yarp.PeakRssMb));
-            streamRows.Add(("Ccflare", await client.StreamsAsync(ProxyUrl(ccflare), streamBody, streams, events, 10), ccflare.PeakRssMb));
+            // Steady state, as with long-lived clients: every connection (client to proxy, proxy to
+            // upstream) is open before measuring, so the numbers are not those of 1,000 TCP handshakes.
+            foreach (var url in new[] { DirectUrl(), ProxyUrl(yarp), ProxyUrl(ccflare) })
+            {
+                await client.StreamsAsync(url, streamBody, streams, 2, intervalMs);
+            }
+            streamRows.Add(("direct", await client.StreamsAsync(DirectUrl(), streamBody, streams, events, intervalMs), double.NaN));
+            streamRows.Add(("YARP", await client.StreamsAsync(ProxyUrl(yarp), streamBody, streams, events, intervalMs), yarp.PeakRssMb));
+            streamRows.Add(("Ccflare", await client.StreamsAsync(ProxyUrl(ccflare), streamBody, streams, events, intervalMs), ccflare.PeakRssMb));
         }
 
         async Task WithPair(Func<ChildProcess, ChildProcess, Task> scenario)
@@ -215,15 +229,21 @@ internal static class Orchestrator
 
         try
         {
-            foreach (var (name, load, connections, body) in scenarios)
+            foreach (var (name, load, connections, body) in scenarios.Where(s => Selected(s.Name)))
             {
                 Console.WriteLine($"Scenario: {name}");
                 await WithPair((yarp, ccflare) => RequestScenario(name, load, connections, body, yarp, ccflare));
             }
-            Console.WriteLine("Scenario: failover");
-            await FailoverScenario();
-            Console.WriteLine($"Scenario: {streams} streams x {events} events");
-            await WithPair(StreamScenario);
+            if (Selected("failover"))
+            {
+                Console.WriteLine("Scenario: failover");
+                await FailoverScenario();
+            }
+            if (Selected("streams"))
+            {
+                Console.WriteLine($"Scenario: {streams} streams x {events} events");
+                await WithPair(StreamScenario);
+            }
         }
         finally
         {
@@ -234,7 +254,13 @@ internal static class Orchestrator
             }
         }
 
-        var markdown = Report.Markdown(rows, streamRows, quick, root);
+        if (only is not null || ccflareOptions.Length > 0)
+        {
+            // A partial or modified run: print it, but leave the published results alone.
+            Console.WriteLine(Report.Markdown(rows, streamRows, quick, root, intervalMs, complete: false));
+            return rows.Sum(r => r.Errors) + streamRows.Sum(s => s.Result.Errors) > 0 ? 3 : 0;
+        }
+        var markdown = Report.Markdown(rows, streamRows, quick, root, intervalMs: intervalMs);
         Console.WriteLine(markdown);
         await File.WriteAllTextAsync(Path.Combine(output, quick ? "results-quick.md" : "results.md"), markdown);
         if (!quick)

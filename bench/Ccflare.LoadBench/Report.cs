@@ -6,7 +6,7 @@ namespace Ccflare.LoadBench;
 
 internal static class Report
 {
-    public static string Markdown(List<Row> rows, List<(string Target, StreamResult Result, double PeakRss)> streams, bool quick, string root)
+    public static string Markdown(List<Row> rows, List<(string Target, StreamResult Result, double PeakRss)> streams, bool quick, string root, int intervalMs, bool complete = true)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -36,8 +36,12 @@ internal static class Report
             sb.AppendLine();
         }
 
+        if (streams.Count == 0)
+        {
+            return sb.ToString();
+        }
         var direct = streams.First(s => s.Target == "direct").Result;
-        sb.AppendLine(c, $"Streams: {direct.Streams} concurrent SSE streams, events every 10 ms.");
+        sb.AppendLine(c, $"Streams: {direct.Streams} concurrent SSE streams, events every {intervalMs} ms.");
         sb.AppendLine();
         sb.AppendLine("| target | errors | TTFB p50 ms | added TTFB p50 ms | event delay p50 ms | event delay p99 ms | added event delay p99 ms | peak RSS MB |");
         sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -47,6 +51,10 @@ internal static class Report
             sb.AppendLine(c, $"| {target} | {result.Errors} | {Stats.Percentile(result.TtfbMs, 50):F2} | {Dash(isDirect ? double.NaN : Stats.Percentile(result.TtfbMs, 50) - Stats.Percentile(direct.TtfbMs, 50), "F2")} | {Stats.Percentile(result.EventDelayMs, 50):F2} | {Stats.Percentile(result.EventDelayMs, 99):F2} | {Dash(isDirect ? double.NaN : Stats.Percentile(result.EventDelayMs, 99) - Stats.Percentile(direct.EventDelayMs, 99), "F2")} | {Dash(rss, "F0")} |");
         }
         sb.AppendLine();
+        if (!complete)
+        {
+            return sb.ToString();
+        }
 
         var saturationYarp = rows.First(r => r.Scenario.StartsWith("saturation", StringComparison.Ordinal) && r.Target == "YARP");
         var saturationCcflare = rows.First(r => r.Scenario.StartsWith("saturation", StringComparison.Ordinal) && r.Target == "Ccflare");

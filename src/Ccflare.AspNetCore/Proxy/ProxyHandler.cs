@@ -547,15 +547,16 @@ internal sealed class ProxyHandler(
                 }
                 if (translator is null)
                 {
+                    // Response buffering is off for streams (above): each write goes out at once, no flush needed.
                     await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
                 }
                 else
                 {
                     await translator.WriteAsync(buffer.AsMemory(0, read), context.Response.Body, context.RequestAborted).ConfigureAwait(false);
-                }
-                if (exchange.IsStreaming)
-                {
-                    await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                    if (exchange.IsStreaming)
+                    {
+                        await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+                    }
                 }
             }
             if (translator is not null)
