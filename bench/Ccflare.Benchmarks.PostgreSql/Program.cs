@@ -126,6 +126,18 @@ static async Task AnalyticsAsync(string connectionString, int rows)
             Console.WriteLine($"  {path,-28} run {run}: {watch.Elapsed.TotalSeconds,7:N2} s wall, {cpu,7:N2} s Ccflare CPU, {body.Length,7:N0} bytes, load {LoadAverage()}");
         }
     }
+
+    // Retention through the store: the oldest day in batched deletes, the rollup triggers subtracting as they go.
+    var store = app.Services.GetRequiredService<ICcflareStore>();
+    var oldest = await ScalarAsync<DateTime>(connectionString, "SELECT min(timestamp) FROM requests;");
+    var retentionCpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var retention = Stopwatch.StartNew();
+    var deleted = await store.DeleteRequestsAsync(new DateTimeOffset(oldest, TimeSpan.Zero).AddDays(1), CancellationToken.None);
+    retention.Stop();
+    var rollupsAgree = await ScalarAsync<long>(connectionString,
+        "SELECT abs((SELECT count(*) FROM requests) - (SELECT coalesce(sum(requests), 0) FROM request_rollups))::bigint;") == 0;
+    Console.WriteLine($"  retention of the oldest day: {deleted:N0} rows in {retention.Elapsed.TotalSeconds:N2} s wall, " +
+        $"{(Process.GetCurrentProcess().TotalProcessorTime - retentionCpu).TotalSeconds:N2} s Ccflare CPU, rollups agree with the rows: {rollupsAgree}, load {LoadAverage()}");
     await app.StopAsync();
 }
 

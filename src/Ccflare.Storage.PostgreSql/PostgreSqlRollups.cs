@@ -103,16 +103,21 @@ internal static class PostgreSqlRollups
             AND NOT EXISTS (SELECT 1 FROM unnest(histogram) AS u(n) WHERE u.n > 0);
         UPDATE {"{s}"}.request_rollups x SET tps_min = e.tps_min, tps_max = e.tps_max
         FROM (
-            SELECT k.hour, k.model, k.account_used, k.account_name, k.user_id, k.success,
-                min(r.output_tokens_per_second) AS tps_min, max(r.output_tokens_per_second) AS tps_max
+            SELECT k.hour, k.model, k.account_used, k.account_name, k.user_id, k.success, a.tps_min, a.tps_max
             FROM (SELECT DISTINCT {HourOf("o.timestamp")} AS hour, coalesce(o.model, '') AS model, coalesce(o.account_used, '') AS account_used,
                     coalesce(o.account_name, '') AS account_name, coalesce(o.user_id, '') AS user_id, o.success
                   FROM old_rows o WHERE o.output_tokens_per_second > 0) k
-            LEFT JOIN {"{s}"}.requests r ON r.timestamp >= k.hour AND r.timestamp < k.hour + interval '1 hour'
-                AND coalesce(r.model, '') = k.model AND coalesce(r.account_used, '') = k.account_used
-                AND coalesce(r.account_name, '') = k.account_name AND coalesce(r.user_id, '') = k.user_id
-                AND r.success = k.success AND r.output_tokens_per_second > 0
-            GROUP BY 1, 2, 3, 4, 5, 6) e
+            LEFT JOIN (
+                -- One index range scan per touched hour, never the whole table.
+                SELECT h.hour, coalesce(r.model, '') AS model, coalesce(r.account_used, '') AS account_used,
+                    coalesce(r.account_name, '') AS account_name, coalesce(r.user_id, '') AS user_id, r.success,
+                    min(r.output_tokens_per_second) AS tps_min, max(r.output_tokens_per_second) AS tps_max
+                FROM (SELECT DISTINCT {HourOf("o.timestamp")} AS hour FROM old_rows o WHERE o.output_tokens_per_second > 0) h
+                CROSS JOIN LATERAL (SELECT * FROM {"{s}"}.requests q WHERE q.timestamp >= h.hour AND q.timestamp < h.hour + interval '1 hour'
+                    AND q.output_tokens_per_second > 0) r
+                GROUP BY 1, 2, 3, 4, 5, 6) a
+            ON a.hour = k.hour AND a.model = k.model AND a.account_used = k.account_used AND a.account_name = k.account_name
+                AND a.user_id = k.user_id AND a.success = k.success) e
         WHERE x.hour = e.hour AND x.model = e.model AND x.account_used = e.account_used AND x.account_name = e.account_name
             AND x.user_id = e.user_id AND x.success = e.success;
         """;
