@@ -24,6 +24,9 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public string BaseUrl => $"http://127.0.0.1:{Port}";
 
+    /// <summary>A scratch directory of the process (its data directory), deleted when it is disposed.</summary>
+    public string? ScratchDirectory { get; set; }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -125,5 +128,22 @@ internal sealed class ChildProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        DeleteScratch(ScratchDirectory);
+    }
+
+    /// <summary>Deletes <paramref name="directory"/> if it exists: a run leaves no databases behind in /tmp.</summary>
+    public static void DeleteScratch(string? directory)
+    {
+        try
+        {
+            if (directory is not null && Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"warning: could not delete {directory}: {ex.Message}");
+        }
     }
 }

@@ -83,8 +83,18 @@ internal static class Orchestrator
             var port = ChildProcess.FreePort();
             var dataDir = Directory.CreateTempSubdirectory("ccflare-bench-").FullName;
             // History is always on; payload capture is on by default and named here so the run says what it measures.
-            var child = await ChildProcess.StartAsync("ccflare", server,
-                ["--port", port.ToString(), "--data-dir", dataDir, "--storage", storage, "--Ccflare:CapturePayloads=true", "--Logging:LogLevel:Default=Warning", .. ccflareOptions], port, "/health");
+            ChildProcess child;
+            try
+            {
+                child = await ChildProcess.StartAsync("ccflare", server,
+                    ["--port", port.ToString(), "--data-dir", dataDir, "--storage", storage, "--Ccflare:CapturePayloads=true", "--Logging:LogLevel:Default=Warning", .. ccflareOptions], port, "/health");
+            }
+            catch
+            {
+                ChildProcess.DeleteScratch(dataDir);
+                throw;
+            }
+            child.ScratchDirectory = dataDir;
             try
             {
                 using var http = new HttpClient { BaseAddress = new Uri(child.BaseUrl) };
