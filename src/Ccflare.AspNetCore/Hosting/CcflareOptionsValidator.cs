@@ -50,6 +50,10 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
         {
             failures.Add($"{p}UpstreamTimeoutMs must be greater than 0 (was {options.UpstreamTimeoutMs}).");
         }
+        if (options.WriteQueueMaxBodyBytes < 0)
+        {
+            failures.Add($"{p}WriteQueueMaxBodyBytes must be 0 or more (was {options.WriteQueueMaxBodyBytes}).");
+        }
         if (options.WriteQueueCapacity < 1)
         {
             failures.Add($"{p}WriteQueueCapacity must be at least 1 (was {options.WriteQueueCapacity}).");

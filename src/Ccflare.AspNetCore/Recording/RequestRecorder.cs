@@ -40,6 +40,7 @@ internal sealed class RequestRecorder
         _slots = new SemaphoreSlim(value.WriteQueueCapacity, value.WriteQueueCapacity);
         _overflowCapacity = Math.Max(1, value.WriteQueueCapacity / 4);
         _mode = value.WriteQueueFullMode;
+        MaxQueuedBodyBytes = value.WriteQueueMaxBodyBytes;
         _wait = TimeSpan.FromMilliseconds(Math.Max(0, value.WriteQueueFullWaitMs));
         _time = time;
         _metrics = metrics;
@@ -58,8 +59,8 @@ internal sealed class RequestRecorder
 
     public int Pending => _queue.Reader.Count;
 
-    /// <summary>Most request-body bytes that may wait in the queue (256 MiB).</summary>
-    internal long MaxQueuedBodyBytes { get; set; } = 256L * 1024 * 1024;
+    /// <summary>Most request-body bytes that may wait in the queue (<see cref="CcflareOptions.WriteQueueMaxBodyBytes"/>).</summary>
+    internal long MaxQueuedBodyBytes { get; set; }
 
     /// <summary>Request-body bytes waiting in the queue.</summary>
     internal long QueuedBodyBytes => Interlocked.Read(ref _queuedBodyBytes);

@@ -16,11 +16,15 @@ namespace Ccflare.Tests.History;
 /// <summary>The bounded write queue: shedding order, drop counting, and flushing on shutdown.</summary>
 public sealed class WritePathTests
 {
-    private static (RequestRecorder Recorder, ServiceProvider Services) Recorder(int capacity, WriteQueueFullMode mode, TimeProvider time, int waitMs = 50)
+    private static (RequestRecorder Recorder, ServiceProvider Services) Recorder(int capacity, WriteQueueFullMode mode, TimeProvider time, int waitMs = 50, long? maxBodyBytes = null)
     {
         var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new CcflareMetrics(services.GetRequiredService<IMeterFactory>());
         var options = Options.Create(new CcflareOptions { WriteQueueCapacity = capacity, WriteQueueFullMode = mode, WriteQueueFullWaitMs = waitMs });
+        if (maxBodyBytes is { } max)
+        {
+            options.Value.WriteQueueMaxBodyBytes = max;
+        }
         return (new RequestRecorder(options, time, metrics, NullLogger<RequestRecorder>.Instance), services);
     }
 
@@ -70,10 +74,9 @@ public sealed class WritePathTests
     [Fact]
     public async Task Queued_request_bodies_are_bounded_by_bytes_and_past_the_bound_only_the_payload_is_dropped()
     {
-        var (recorder, services) = Recorder(capacity: 100, WriteQueueFullMode.Drop, TimeProvider.System);
-        using var _ = services;
         var bodyBytes = Exchange("probe").RequestBodyOwner!.Length;
-        recorder.MaxQueuedBodyBytes = 2 * bodyBytes;
+        var (recorder, services) = Recorder(capacity: 100, WriteQueueFullMode.Drop, TimeProvider.System, maxBodyBytes: 2 * bodyBytes);
+        using var _ = services;
 
         await recorder.CompletedAsync(Exchange("first"));
         await recorder.CompletedAsync(Exchange("second"));

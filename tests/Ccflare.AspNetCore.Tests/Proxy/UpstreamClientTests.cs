@@ -157,6 +157,7 @@ public sealed class UpstreamClientTests : IAsyncLifetime
     [InlineData("ratio", "Ccflare:CircuitBreaker:FailureRatio")]
     [InlineData("throughput", "Ccflare:CircuitBreaker:MinimumThroughput")]
     [InlineData("header", "Ccflare:Headers:DropRequestHeaders")]
+    [InlineData("queue bytes", "Ccflare:WriteQueueMaxBodyBytes")]
     public async Task Invalid_options_stop_start_up_and_name_the_key(string what, string key)
     {
         var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => CcflareTestHost.StartAsync(o =>
@@ -165,6 +166,7 @@ public sealed class UpstreamClientTests : IAsyncLifetime
             {
                 case "ratio": o.CircuitBreaker.FailureRatio = 1.5; break;
                 case "throughput": o.CircuitBreaker.MinimumThroughput = 1; break;
+                case "queue bytes": o.WriteQueueMaxBodyBytes = -1; break;
                 default: o.Headers.DropRequestHeaders.Add("bad header:"); break;
             }
         }));
