@@ -63,12 +63,12 @@ public sealed class CcflareOptions
     public int WriteQueueCapacity { get; set; } = 10_000;
 
     /// <summary>
-    /// Most request-body bytes the write queue may hold while they wait to be stored (256 MiB by
+    /// Most request-body bytes the write queue may hold while they wait to be stored (64 MiB by
     /// default). Past it a finished request keeps its history row but not its payload, and the drop is
     /// counted; this bounds memory when large bodies arrive faster than the store can write them.
     /// 0 keeps no request bodies in the queue.
     /// </summary>
-    public long WriteQueueMaxBodyBytes { get; set; } = 256L * 1024 * 1024;
+    public long WriteQueueMaxBodyBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>Largest batch written in one transaction.</summary>
     public int WriteBatchSize { get; set; } = 500;
