@@ -135,17 +135,26 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         "request_count, total_requests, weight, rate_limited_until, session_start, session_request_count, paused, " +
         "rate_limit_reset, rate_limit_status, rate_limit_remaining, token_status, token_status_reason";
 
-    public async Task<IReadOnlyList<Account>> GetAccountsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Account>> GetAccountsAsync(CancellationToken cancellationToken) =>
+        await ReadListAsync($"SELECT {AccountColumns} FROM {_s}.accounts ORDER BY created_at, seq;", ReadAccount, null, 0, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Runs <paramref name="sql"/> and reads every row with <paramref name="read"/>.</summary>
+    private async Task<List<T>> ReadListAsync<T>(
+        string sql, Func<NpgsqlDataReader, T> read, NpgsqlParameter? parameter, int capacity, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"SELECT {AccountColumns} FROM {_s}.accounts ORDER BY created_at, seq;", connection);
+        await using var command = new NpgsqlCommand(sql, connection);
+        if (parameter is not null)
+        {
+            command.Parameters.Add(parameter);
+        }
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var accounts = new List<Account>();
+        var items = new List<T>(capacity);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            accounts.Add(ReadAccount(reader));
+            items.Add(read(reader));
         }
-        return accounts;
+        return items;
     }
 
     private static Account ReadAccount(NpgsqlDataReader reader) => new()
@@ -306,19 +315,11 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         {
             return [];
         }
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         var sql = includePayloads
             ? $"SELECT {PostgreSqlRequestRows.SelectList}, {PostgreSqlRequestRows.PayloadSelectList} FROM {_s}.requests r LEFT JOIN {_s}.request_payloads p ON p.id = r.id ORDER BY r.timestamp DESC, r.seq DESC LIMIT @limit;"
             : $"SELECT {PostgreSqlRequestRows.SelectList} FROM {_s}.requests r ORDER BY r.timestamp DESC, r.seq DESC LIMIT @limit;";
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.Add(new NpgsqlParameter<int>("limit", limit));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var records = new List<RequestRecord>(Math.Min(limit, 1024));
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            records.Add(PostgreSqlRequestRows.Read(reader, includePayloads));
-        }
-        return records;
+        return await ReadListAsync(sql, reader => PostgreSqlRequestRows.Read(reader, includePayloads), new NpgsqlParameter<int>("limit", limit),
+            Math.Min(limit, 1024), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<RequestRecord?> GetRequestAsync(string id, CancellationToken cancellationToken)
@@ -703,24 +704,14 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
 
     // Access-key users
 
-    public async Task<IReadOnlyList<AccessKeyUser>> GetUsersAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"SELECT id, name, access_key_hash, created_at FROM {_s}.users ORDER BY created_at, seq;", connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var users = new List<AccessKeyUser>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+    public async Task<IReadOnlyList<AccessKeyUser>> GetUsersAsync(CancellationToken cancellationToken) =>
+        await ReadListAsync($"SELECT id, name, access_key_hash, created_at FROM {_s}.users ORDER BY created_at, seq;", static reader => new AccessKeyUser
         {
-            users.Add(new AccessKeyUser
-            {
-                Id = reader.GetString(0),
-                Name = reader.GetString(1),
-                AccessKeyHash = reader.GetString(2),
-                CreatedAt = Instant(reader, 3),
-            });
-        }
-        return users;
-    }
+            Id = reader.GetString(0),
+            Name = reader.GetString(1),
+            AccessKeyHash = reader.GetString(2),
+            CreatedAt = Instant(reader, 3),
+        }, null, 0, cancellationToken).ConfigureAwait(false);
 
     public async Task<bool> AddUserAsync(AccessKeyUser user, CancellationToken cancellationToken)
     {
