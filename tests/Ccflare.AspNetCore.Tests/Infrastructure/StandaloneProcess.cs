@@ -55,7 +55,7 @@ public sealed class StandaloneProcess : IAsyncDisposable
     /// <summary>Runs a command to completion (for CLI commands) and returns exit code and output.</summary>
     public static async Task<(int ExitCode, string StdOut, string StdErr)> RunToEndAsync(IEnumerable<string> args, string? stdin = null, IDictionary<string, string>? environment = null)
     {
-        using var process = Start(args, environment, redirectInput: true);
+        using var process = Start("dotnet", [ServerDll, .. args], environment, redirectInput: true);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (stdin is not null)
@@ -68,9 +68,13 @@ public sealed class StandaloneProcess : IAsyncDisposable
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    public static async Task<StandaloneProcess> StartAsync(IEnumerable<string> args, int port, IDictionary<string, string>? environment = null)
+    public static Task<StandaloneProcess> StartAsync(IEnumerable<string> args, int port, IDictionary<string, string>? environment = null) =>
+        StartCommandAsync("dotnet", [ServerDll, .. args], port, environment);
+
+    /// <summary>Starts the server through another command (a build elsewhere, an installed tool) and waits for <c>/health</c>.</summary>
+    public static async Task<StandaloneProcess> StartCommandAsync(string fileName, IEnumerable<string> args, int port, IDictionary<string, string>? environment = null)
     {
-        var process = Start(args, environment, redirectInput: false);
+        var process = Start(fileName, args, environment, redirectInput: false);
         var server = new StandaloneProcess(process, port);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
@@ -106,16 +110,15 @@ public sealed class StandaloneProcess : IAsyncDisposable
         throw new TimeoutException($"StandaloneServer did not answer /health:\n{server.Output}");
     }
 
-    private static Process Start(IEnumerable<string> args, IDictionary<string, string>? environment, bool redirectInput)
+    private static Process Start(string fileName, IEnumerable<string> args, IDictionary<string, string>? environment, bool redirectInput)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = redirectInput,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(ServerDll);
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

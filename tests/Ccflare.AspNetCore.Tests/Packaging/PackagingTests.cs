@@ -12,6 +12,7 @@ namespace Ccflare.Tests.Packaging;
 /// Packs the four NuGet packages, checks what they carry, and consumes them from a local
 /// folder feed in a freshly created web project that proxies one request.
 /// </summary>
+[Collection(RepositoryBuildCollection.Name)]
 public sealed class PackagingTests : IAsyncLifetime
 {
     private static readonly string[] Packages = ["Ccflare.AspNetCore", "Ccflare.Storage.Sqlite", "Ccflare.Storage.LiteDb", "Ccflare.Storage.PostgreSql"];
