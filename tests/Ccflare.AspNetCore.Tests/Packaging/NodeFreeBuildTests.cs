@@ -64,6 +64,6 @@ public sealed partial class NodeFreeBuildTests : IDisposable
         throw new InvalidOperationException("dotnet is not on PATH.");
     }
 
-    [GeneratedRegex("""<script[^>]*\ssrc="(?<src>[^"]+\.js)"""")]
+    [GeneratedRegex(@"<script[^>]*\ssrc=""(?<src>[^""]+\.js)""")]
     private static partial Regex ScriptSource();
 }
