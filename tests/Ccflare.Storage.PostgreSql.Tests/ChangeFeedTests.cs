@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using static Ccflare.Storage.Tests.TestData;
+using Ccflare.Storage.Testing;
+using static Ccflare.Storage.Testing.StoreTestData;
 
 namespace Ccflare.Storage.PostgreSql.Tests;
 

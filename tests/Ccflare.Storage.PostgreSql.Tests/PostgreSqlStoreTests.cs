@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
-using static Ccflare.Storage.Tests.TestData;
+using Ccflare.Storage.Testing;
+using static Ccflare.Storage.Testing.StoreTestData;
 
 namespace Ccflare.Storage.PostgreSql.Tests;
 
@@ -9,7 +10,7 @@ namespace Ccflare.Storage.PostgreSql.Tests;
 /// The storage contract against PostgreSQL. Each test directory maps to its own schema in one shared
 /// database, so tests stay isolated and "reopening the same directory" reopens the same tables.
 /// </summary>
-public sealed class PostgreSqlStoreTests : Ccflare.Storage.Tests.PersistentStoreContractTests
+public sealed class PostgreSqlStoreTests : PersistentStoreContractTests
 {
     private static readonly Lazy<Task<string>> Database = new(() => Task.Run(async () => await (await PostgresServer.GetAsync()).CreateDatabaseAsync("contract")));
 

@@ -1,3 +1,5 @@
+using Ccflare.Storage.Testing;
+
 namespace Ccflare.Storage.Tests;
 
 /// <summary>The contract against the in-memory store (nothing to reopen).</summary>

@@ -1,7 +1,8 @@
 using Ccflare.Storage.LiteDb;
 using LiteDB;
 using Microsoft.Extensions.DependencyInjection;
-using static Ccflare.Storage.Tests.TestData;
+using Ccflare.Storage.Testing;
+using static Ccflare.Storage.Testing.StoreTestData;
 
 namespace Ccflare.Storage.Tests;
 

@@ -9,13 +9,13 @@ using Ccflare.Tests.Infrastructure;
 namespace Ccflare.Tests.Packaging;
 
 /// <summary>
-/// Packs the four NuGet packages, checks what they carry, and consumes them from a local
+/// Packs the library NuGet packages, checks what they carry, and consumes them from a local
 /// folder feed in a freshly created web project that proxies one request.
 /// </summary>
 [Collection(RepositoryBuildCollection.Name)]
 public sealed class PackagingTests : IAsyncLifetime
 {
-    private static readonly string[] Packages = ["Ccflare.AspNetCore", "Ccflare.Storage.Sqlite", "Ccflare.Storage.LiteDb", "Ccflare.Storage.PostgreSql"];
+    private static readonly string[] Packages = ["Ccflare.AspNetCore", "Ccflare.Storage.Sqlite", "Ccflare.Storage.LiteDb", "Ccflare.Storage.PostgreSql", "Ccflare.Storage.Testing"];
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("ccflare-pack-");
     private readonly string _version = $"0.0.0-ci.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
     private FakeUpstream _upstream = null!;
@@ -76,6 +76,11 @@ public sealed class PackagingTests : IAsyncLifetime
                 case "Ccflare.Storage.PostgreSql":
                     Assert.Contains("Ccflare.AspNetCore", dependencies);
                     Assert.Contains("Npgsql", dependencies);
+                    break;
+                case "Ccflare.Storage.Testing":
+                    Assert.Contains("Ccflare.AspNetCore", dependencies);
+                    Assert.Contains("xunit.extensibility.core", dependencies);
+                    Assert.Contains("xunit.assert", dependencies);
                     break;
             }
         }

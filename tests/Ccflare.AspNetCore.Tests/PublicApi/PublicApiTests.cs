@@ -14,6 +14,7 @@ public sealed class PublicApiTests
     [InlineData(typeof(Ccflare.Storage.Sqlite.SqliteStorageOptions), "Ccflare.Storage.Sqlite")]
     [InlineData(typeof(Ccflare.Storage.LiteDb.LiteDbStorageOptions), "Ccflare.Storage.LiteDb")]
     [InlineData(typeof(Ccflare.Storage.PostgreSql.PostgreSqlStorageOptions), "Ccflare.Storage.PostgreSql")]
+    [InlineData(typeof(Ccflare.Storage.Testing.StoreContractTests), "Ccflare.Storage.Testing")]
     public void Public_api_matches_the_approved_baseline(Type marker, string package)
     {
         var api = marker.Assembly.GeneratePublicApi(new ApiGeneratorOptions { IncludeAssemblyAttributes = false, AllowNamespacePrefixes = ["Microsoft.Extensions.DependencyInjection", "Microsoft.AspNetCore.Builder"] });

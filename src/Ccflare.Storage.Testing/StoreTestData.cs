@@ -1,9 +1,9 @@
 using System.Text;
 
-namespace Ccflare.Storage.Tests;
+namespace Ccflare.Storage.Testing;
 
 /// <summary>Records and accounts with every field set to a distinctive value.</summary>
-internal static class TestData
+public static class StoreTestData
 {
     /// <summary>A fixed origin; every instant in the tests is a whole number of milliseconds from it.</summary>
     public static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
-using static Ccflare.Storage.Tests.TestData;
+using static Ccflare.Storage.Testing.StoreTestData;
 
-namespace Ccflare.Storage.Tests;
+namespace Ccflare.Storage.Testing;
 
 /// <summary>
 /// The part of the contract only durable stores have: data survives disposing the store and opening

@@ -1,6 +1,6 @@
-using static Ccflare.Storage.Tests.TestData;
+using static Ccflare.Storage.Testing.StoreTestData;
 
-namespace Ccflare.Storage.Tests;
+namespace Ccflare.Storage.Testing;
 
 /// <summary>
 /// The storage contract, written once and run against every <see cref="ICcflareStore"/>.
