@@ -5,8 +5,8 @@ namespace Ccflare.Tests.Docs;
 
 /// <summary>
 /// The docs' C# must compile: every <c>```csharp</c> block in the Markdown files is the text of a
-/// region in <c>Docs/DocSnippets.cs</c> (compiled with the tests) or, for a sample's README, part of
-/// that sample's compiled source.
+/// region in <c>Docs/DocSnippets.cs</c> (compiled with the tests), part of the sample third-party store's
+/// tests (<c>tests/SampleStore.Tests</c>) or, for a sample's README, part of that sample's compiled source.
 /// </summary>
 public sealed partial class DocSnippetTests
 {
@@ -25,6 +25,9 @@ public sealed partial class DocSnippetTests
     public void Every_csharp_block_is_compiled_code(string markdownFile)
     {
         var regions = Regions(File.ReadAllText(SnippetsFile)).Values.ToList();
+        // The sample third-party store's tests are compiled code the storage docs quote.
+        regions.AddRange(Directory.EnumerateFiles(RepositoryPaths.Combine("tests", "SampleStore.Tests"), "*.cs")
+            .Select(f => Normalize(File.ReadAllText(f))));
         var sampleDirectory = Path.GetDirectoryName(Path.Combine(RepositoryPaths.Root, markdownFile))!;
         if (markdownFile.StartsWith("samples", StringComparison.Ordinal))
         {
