@@ -101,6 +101,7 @@ internal static class StandaloneProgram
             options.DataProtectionKeysPath ??= settings.KeysDirectory;
         });
         ConfigureStorage(ccflare, settings);
+        ccflare.AddOpenApiDocument();
 
         var app = builder.Build();
         app.MapCcflare();

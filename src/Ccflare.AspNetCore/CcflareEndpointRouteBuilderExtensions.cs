@@ -13,8 +13,8 @@ namespace Microsoft.AspNetCore.Builder;
 public static class CcflareEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps the proxy (<c>/v1/...</c>), the management API (<c>/api/...</c>), <c>/health</c> and the
-    /// web dashboard (<c>/</c>) under <paramref name="prefix"/>. Returns the groups so the host can add authorization,
+    /// Maps the proxy (<c>/v1/...</c>), the management API (<c>/api/...</c>), <c>/health</c>, the
+    /// web dashboard (<c>/</c>) and, after <c>AddOpenApiDocument</c>, <c>/openapi/{documentName}.json</c> under <paramref name="prefix"/>. Returns the groups so the host can add authorization,
     /// CORS or rate limiting to each.
     /// </summary>
     public static CcflareEndpoints MapCcflare(this IEndpointRouteBuilder endpoints, string prefix = "")
@@ -32,6 +32,8 @@ public static class CcflareEndpointRouteBuilderExtensions
             .WithDisplayName("Ccflare proxy");
         Ccflare.Compat.CompatEndpoints.Map(proxy);
         proxy.RequireCcflareAccessKeys();
+        ((IEndpointConventionBuilder)proxy).Add(static endpoint => endpoint.Metadata.Add(
+            new Ccflare.OpenApi.PassthroughRoute(Translating: endpoint.DisplayName != "Ccflare proxy")));
 
         var api = root.MapGroup("/api");
         AccountEndpoints.Map(api);
@@ -46,16 +48,26 @@ public static class CcflareEndpointRouteBuilderExtensions
             $"No management endpoint {context.Request.Method} {context.Request.Path}."))
             .WithDisplayName("Ccflare management fallback");
         api.RequireCcflareManagementAccess();
+        Ccflare.OpenApi.ManagementApiDescription.Describe(api, "/api");
 
         var health = root.MapGroup(string.Empty);
         Ccflare.OAuth.OAuthEndpoints.Map(api, health);
         ConfigEndpoints.MapHealth(endpoints, health);
+        Ccflare.OpenApi.ManagementApiDescription.Describe(health, "/health");
+
+        // The OpenAPI document, when the host asked for it with AddOpenApiDocument: same access rules as the API it describes.
+        var openApi = root.MapGroup(string.Empty);
+        if (services.GetService<Ccflare.OpenApi.CcflareOpenApiDocument>() is not null)
+        {
+            openApi.MapOpenApi();
+        }
+        openApi.RequireCcflareManagementAccess();
 
         var dashboard = root.MapGroup(string.Empty);
         DashboardEndpoints.Map(dashboard);
         dashboard.RequireCcflareManagementAccess();
 
-        return new CcflareEndpoints(proxy, api, health, dashboard);
+        return new CcflareEndpoints(proxy, api, health, dashboard, openApi);
     }
 
     /// <summary>

@@ -10,8 +10,9 @@ namespace Ccflare;
 /// </summary>
 public sealed class CcflareEndpoints : IEndpointConventionBuilder
 {
-    internal CcflareEndpoints(RouteGroupBuilder proxy, RouteGroupBuilder api, RouteGroupBuilder health, RouteGroupBuilder dashboard)
+    internal CcflareEndpoints(RouteGroupBuilder proxy, RouteGroupBuilder api, RouteGroupBuilder health, RouteGroupBuilder dashboard, RouteGroupBuilder openApi)
     {
+        OpenApi = openApi;
         Proxy = proxy;
         Api = api;
         Health = health;
@@ -37,6 +38,12 @@ public sealed class CcflareEndpoints : IEndpointConventionBuilder
     /// <summary>The web dashboard: <c>/</c>, its pages and <c>/assets/*</c>. Protect it like <see cref="Api"/>, which it calls.</summary>
     public RouteGroupBuilder Dashboard { get; }
 
+    /// <summary>
+    /// The OpenAPI document, <c>/openapi/{documentName}.json</c>, mapped when the services were registered with
+    /// <c>AddCcflare().AddOpenApiDocument()</c> (empty otherwise). It describes <see cref="Api"/> and has its access rules: protect it the same way.
+    /// </summary>
+    public RouteGroupBuilder OpenApi { get; }
+
     /// <inheritdoc />
     public void Add(Action<EndpointBuilder> convention)
     {
@@ -45,6 +52,7 @@ public sealed class CcflareEndpoints : IEndpointConventionBuilder
         ((IEndpointConventionBuilder)Api).Add(convention);
         ((IEndpointConventionBuilder)Health).Add(convention);
         ((IEndpointConventionBuilder)Dashboard).Add(convention);
+        ((IEndpointConventionBuilder)OpenApi).Add(convention);
     }
 
     /// <inheritdoc />
@@ -55,5 +63,6 @@ public sealed class CcflareEndpoints : IEndpointConventionBuilder
         ((IEndpointConventionBuilder)Api).Finally(finallyConvention);
         ((IEndpointConventionBuilder)Health).Finally(finallyConvention);
         ((IEndpointConventionBuilder)Dashboard).Finally(finallyConvention);
+        ((IEndpointConventionBuilder)OpenApi).Finally(finallyConvention);
     }
 }

@@ -75,20 +75,20 @@ internal static class ConfigEndpoints
             Results.Json(new HealthResponse("ok", registry.All.Count, time.GetUtcNow(), strategies.Current.Name, ProviderCatalog.Names), CcflareJson.Options));
     }
 
-    private sealed record ConfigResponse(
+    internal sealed record ConfigResponse(
         [property: JsonPropertyName("lbStrategy")] string LbStrategy,
         [property: JsonPropertyName("port")] int Port,
         [property: JsonPropertyName("sessionDurationMs")] long SessionDurationMs);
 
-    private sealed record ConfigUpdateRequest
+    internal sealed record ConfigUpdateRequest
     {
         [JsonPropertyName("sessionDurationMs")] public long? SessionDurationMs { get; init; }
     }
 
-    private sealed record StrategyRequest
+    internal sealed record StrategyRequest
     {
         [JsonPropertyName("strategy")] public string? Strategy { get; init; }
     }
 
-    private sealed record HealthResponse(string Status, int Accounts, DateTimeOffset Timestamp, string Strategy, IReadOnlyList<string> Providers);
+    internal sealed record HealthResponse(string Status, int Accounts, DateTimeOffset Timestamp, string Strategy, IReadOnlyList<string> Providers);
 }

@@ -73,7 +73,7 @@ internal static class MaintenanceEndpoints
             .AddEndpointFilter(ManagementJson.RequireEmptyOrObjectBody);
     }
 
-    private sealed record RetentionBody
+    internal sealed record RetentionBody
     {
         [JsonPropertyName("payloadDays")] public int? PayloadDays { get; init; }
 

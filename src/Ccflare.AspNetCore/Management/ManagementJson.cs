@@ -89,5 +89,5 @@ internal static class ManagementJson
     public static IResult Success(string message) =>
         Results.Json(new SuccessBody(true, message), CcflareJson.Options);
 
-    private sealed record SuccessBody(bool Success, string Message);
+    internal sealed record SuccessBody(bool Success, string Message);
 }

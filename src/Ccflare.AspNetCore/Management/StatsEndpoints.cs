@@ -67,10 +67,10 @@ internal static class StatsEndpoints
         });
     }
 
-    private sealed record StatsResponse(
+    internal sealed record StatsResponse(
         long TotalRequests, double SuccessRate, int ActiveAccounts, double AvgResponseTime, long TotalTokens, decimal TotalCostUsd,
         double AvgTokensPerSecond, IReadOnlyList<ModelCount> TopModels, WriteQueueStats WriteQueue);
 
     /// <summary>Ccflare's addition to <c>/api/stats</c>: the state of the history write path.</summary>
-    private sealed record WriteQueueStats(int Pending, int InFlight, long Written, long DroppedRows, long DroppedPayloads, long FailedWrites);
+    internal sealed record WriteQueueStats(int Pending, int InFlight, long Written, long DroppedRows, long DroppedPayloads, long FailedWrites);
 }

@@ -64,7 +64,7 @@ internal static class UserEndpoints
         });
     }
 
-    private sealed record CreateUserRequest
+    internal sealed record CreateUserRequest
     {
         [JsonPropertyName("name")] public string? Name { get; init; }
     }
@@ -77,7 +77,7 @@ internal static class UserEndpoints
         public static UserResponse From(AccessKeyUser user) => new(user.Id, user.Name, user.CreatedAt);
     }
 
-    private sealed record CreatedUserResponse(
+    internal sealed record CreatedUserResponse(
         [property: JsonPropertyName("success")] bool Success,
         [property: JsonPropertyName("message")] string Message,
         [property: JsonPropertyName("user")] UserResponse User,
