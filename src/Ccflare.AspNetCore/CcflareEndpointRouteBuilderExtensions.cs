@@ -32,8 +32,7 @@ public static class CcflareEndpointRouteBuilderExtensions
             .WithDisplayName("Ccflare proxy");
         Ccflare.Compat.CompatEndpoints.Map(proxy);
         proxy.RequireCcflareAccessKeys();
-        ((IEndpointConventionBuilder)proxy).Add(static endpoint => endpoint.Metadata.Add(
-            new Ccflare.OpenApi.PassthroughRoute(Translating: endpoint.DisplayName != "Ccflare proxy")));
+        proxy.WithMetadata(new Ccflare.OpenApi.PassthroughRoute());
 
         var api = root.MapGroup("/api");
         AccountEndpoints.Map(api);

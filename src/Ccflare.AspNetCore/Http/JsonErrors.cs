@@ -26,7 +26,7 @@ internal static class JsonErrors
     public static string Serialize(string message, object? details = null) =>
         JsonSerializer.Serialize(new ErrorBody(message, details), CcflareJson.Options);
 
-    internal sealed record ErrorBody(string Error, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? Details);
+    internal sealed record ErrorBody(string Error, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? Details = null);
 }
 
 internal static class CcflareJson

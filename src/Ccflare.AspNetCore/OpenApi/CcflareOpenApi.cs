@@ -44,8 +44,8 @@ namespace Ccflare.OpenApi
     /// <summary>Registered once per <c>AddOpenApiDocument</c> call; <c>MapCcflare</c> maps the document route when there is one.</summary>
     internal sealed record CcflareOpenApiDocument(string Name);
 
-    /// <summary>Marks the proxy's endpoints, which the document lists as passthrough operations.</summary>
-    internal sealed record PassthroughRoute(bool Translating);
+    /// <summary>Marks the proxy's endpoints, which the document lists as passthrough (or, for the compatibility routes, translating) operations.</summary>
+    internal sealed record PassthroughRoute;
 
     /// <summary>Titles the document and adds the proxy routes, which have no handler signature to describe.</summary>
     internal sealed class CcflareDocumentTransformer(EndpointDataSource endpoints) : IOpenApiDocumentTransformer
@@ -59,7 +59,7 @@ namespace Ccflare.OpenApi
             document.Paths ??= [];
             foreach (var endpoint in endpoints.Endpoints.OfType<RouteEndpoint>())
             {
-                if (endpoint.Metadata.GetMetadata<PassthroughRoute>() is not { } passthrough || endpoint.RoutePattern.RawText is not { } pattern)
+                if (endpoint.Metadata.GetMetadata<PassthroughRoute>() is null || endpoint.RoutePattern.RawText is not { } pattern)
                 {
                     continue;
                 }
@@ -68,11 +68,13 @@ namespace Ccflare.OpenApi
                 {
                     continue;
                 }
+                // The native route takes the provider from the path; the compatibility routes name their schema instead.
+                var translating = !pattern.Contains("{provider}", StringComparison.Ordinal);
                 var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["POST", "GET"];
                 var item = new OpenApiPathItem { Operations = [] };
                 foreach (var method in methods)
                 {
-                    item.Operations[HttpMethod.Parse(method)] = passthrough.Translating ? Translating(path) : Passthrough(path);
+                    item.Operations[HttpMethod.Parse(method)] = translating ? Translating(path) : Passthrough(path);
                 }
                 document.Paths[path] = item;
             }
