@@ -187,5 +187,12 @@ namespace Ccflare.Tests.Docs.Snippets
             builder.Services.AddCcflare().AddStrategy<TenantStrategy>();
             #endregion
         }
+
+        public static void OpenApi(WebApplicationBuilder builder)
+        {
+            #region api-openapi
+            builder.Services.AddCcflare().AddOpenApiDocument();   // or AddOpenApiDocument("ccflare")
+            #endregion
+        }
     }
 }
