@@ -34,7 +34,7 @@ public sealed class ToolPackageTests : IDisposable
         {
             var settings = zip.Entries.Single(e => e.FullName.EndsWith("/DotnetToolSettings.xml", StringComparison.Ordinal));
             using var reader = new StreamReader(settings.Open());
-            Assert.Contains("CommandName=\"ccflare\"", await reader.ReadToEndAsync(), StringComparison.Ordinal);
+            Assert.Contains("Name=\"ccflare\"", await reader.ReadToEndAsync(), StringComparison.Ordinal);
             Assert.Contains("README.md", zip.Entries.Select(e => e.FullName));
         }
 
