@@ -156,8 +156,8 @@ internal static class PostgreSqlSchema
         PostgreSqlRollups.Migration(),
         // 3: whether a row's cost is its model family's estimate; session lookups by index.
         """
-        ALTER TABLE {s}.requests ADD COLUMN cost_estimated boolean NOT NULL DEFAULT false;
-        CREATE INDEX requests_client_session_id_timestamp_idx ON {s}.requests (client_session_id, timestamp) WHERE client_session_id IS NOT NULL;
+        ALTER TABLE {s}.requests ADD COLUMN IF NOT EXISTS cost_estimated boolean NOT NULL DEFAULT false;
+        CREATE INDEX IF NOT EXISTS requests_client_session_id_timestamp_idx ON {s}.requests (client_session_id, timestamp) WHERE client_session_id IS NOT NULL;
         """,
     ];
 
