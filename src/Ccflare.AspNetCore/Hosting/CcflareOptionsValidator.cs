@@ -96,7 +96,7 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 failures.Add($"{p}Pricing:{model} prices must be 0 or more.");
             }
         }
-        if (options.PricesFile is { } pricesFile)
+        if (options.PricesFile is { } pricesFile && !string.IsNullOrWhiteSpace(pricesFile))
         {
             try
             {
