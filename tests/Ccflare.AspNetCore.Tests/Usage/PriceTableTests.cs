@@ -41,6 +41,7 @@ public sealed class PriceTableTests
     [InlineData("gpt-5.4-nano", "gpt-5.4-nano")]
     [InlineData("gpt-5-codex", "gpt-5-codex")]
     [InlineData("gpt-5.1-codex-mini", "gpt-5.1-codex-mini")]
+    [InlineData("codex-mini-latest", "codex-mini-latest")]
     [InlineData("gpt-5-mini-2025-08-07", "gpt-5-mini")]
     [InlineData("GPT-5", "gpt-5")]
     public void Current_models_are_priced_exactly_as_the_shipped_list_says(string model, string entry)
