@@ -104,6 +104,11 @@ internal static class RequestEndpoints
         var newest = new Queue<RequestRecord>(Math.Min(limit, 256));
         await foreach (var record in store.QueryRequestsAsync(new RequestQuery { ClientSessionIds = [clientSessionId] }, cancellationToken).ConfigureAwait(false))
         {
+            // A third-party store written before the session filter existed returns every row.
+            if (!string.Equals(record.ClientSessionId, clientSessionId, StringComparison.Ordinal))
+            {
+                continue;
+            }
             if (newest.Count == limit)
             {
                 newest.Dequeue();
