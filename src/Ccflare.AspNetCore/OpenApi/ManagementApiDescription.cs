@@ -23,6 +23,7 @@ internal static class ManagementApiDescription
     private const string EventStream = "text/event-stream";
 
     private static readonly QueryParameter Limit = new("limit", "how many to return, 1 to 1000");
+    private static readonly QueryParameter ClientSession = new("clientSessionId", "only the requests of this client session (Claude Code's or Codex's session id)");
 
     private static readonly OperationDescription[] Operations =
     [
@@ -49,8 +50,8 @@ internal static class ManagementApiDescription
         new("POST", "/api/maintenance/compact", "Maintenance", "Compacts the store", [Response<CompactResponse>(), .. Errors(400)]),
 
         // History
-        new("GET", "/api/requests", "History", "The most recent requests, newest first", [Response<List<RequestSummaryResponse>>(), .. Errors(400)], Query: [Limit]),
-        new("GET", "/api/requests/detail", "History", "The most recent requests with their captured payloads", [Response<List<RequestDetailResponse>>(), .. Errors(400)], Query: [Limit]),
+        new("GET", "/api/requests", "History", "The most recent requests, newest first", [Response<List<RequestSummaryResponse>>(), .. Errors(400)], Query: [Limit, ClientSession]),
+        new("GET", "/api/requests/detail", "History", "The most recent requests with their captured payloads", [Response<List<RequestDetailResponse>>(), .. Errors(400)], Query: [Limit, ClientSession]),
         new("GET", "/api/requests/{id}", "History", "One request with its captured payload", [Response<RequestDetailResponse>(), .. Errors(404)]),
         new("GET", "/api/requests/stream", "History", "Server-sent events: each data line is one request event as JSON", [new(StatusCodes.Status200OK, typeof(RequestLiveEventDescription), EventStream)]),
         new("GET", "/api/stats", "History", "Totals over the whole history", Ok<StatsEndpoints.StatsResponse>()),

@@ -101,6 +101,7 @@ public sealed class OpenApiTests : IAsyncLifetime
 
         var requests = Paths["/api/requests"]!["get"]!;
         Assert.Contains(requests["parameters"]!.AsArray(), p => (string)p!["name"]! == "limit" && (string)p["in"]! == "query");
+        Assert.Contains(requests["parameters"]!.AsArray(), p => (string)p!["name"]! == "clientSessionId" && (string)p["in"]! == "query");
         var analytics = Paths["/api/analytics"]!["get"]!;
         Assert.Superset(new HashSet<string> { "range", "status", "mode", "modelBreakdown", "accounts", "models" },
             analytics["parameters"]!.AsArray().Select(p => (string)p!["name"]!).ToHashSet());
