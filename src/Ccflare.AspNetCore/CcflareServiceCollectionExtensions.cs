@@ -73,6 +73,9 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton(sp => new HeaderPolicy(sp.GetRequiredService<IOptions<CcflareOptions>>().Value.Headers));
         services.TryAddSingleton<Ccflare.Security.AccessKeyService>();
+        services.AddCors();
+        services.TryAddSingleton<BrowserRequestSettings>();
+        services.TryAddSingleton<BaseUrlGuard>();
         services.AddCcflareHistory();
 
         var upstream = services.AddHttpClient(UpstreamClient.Name, client => client.Timeout = Timeout.InfiniteTimeSpan)

@@ -184,6 +184,11 @@ internal static class AccountCli
         {
             return await FailAsync(context, problem).ConfigureAwait(false);
         }
+        problem = await context.Services.GetRequiredService<Ccflare.Security.BaseUrlGuard>().CheckAsync(args.BaseUrl, context.CancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return await FailAsync(context, problem).ConfigureAwait(false);
+        }
         var provider = ProviderCatalog.Find(args.Provider!)!;
         var registry = context.Services.GetRequiredService<AccountRegistry>();
         if (registry.FindByName(name) is not null)

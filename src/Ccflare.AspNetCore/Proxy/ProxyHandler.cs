@@ -111,16 +111,17 @@ internal sealed class ProxyHandler(
     internal ProxyExchange StartExchange(HttpContext context, string provider, string upstreamPath)
     {
         var now = time.GetUtcNow();
+        var storedQuery = PayloadMasking.MaskQuery(context.Request.QueryString.Value);
         var exchange = new ProxyExchange
         {
             // Time-ordered ids: history rows are appended to the end of the primary-key index instead of scattered through it.
             Id = Guid.CreateVersion7(now).ToString(),
             Timestamp = now,
             Method = context.Request.Method,
-            Path = context.Request.Path.Value + context.Request.QueryString.Value,
+            Path = context.Request.Path.Value + storedQuery,
             StartTimestamp = Stopwatch.GetTimestamp(),
             Provider = provider,
-            UpstreamPath = upstreamPath + context.Request.QueryString.Value,
+            UpstreamPath = upstreamPath + storedQuery,
             UserId = context.Items.TryGetValue(ProxyContextKeys.UserId, out var user) ? user as string : null,
             Activity = CcflareMetrics.ActivitySource.StartActivity("ccflare.proxy", ActivityKind.Internal),
         };
@@ -300,6 +301,7 @@ internal sealed class ProxyHandler(
             request.Content = plan.Body.CreateContent();
         }
         HeaderRules.CopyRequestHeaders(context.Request.Headers, request, provider.Family, headerPolicy);
+        request.Headers.TryAddWithoutValidation(Security.HopMarker.HeaderName, Security.HopMarker.Value);
         plan.Adapter?.PrepareHeaders(provider, request);
         if (snapshot is not null && secret is not null)
         {
@@ -325,7 +327,7 @@ internal sealed class ProxyHandler(
             {
                 Polly.CircuitBreaker.BrokenCircuitException => "Account circuit open after repeated upstream failures",
                 Polly.Timeout.TimeoutRejectedException or OperationCanceledException => "Upstream timed out",
-                _ => "Upstream unreachable: " + ex.Message,
+                _ => "Upstream unreachable",
             };
             Log.UpstreamUnreachable(logger, provider.Name, account?.Name ?? "(none)", ex);
             return false;
@@ -496,7 +498,7 @@ internal sealed class ProxyHandler(
                 catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
                 {
                     Log.UpstreamStreamFailed(logger, exchange.Account?.Name ?? "(none)", ex);
-                    exchange.ErrorMessage = "Upstream stream failed: " + ex.Message;
+                    exchange.ErrorMessage = "Upstream stream failed";
                     exchange.StatusCode = StatusCodes.Status502BadGateway;
                     if (!context.Response.HasStarted)
                     {

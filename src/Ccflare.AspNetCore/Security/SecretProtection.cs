@@ -183,7 +183,23 @@ internal sealed class CcflareKeyManagementSetup(IOptions<CcflareOptions> options
     {
         if (keyOptions.XmlRepository is null && options.Value.DataProtectionKeysPath is { Length: > 0 } path)
         {
-            keyOptions.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(path), loggerFactory);
+            PrivateFiles.EnsureDirectory(path);
+            keyOptions.XmlRepository = new OwnerOnlyXmlRepository(new FileSystemXmlRepository(new DirectoryInfo(path), loggerFactory), path);
+        }
+    }
+}
+
+/// <summary>Ccflare's key directory: the framework's file repository, with every key file narrowed to 0600 once written.</summary>
+internal sealed class OwnerOnlyXmlRepository(FileSystemXmlRepository inner, string directory) : IXmlRepository
+{
+    public IReadOnlyCollection<System.Xml.Linq.XElement> GetAllElements() => inner.GetAllElements();
+
+    public void StoreElement(System.Xml.Linq.XElement element, string friendlyName)
+    {
+        inner.StoreElement(element, friendlyName);
+        foreach (var file in Directory.EnumerateFiles(directory, "*.xml"))
+        {
+            PrivateFiles.EnsureFile(file);
         }
     }
 }
