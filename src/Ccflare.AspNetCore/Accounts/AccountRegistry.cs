@@ -222,6 +222,25 @@ internal sealed class AccountRegistry
     }
 
     /// <summary>
+    /// Records that <paramref name="account"/> served a request: counts it and keeps its session, starting a new
+    /// one when none is active (written at once, so instances sharing the store stick to the same account).
+    /// Strategies only order accounts; this is where the session they read comes from.
+    /// </summary>
+    public void RecordServed(AccountState account, DateTimeOffset now, TimeSpan sessionDuration)
+    {
+        var startsSession = !account.HasActiveSession(now, sessionDuration);
+        account.Update((now, startsSession), static (a, s) => a with
+        {
+            RequestCount = a.RequestCount + 1,
+            TotalRequests = a.TotalRequests + 1,
+            SessionStart = s.startsSession ? s.now : a.SessionStart,
+            SessionRequestCount = s.startsSession ? 1 : a.SessionRequestCount + 1,
+            LastUsed = s.now,
+        });
+        _persister.MarkDirty(account, urgent: startsSession);
+    }
+
+    /// <summary>
     /// Applies a change of operator-owned fields (credentials) that could not be written to the store
     /// at once, and schedules the whole row for writing.
     /// </summary>

@@ -301,7 +301,7 @@ internal sealed class ProxyHandler(
             request.Content = plan.Body.CreateContent();
         }
         HeaderRules.CopyRequestHeaders(context.Request.Headers, request, provider.Family, headerPolicy);
-        request.Headers.TryAddWithoutValidation(Security.HopMarker.HeaderName, Security.HopMarker.Value);
+        Security.HopMarker.Add(request, context.Request.Protocol);
         plan.Adapter?.PrepareHeaders(provider, request);
         if (snapshot is not null && secret is not null)
         {
@@ -374,13 +374,7 @@ internal sealed class ProxyHandler(
             }
             if (account is not null)
             {
-                registry.Change(account, time.GetUtcNow(), static (a, now) => a with
-                {
-                    RequestCount = a.RequestCount + 1,
-                    TotalRequests = a.TotalRequests + 1,
-                    SessionRequestCount = a.SessionRequestCount + 1,
-                    LastUsed = now,
-                });
+                registry.RecordServed(account, time.GetUtcNow(), settings.SessionDuration);
             }
 
             context.Response.StatusCode = status;

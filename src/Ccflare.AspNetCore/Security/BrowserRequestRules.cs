@@ -17,7 +17,7 @@ internal enum BrowserSurface
     /// <summary>The management API, its streams, the dashboard and the OAuth callback: the server's own origin is admitted.</summary>
     Management,
 
-    /// <summary>The proxy routes: only listed origins are admitted, and a request that already passed a Ccflare is a loop.</summary>
+    /// <summary>The proxy routes: only listed origins are admitted.</summary>
     Proxy,
 }
 
@@ -32,7 +32,7 @@ internal enum BrowserSurface
 /// <c>Sec-Fetch-Site: cross-site</c> (a no-cors fetch, an image, a frame) is refused too, except a top-level
 /// <c>GET</c> navigation to the management surface, which only shows the page to the user.</item>
 /// <item>Listed origins get CORS answers (preflights included) from ASP.NET Core's <see cref="ICorsService"/>.</item>
-/// <item>On the proxy, a request carrying the hop marker came back from a Ccflare (its own or another): 508.</item>
+/// <item>A request carrying the hop marker came back from a Ccflare (itself or another) through an account's base URL: 508.</item>
 /// </list>
 /// Requests without <c>Origin</c> or <c>Sec-Fetch-*</c> headers (SDKs, Claude Code, curl) pass unchanged.
 /// </summary>
@@ -89,7 +89,8 @@ internal static class BrowserRequestRules
                 $"Host '{request.Host.Value}' is not allowed for requests from this machine. Add it to Ccflare:AllowedHosts if it is meant to reach Ccflare.",
                 "foreign host from loopback");
         }
-        if (surface == BrowserSurface.Proxy && request.Headers.ContainsKey(HopMarker.HeaderName))
+        // On the management surface too: an account pointed at /api would otherwise open it to proxy callers.
+        if (HopMarker.IsPresent(request.Headers))
         {
             return new ManagementAccess.Refusal(StatusCodes.Status508LoopDetected,
                 "This request was already forwarded by a Ccflare instance; forwarding it again would loop. Check the base_url of the account that sent it.",
@@ -213,10 +214,46 @@ internal static class OriginText
     }
 }
 
-/// <summary>The header every forwarded request carries, so a request that comes back to a Ccflare is recognised as a loop.</summary>
+/// <summary>
+/// The <c>Via</c> entry every forwarded request carries (<c>Via: 1.1 ccflare</c>, RFC 9110 section 7.6.3), so a
+/// request that comes back to a Ccflare, directly or through other proxies that keep <c>Via</c>, is recognised as a loop.
+/// </summary>
 internal static class HopMarker
 {
-    public const string HeaderName = "x-ccflare-hop";
+    public const string Pseudonym = "ccflare";
 
-    public const string Value = "1";
+    /// <summary>Adds this hop to the outgoing request's <c>Via</c> (after the client's own entries, which are forwarded).</summary>
+    public static void Add(HttpRequestMessage request, string receivedProtocol)
+    {
+        var version = receivedProtocol switch
+        {
+            "HTTP/2" => "2",
+            "HTTP/3" => "3",
+            "HTTP/1.0" => "1.0",
+            _ => "1.1",
+        };
+        request.Headers.TryAddWithoutValidation(HeaderNames.Via, version + " " + Pseudonym);
+    }
+
+    /// <summary>True when a <c>Via</c> entry names Ccflare as the receiving proxy.</summary>
+    public static bool IsPresent(IHeaderDictionary headers)
+    {
+        foreach (var value in headers.Via)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+            foreach (var entry in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                // received-protocol SP received-by [ SP comment ]
+                var parts = entry.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length >= 2 && parts[1].Equals(Pseudonym, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
 }

@@ -1,13 +1,12 @@
-using Ccflare.Accounts;
-
 namespace Ccflare.Strategies;
 
 /// <summary>
 /// ccflare's default: stay on the account whose session started most recently while the
-/// session is younger than the session duration; otherwise start a session on the first
-/// account. Subscription accounts dislike rapid switching.
+/// session is younger than the session duration; otherwise keep the order, so the first account
+/// serves and starts a session (the proxy records sessions when an account serves). Subscription
+/// accounts dislike rapid switching.
 /// </summary>
-internal sealed class SessionStrategy(AccountRegistry registry) : ILoadBalancingStrategy
+internal sealed class SessionStrategy : ILoadBalancingStrategy
 {
     public const string StrategyName = "session";
 
@@ -30,12 +29,6 @@ internal sealed class SessionStrategy(AccountRegistry registry) : ILoadBalancing
                 activeIndex = i;
                 newest = s;
             }
-        }
-
-        if (activeIndex < 0)
-        {
-            registry.Change(candidates[0], context.Now, static (account, now) => account with { SessionStart = now, SessionRequestCount = 0 }, urgent: true);
-            return;
         }
 
         if (activeIndex > 0)
