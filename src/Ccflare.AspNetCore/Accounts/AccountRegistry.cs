@@ -222,23 +222,27 @@ internal sealed class AccountRegistry
     }
 
     /// <summary>
-    /// Records that <paramref name="account"/> served a request: counts it and keeps its session, starting a new
-    /// one when none is active (written at once, so instances sharing the store stick to the same account).
-    /// Strategies only order accounts; this is where the session they read comes from.
+    /// Records the strategy's choice for a request: the first account of the ordered candidates starts a session
+    /// when it has none active (written at once, so instances sharing the store stick to the same account).
+    /// Strategies only order accounts; this is where the sessions they read come from.
     /// </summary>
-    public void RecordServed(AccountState account, DateTimeOffset now, TimeSpan sessionDuration)
+    public void RecordSelection(AccountState selected, DateTimeOffset now, TimeSpan sessionDuration)
     {
-        var startsSession = !account.HasActiveSession(now, sessionDuration);
-        account.Update((now, startsSession), static (a, s) => a with
+        if (!selected.HasActiveSession(now, sessionDuration))
+        {
+            Change(selected, now, static (a, now) => a with { SessionStart = now, SessionRequestCount = 0 }, urgent: true);
+        }
+    }
+
+    /// <summary>Records that <paramref name="account"/> served a request: its counters, its session's count and when it was last used.</summary>
+    public void RecordServed(AccountState account, DateTimeOffset now) =>
+        Change(account, now, static (a, now) => a with
         {
             RequestCount = a.RequestCount + 1,
             TotalRequests = a.TotalRequests + 1,
-            SessionStart = s.startsSession ? s.now : a.SessionStart,
-            SessionRequestCount = s.startsSession ? 1 : a.SessionRequestCount + 1,
-            LastUsed = s.now,
+            SessionRequestCount = a.SessionRequestCount + 1,
+            LastUsed = now,
         });
-        _persister.MarkDirty(account, urgent: startsSession);
-    }
 
     /// <summary>
     /// Applies a change of operator-owned fields (credentials) that could not be written to the store

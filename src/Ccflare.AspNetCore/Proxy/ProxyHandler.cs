@@ -232,6 +232,7 @@ internal sealed class ProxyHandler(
         {
             registry.CollectAvailable(plan.Providers[0].Name, now, candidates);
             strategy.Order(lbContext, candidates);
+            RecordSelection(candidates, now);
             return;
         }
         var scratch = new List<AccountState>(8);
@@ -240,7 +241,16 @@ internal sealed class ProxyHandler(
             scratch.Clear();
             registry.CollectAvailable(provider.Name, now, scratch);
             strategy.Order(lbContext with { Provider = provider.Name }, scratch);
+            RecordSelection(scratch, now);
             candidates.AddRange(scratch);
+        }
+    }
+
+    private void RecordSelection(List<AccountState> ordered, DateTimeOffset now)
+    {
+        if (ordered.Count > 0)
+        {
+            registry.RecordSelection(ordered[0], now, settings.SessionDuration);
         }
     }
 
@@ -374,7 +384,7 @@ internal sealed class ProxyHandler(
             }
             if (account is not null)
             {
-                registry.RecordServed(account, time.GetUtcNow(), settings.SessionDuration);
+                registry.RecordServed(account, time.GetUtcNow());
             }
 
             context.Response.StatusCode = status;

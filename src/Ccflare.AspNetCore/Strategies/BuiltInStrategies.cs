@@ -2,9 +2,8 @@ namespace Ccflare.Strategies;
 
 /// <summary>
 /// ccflare's default: stay on the account whose session started most recently while the
-/// session is younger than the session duration; otherwise keep the order, so the first account
-/// serves and starts a session (the proxy records sessions when an account serves). Subscription
-/// accounts dislike rapid switching.
+/// session is younger than the session duration; otherwise keep the order (the proxy starts a
+/// session on whichever account a strategy puts first). Subscription accounts dislike rapid switching.
 /// </summary>
 internal sealed class SessionStrategy : ILoadBalancingStrategy
 {

@@ -71,18 +71,22 @@ public sealed class StrategyTests
     }
 
     [Fact]
-    public void Serving_starts_a_session_when_none_is_active_and_continues_it_otherwise()
+    public void Selecting_starts_a_session_when_none_is_active_and_serving_counts_in_it()
     {
         var registry = Registry();
         var a = registry.Add(new Account { Id = "a", Name = "a", Provider = "anthropic", SessionStart = Now.AddHours(-6), SessionRequestCount = 7 });
         var duration = TimeSpan.FromHours(5);
 
-        registry.RecordServed(a, Now, duration);
+        registry.RecordSelection(a, Now, duration);
         Assert.Equal(Now, a.SessionStart);
+        Assert.Equal(0, a.SessionRequestCount);
+        registry.RecordServed(a, Now);
         Assert.Equal(1, a.SessionRequestCount);
         Assert.Equal(1, a.RequestCount);
 
-        registry.RecordServed(a, Now.AddMinutes(1), duration);
+        // A live session is kept.
+        registry.RecordSelection(a, Now.AddMinutes(1), duration);
+        registry.RecordServed(a, Now.AddMinutes(1));
         Assert.Equal(Now, a.SessionStart);
         Assert.Equal(2, a.SessionRequestCount);
         Assert.Equal(2, a.TotalRequests);
