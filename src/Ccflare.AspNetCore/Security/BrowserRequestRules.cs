@@ -225,14 +225,14 @@ internal static class HopMarker
     /// <summary>Adds this hop to the outgoing request's <c>Via</c> (after the client's own entries, which are forwarded).</summary>
     public static void Add(HttpRequestMessage request, string receivedProtocol)
     {
-        var version = receivedProtocol switch
+        var entry = receivedProtocol switch
         {
-            "HTTP/2" => "2",
-            "HTTP/3" => "3",
-            "HTTP/1.0" => "1.0",
-            _ => "1.1",
+            "HTTP/2" => "2 " + Pseudonym,
+            "HTTP/3" => "3 " + Pseudonym,
+            "HTTP/1.0" => "1.0 " + Pseudonym,
+            _ => "1.1 " + Pseudonym,
         };
-        request.Headers.TryAddWithoutValidation(HeaderNames.Via, version + " " + Pseudonym);
+        request.Headers.TryAddWithoutValidation(HeaderNames.Via, entry);
     }
 
     /// <summary>True when a <c>Via</c> entry names Ccflare as the receiving proxy.</summary>

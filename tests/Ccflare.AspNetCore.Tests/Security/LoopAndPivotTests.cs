@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Ccflare.Accounts;
 using Ccflare.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ccflare.Tests.Security;
@@ -116,6 +117,43 @@ public sealed class LoopAndPivotTests : IAsyncLifetime
         using var accounts = JsonDocument.Parse(await host.Client.GetStringAsync("/api/accounts"));
         var real = accounts.RootElement.EnumerateArray().Single(a => a.GetProperty("name").GetString() == "real-account");
         Assert.Equal(1, real.GetProperty("requestCount").GetInt64());
+    }
+
+    private const string SimulatedRemoteHeader = "X-Test-Simulated-Remote-Peer";
+
+    [Fact]
+    public async Task A_remote_caller_cannot_reach_the_management_api_through_an_account_pointed_at_it()
+    {
+        // TEST ONLY: the outer request pretends to come from a remote peer; the header is not forwarded, so the
+        // proxy's own request to /api arrives from loopback, exactly as it would in production.
+        await using var host = await CcflareTestHost.StartAsync(
+            o => o.Headers.DropRequestHeaders.Add(SimulatedRemoteHeader),
+            map: app =>
+            {
+                app.Use((context, next) =>
+                {
+                    if (context.Request.Headers.TryGetValue(SimulatedRemoteHeader, out var peer))
+                    {
+                        context.Connection.RemoteIpAddress = IPAddress.Parse(peer.ToString());
+                    }
+                    return next(context);
+                });
+                app.MapCcflare();
+            });
+        await host.AddAccountAsync("real-account", "anthropic", "sk-ant-real", _upstream.BaseUrl);
+        await PlantAsync(host, "pivot", "openai", host.BaseUrl.TrimEnd('/') + "/api");
+
+        using var direct = new HttpRequestMessage(HttpMethod.Get, "/api/accounts");
+        direct.Headers.Add(SimulatedRemoteHeader, "203.0.113.7");
+        using var directResponse = await host.Client.SendAsync(direct);
+        Assert.Equal(HttpStatusCode.Forbidden, directResponse.StatusCode);
+
+        using var pivot = new HttpRequestMessage(HttpMethod.Get, "/v1/openai/accounts");
+        pivot.Headers.Add(SimulatedRemoteHeader, "203.0.113.7");
+        using var pivotResponse = await host.Client.SendAsync(pivot);
+        var body = await pivotResponse.Content.ReadAsStringAsync();
+        Assert.Equal((HttpStatusCode)508, pivotResponse.StatusCode);
+        Assert.DoesNotContain("real-account", body, StringComparison.Ordinal);
     }
 
     [Fact]
