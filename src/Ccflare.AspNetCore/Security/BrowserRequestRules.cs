@@ -53,7 +53,7 @@ internal static class BrowserRequestRules
             var services = endpoint.ApplicationServices;
             var settings = services.GetRequiredService<BrowserRequestSettings>();
             var cors = services.GetRequiredService<ICorsService>();
-            var logger = services.GetRequiredService<ILogger<BrowserRequestSettings>>();
+            var logger = services.GetRequiredService<ILogger<BrowserRequestRulesMarker>>();
             endpoint.RequestDelegate = context =>
             {
                 var refusal = Evaluate(context, settings, surface);
@@ -163,6 +163,9 @@ internal static class BrowserRequestRules
         return patterns;
     }
 }
+
+/// <summary>Logger category for browser-request refusals.</summary>
+internal sealed class BrowserRequestRulesMarker;
 
 /// <summary>The browser settings, parsed once at start-up.</summary>
 internal sealed class BrowserRequestSettings
