@@ -38,8 +38,6 @@ internal enum BrowserSurface
 /// </summary>
 internal static class BrowserRequestRules
 {
-    public const string PolicyName = "Ccflare";
-
     private static readonly StringSegment[] LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
 
     public static TBuilder RequireCcflareBrowserRules<TBuilder>(this TBuilder builder, BrowserSurface surface) where TBuilder : IEndpointConventionBuilder
