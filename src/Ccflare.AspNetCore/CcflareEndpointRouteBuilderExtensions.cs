@@ -32,6 +32,8 @@ public static class CcflareEndpointRouteBuilderExtensions
             .WithDisplayName("Ccflare proxy");
         Ccflare.Compat.CompatEndpoints.Map(proxy);
         proxy.RequireCcflareAccessKeys();
+        // Added last so it runs first: a browser preflight carries no access key.
+        proxy.RequireCcflareBrowserRules(BrowserSurface.Proxy);
         proxy.WithMetadata(new Ccflare.OpenApi.PassthroughRoute());
 
         var api = root.MapGroup("/api");
@@ -47,6 +49,7 @@ public static class CcflareEndpointRouteBuilderExtensions
             $"No management endpoint {context.Request.Method} {context.Request.Path}."))
             .WithDisplayName("Ccflare management fallback");
         api.RequireCcflareManagementAccess();
+        api.RequireCcflareBrowserRules(BrowserSurface.Management);
         Ccflare.OpenApi.ManagementApiDescription.Describe(api, "/api");
 
         var health = root.MapGroup(string.Empty);
@@ -61,10 +64,12 @@ public static class CcflareEndpointRouteBuilderExtensions
             openApi.MapOpenApi();
         }
         openApi.RequireCcflareManagementAccess();
+        openApi.RequireCcflareBrowserRules(BrowserSurface.Management);
 
         var dashboard = root.MapGroup(string.Empty);
         DashboardEndpoints.Map(dashboard);
         dashboard.RequireCcflareManagementAccess();
+        dashboard.RequireCcflareBrowserRules(BrowserSurface.Management);
 
         return new CcflareEndpoints(proxy, api, health, dashboard, openApi);
     }
@@ -83,6 +88,7 @@ public static class CcflareEndpointRouteBuilderExtensions
         var dashboard = endpoints.MapGroup(prefix);
         DashboardEndpoints.Map(dashboard);
         dashboard.RequireCcflareManagementAccess();
+        dashboard.RequireCcflareBrowserRules(BrowserSurface.Management);
         return dashboard;
     }
 }
