@@ -27,10 +27,19 @@ namespace Microsoft.Extensions.DependencyInjection
             {
                 options.ShouldInclude = static description => description.ActionDescriptor.EndpointMetadata.OfType<OperationDescription>().Any();
                 options.AddDocumentTransformer<CcflareDocumentTransformer>();
-                options.AddOperationTransformer(static (operation, context, _) =>
+                options.AddOperationTransformer(static async (operation, context, cancellationToken) =>
                 {
-                    CcflareDocumentTransformer.AddQueryParameters(operation, context.Description.ActionDescriptor.EndpointMetadata);
-                    return Task.CompletedTask;
+                    var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+                    CcflareDocumentTransformer.AddQueryParameters(operation, metadata);
+                    if (metadata.OfType<OperationDescription>().FirstOrDefault()?.Request is { } request)
+                    {
+                        var schema = await context.GetOrCreateSchemaAsync(request, null, cancellationToken).ConfigureAwait(false);
+                        operation.RequestBody = new OpenApiRequestBody
+                        {
+                            Required = true,
+                            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new OpenApiMediaType { Schema = schema } },
+                        };
+                    }
                 });
             });
             builder.Services.AddSingleton(new CcflareOpenApiDocument(documentName));

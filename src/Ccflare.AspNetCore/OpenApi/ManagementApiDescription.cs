@@ -106,10 +106,8 @@ internal static class ManagementApiDescription
             endpoint.Metadata.Add(operation);
             endpoint.Metadata.Add(new TagsAttribute(operation.Tag));
             endpoint.Metadata.Add(new EndpointSummaryAttribute(operation.Summary));
-            if (operation.Request is { } request)
-            {
-                endpoint.Metadata.Add(new AcceptsMetadata([Json], request));
-            }
+            // The request body is described by the document's operation transformer, not with AcceptsMetadata:
+            // routing would act on that and send other content types to the fallback (404) instead of the handler's 415.
             foreach (var response in operation.Responses)
             {
                 endpoint.Metadata.Add(new ProducesResponseTypeMetadata(response.StatusCode, response.Type, [response.ContentType]));
