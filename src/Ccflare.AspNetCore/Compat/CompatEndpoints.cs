@@ -12,15 +12,12 @@ using Microsoft.Extensions.Logging;
 namespace Ccflare.Compat;
 
 /// <summary>
-/// The compatibility routes: a client speaking one schema reaches either provider family, chosen
-/// by the model prefix (<c>anthropic/…</c> or <c>openai/…</c>). Literal segments outrank the
-/// native <c>/{provider}/{**rest}</c> route.
+/// The compatibility routes: a client speaking one schema reaches any provider, chosen by the
+/// model prefix: a family (<c>anthropic/…</c>, <c>openai/…</c>) or a provider's name
+/// (<c>zai/…</c>). Literal segments outrank the native <c>/{provider}/{**rest}</c> route.
 /// </summary>
 internal static class CompatEndpoints
 {
-    private static readonly ProviderDescriptor[] AnthropicFamily = [ProviderCatalog.Find(ProviderCatalog.ClaudeCode)!, ProviderCatalog.Find(ProviderCatalog.Anthropic)!];
-    private static readonly ProviderDescriptor[] OpenAIFamily = [ProviderCatalog.Find(ProviderCatalog.Codex)!, ProviderCatalog.Find(ProviderCatalog.OpenAI)!];
-
     /// <summary>Maps the routes on the proxy group (<c>/v1</c>).</summary>
     public static void Map(IEndpointRouteBuilder proxy)
     {
@@ -35,6 +32,15 @@ internal static class CompatEndpoints
             .WithDisplayName("Ccflare compat: OpenAI Chat Completions");
         proxy.MapPost("/ccflare/openai/responses", context => HandleAsync(context, WireSchema.Responses, services.Value))
             .WithDisplayName("Ccflare compat: OpenAI Responses");
+        // Clients probe their base URL at start-up (Claude Code sends HEAD); answered here, never forwarded.
+        foreach (var family in (string[])["anthropic", "openai"])
+        {
+            proxy.MapMethods("/ccflare/" + family, [HttpMethods.Head], static context =>
+            {
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                return Task.CompletedTask;
+            }).WithDisplayName("Ccflare compat: base URL probe");
+        }
     }
 
     private sealed class Services(IServiceProvider provider)
@@ -44,6 +50,8 @@ internal static class CompatEndpoints
         public ILogger Logger { get; } = provider.GetRequiredService<ILoggerFactory>().CreateLogger("Ccflare.Compat");
 
         public TimeProvider Time { get; } = provider.GetRequiredService<TimeProvider>();
+
+        public ProviderRegistry Providers { get; } = provider.GetRequiredService<ProviderRegistry>();
     }
 
     private static async Task HandleAsync(HttpContext context, WireSchema client, Services services)
@@ -60,7 +68,7 @@ internal static class CompatEndpoints
         try
         {
             CompatAdapter adapter;
-            ProviderDescriptor[] providers;
+            UpstreamProvider[] providers;
             string modelId;
             JsonDocument document;
             try
@@ -83,19 +91,14 @@ internal static class CompatEndpoints
                 var model = root.Str("model");
                 var slash = model?.IndexOf('/', StringComparison.Ordinal) ?? -1;
                 var family = slash > 0 ? model![..slash] : null;
-                providers = family switch
-                {
-                    "anthropic" => AnthropicFamily,
-                    "openai" => OpenAIFamily,
-                    _ => [],
-                };
+                providers = family is null ? [] : services.Providers.ForModelPrefix(family) ?? [];
                 modelId = slash > 0 ? model![(slash + 1)..] : string.Empty;
                 if (providers.Length == 0 || modelId.Length == 0)
                 {
                     await JsonErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
                         model is null
                             ? "The request needs a 'model' such as 'anthropic/claude-sonnet-4-5' or 'openai/gpt-4.1'."
-                            : $"Model '{model}' has no provider family prefix: use 'anthropic/<model>' or 'openai/<model>'.",
+                            : $"Model '{model}' has no provider prefix: use 'anthropic/<model>', 'openai/<model>' or '<provider>/<model>' with one of: {string.Join(", ", services.Providers.Names)}.",
                         new { model }).ConfigureAwait(false);
                     return;
                 }

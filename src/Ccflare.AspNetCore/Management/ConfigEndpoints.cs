@@ -71,8 +71,8 @@ internal static class ConfigEndpoints
 
     public static void MapHealth(IEndpointRouteBuilder endpoints, RouteGroupBuilder health)
     {
-        health.MapGet("/health", (AccountRegistry registry, StrategySelector strategies, TimeProvider time) =>
-            Results.Json(new HealthResponse("ok", registry.All.Count, time.GetUtcNow(), strategies.Current.Name, ProviderCatalog.Names), CcflareJson.Options));
+        health.MapGet("/health", (AccountRegistry registry, StrategySelector strategies, ProviderRegistry providers, TimeProvider time) =>
+            Results.Json(new HealthResponse("ok", registry.All.Count, time.GetUtcNow(), strategies.Current.Name, providers.Names), CcflareJson.Options));
     }
 
     private sealed record ConfigResponse(
