@@ -471,6 +471,37 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"The host took {stopwatch.Elapsed} to stop.");
     }
 
+    [Fact]
+    public async Task Provider_choices_come_from_the_server_and_an_orphaned_account_is_marked()
+    {
+        await using var host = await DashboardHost.StartAsync(seededRequests: 10);
+        await host.Host.Services.GetRequiredService<Ccflare.Accounts.AccountService>().AddAsync(
+            new Account { Id = Guid.NewGuid().ToString(), Name = "orphan", Provider = "moonshot", ApiKey = "sk-orphan", CreatedAt = DateTimeOffset.UtcNow }, default);
+        await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "accounts");
+        var page = tab.Page;
+
+        var served = (await host.GetJsonAsync("/api/providers")).EnumerateArray().ToList();
+        string[] ExpectedFor(string method) => [.. served.Where(p => p.GetProperty("authMethods")[0].GetString() == method).Select(p => p.GetProperty("name").GetString()!)];
+        Assert.Equal(["anthropic", "openai", "zai"], ExpectedFor("api_key"));
+        var keyForm = page.GetByRole(AriaRole.Form, new() { Name = "Add account with API key" });
+        var oauthForm = page.GetByRole(AriaRole.Form, new() { Name = "Add account with OAuth" });
+        await Expect(keyForm.GetByLabel("Provider").Locator("option")).ToHaveCountAsync(3);
+        Assert.Equal(ExpectedFor("api_key"), await keyForm.GetByLabel("Provider").Locator("option").EvaluateAllAsync<string[]>("options => options.map(o => o.value)"));
+        await Expect(keyForm.GetByLabel("Provider").Locator("option[value=zai]")).ToHaveTextAsync("zai (anthropic-compatible)");
+        Assert.Equal(ExpectedFor("oauth"), await oauthForm.GetByLabel("Provider").Locator("option").EvaluateAllAsync<string[]>("options => options.map(o => o.value)"));
+
+        await keyForm.GetByLabel("Account name").FillAsync("z");
+        await keyForm.GetByLabel("Provider").SelectOptionAsync("zai");
+        await keyForm.GetByLabel("API key").FillAsync("zai-key-1");
+        await keyForm.GetByRole(AriaRole.Button, new() { Name = "Add account" }).ClickAsync();
+        await Expect(page.GetByTestId("account-z")).ToBeVisibleAsync();
+        var created = (await host.GetJsonAsync("/api/accounts")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == "z");
+        Assert.Equal("zai", created.GetProperty("provider").GetString());
+
+        await Expect(page.GetByTestId("account-orphan").GetByTestId("provider-missing")).ToHaveTextAsync("Provider not configured");
+        await Expect(page.GetByTestId("account-z").GetByTestId("provider-missing")).ToHaveCountAsync(0);
+    }
+
     private static async Task<bool> AccountFlagAsync(DashboardHost host, string name, string flag) =>
         (await host.GetJsonAsync("/api/accounts")).EnumerateArray().Single(a => a.GetProperty("name").GetString() == name).GetProperty(flag).GetBoolean();
 }

@@ -8,7 +8,11 @@ export interface Account {
   weight: number; paused: boolean; tokenStatus: string; tokenExpiresAt: string | null;
   rateLimitStatus: RateLimitStatus; rateLimitReset: string | null; rateLimitRemaining: number | null;
   sessionInfo: { active: boolean; startedAt: string | null; requestCount: number };
+  /** False when the account's provider is no longer served: the account is kept but never selected. */
+  providerConfigured?: boolean;
 }
+/** A row of GET /api/providers. */
+export interface Provider { name: string; displayName: string; family: string; authMethods: string[]; builtIn: boolean; baseUrl: string }
 /** A row of GET /api/requests (and the payload of a "summary" stream event). */
 export interface RequestSummary {
   id: string; timestamp: string; method: string; path: string; provider: string | null; upstreamPath: string | null;
