@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Ccflare.Accounts;
 using Ccflare.Providers;
 using Ccflare.Recording;
@@ -37,11 +38,18 @@ internal sealed class ProxyAttempt(
         }
 
         using var request = forwarder.CreateRequest(context, plan, provider, account, secret, out var adaptedPath);
-        var response = await forwarder.SendAsync(context, exchange, request, provider.Name, account?.Name).ConfigureAwait(false);
-        if (response is null)
+        HttpResponseMessage response;
+        var sendStart = Stopwatch.GetTimestamp();
+        try
         {
+            response = await forwarder.SendAsync(request, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (UpstreamForwarder.IsUpstreamFailure(ex, context.RequestAborted))
+        {
+            forwarder.RecordFailure(exchange, ex, sendStart, provider.Name, account?.Name);
             return false;
         }
+        UpstreamForwarder.RecordHeaders(exchange, sendStart);
         using (response)
         {
             if (feedback.ShouldFailOver(provider, account, exchange, response, isLast))

@@ -9,8 +9,8 @@ namespace Ccflare.Proxy;
 
 /// <summary>
 /// One upstream attempt: builds the request for a provider and account (path, body, the client
-/// headers that cross, the credential) and sends it, returning as soon as the response headers
-/// arrive. It never reads the response body and never retries.
+/// headers that cross, the credential) and sends it; the response comes back as soon as its
+/// headers arrive. It never reads the response body and never retries.
 /// </summary>
 internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlerFactory, HeaderPolicy headerPolicy, ILogger<ProxyHandler> logger)
 {
@@ -53,30 +53,35 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlerFactor
         return request;
     }
 
-    /// <summary>Sends the request; null (with the exchange's error message set) when the upstream could not be reached.</summary>
-    public async Task<HttpResponseMessage?> SendAsync(HttpContext context, ProxyExchange exchange, HttpRequestMessage request, string provider, string? account)
+    /// <summary>
+    /// Sends the request and completes when the response headers arrive. Not an async method of its
+    /// own: the attempt awaits the send directly, so forwarding adds no state machine per request.
+    /// </summary>
+    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        _upstream.SendAsync(request, cancellationToken);
+
+    /// <summary>True for the failures that mean "this upstream could not answer" (the next account may).</summary>
+    public static bool IsUpstreamFailure(Exception ex, CancellationToken requestAborted) =>
+        ex is HttpRequestException or Polly.ExecutionRejectedException || (ex is OperationCanceledException && !requestAborted.IsCancellationRequested);
+
+    /// <summary>Records an upstream that could not be reached.</summary>
+    public void RecordFailure(ProxyExchange exchange, Exception ex, long sendStart, string provider, string? account)
     {
-        var sendStart = Stopwatch.GetTimestamp();
-        HttpResponseMessage response;
-        try
+        exchange.UpstreamWaitTicks += Stopwatch.GetTimestamp() - sendStart;
+        exchange.ErrorMessage = ex switch
         {
-            response = await _upstream.SendAsync(request, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
-        {
-            exchange.UpstreamWaitTicks += Stopwatch.GetTimestamp() - sendStart;
-            exchange.ErrorMessage = ex switch
-            {
-                Polly.CircuitBreaker.BrokenCircuitException => "Account circuit open after repeated upstream failures",
-                Polly.Timeout.TimeoutRejectedException or OperationCanceledException => "Upstream timed out",
-                _ => "Upstream unreachable: " + ex.Message,
-            };
-            Log.UpstreamUnreachable(logger, provider, account ?? "(none)", ex);
-            return null;
-        }
+            Polly.CircuitBreaker.BrokenCircuitException => "Account circuit open after repeated upstream failures",
+            Polly.Timeout.TimeoutRejectedException or OperationCanceledException => "Upstream timed out",
+            _ => "Upstream unreachable: " + ex.Message,
+        };
+        Log.UpstreamUnreachable(logger, provider, account ?? "(none)", ex);
+    }
+
+    /// <summary>Records the wait for the response headers.</summary>
+    public static void RecordHeaders(ProxyExchange exchange, long sendStart)
+    {
         var headersAt = Stopwatch.GetTimestamp();
         exchange.UpstreamWaitTicks += headersAt - sendStart;
         exchange.UpstreamTtfbMs = Stopwatch.GetElapsedTime(sendStart, headersAt).TotalMilliseconds;
-        return response;
     }
 }
