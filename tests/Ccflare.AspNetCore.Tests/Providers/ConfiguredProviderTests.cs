@@ -153,6 +153,26 @@ public sealed class ConfiguredProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_configured_provider_fails_over_between_its_accounts_and_keeps_rate_limit_state()
+    {
+        const string secondKey = "zai-account-key-second";
+        await AddAsync("z2", "zai", secondKey);
+        var reset = DateTimeOffset.UtcNow.AddMinutes(30).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _upstream.ScriptFor(ZaiKey, (context, _) => FakeUpstream.WriteJsonAsync(context, 429, """{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}""",
+            new Dictionary<string, string> { ["anthropic-ratelimit-unified-status"] = "rejected", ["anthropic-ratelimit-unified-reset"] = reset }));
+        var client = SdkClients.Anthropic(_host.BaseUrl + "/v1/zai");
+
+        await client.Messages.Create(new MessageCreateParams { Model = "glm-4.6", MaxTokens = 5, Messages = [new UserMessageParam("Hi")] });
+        await client.Messages.Create(new MessageCreateParams { Model = "glm-4.6", MaxTokens = 5, Messages = [new UserMessageParam("Again")] });
+
+        Assert.Equal([ZaiKey, secondKey, secondKey], _upstream.Received.Select(r => r.Credential));
+        var limited = (await _host.Client.GetFromJsonAsync<JsonElement[]>("/api/accounts"))!.Single(a => a.Str("name") == "z");
+        Assert.True(limited.GetProperty("rateLimitStatus").GetProperty("isLimited").GetBoolean());
+        var rows = await HistoryApi.RequestsAsync(_host);
+        Assert.Contains(rows, r => r.Long("failoverAttempts") == 1 && r.Str("provider") == "zai");
+    }
+
+    [Fact]
     public async Task Health_and_the_provider_list_name_configured_providers_with_family_and_auth()
     {
         var health = await _host.Client.GetFromJsonAsync<JsonElement>("/health");
