@@ -84,6 +84,7 @@ internal sealed class FailoverLoop(
         {
             registry.CollectAvailable(plan.Providers[0].Name, now, candidates);
             strategy.Order(lbContext, candidates);
+            RecordSelection(candidates, now);
             return;
         }
         var scratch = new List<AccountState>(8);
@@ -92,7 +93,16 @@ internal sealed class FailoverLoop(
             scratch.Clear();
             registry.CollectAvailable(provider.Name, now, scratch);
             strategy.Order(lbContext with { Provider = provider.Name }, scratch);
+            RecordSelection(scratch, now);
             candidates.AddRange(scratch);
+        }
+    }
+
+    private void RecordSelection(List<AccountState> ordered, DateTimeOffset now)
+    {
+        if (ordered.Count > 0)
+        {
+            registry.RecordSelection(ordered[0], now, settings.SessionDuration);
         }
     }
 
