@@ -38,6 +38,9 @@ internal sealed record AnalyticsRequest
 
     public IReadOnlyList<string> Models { get; init; } = [];
 
+    /// <summary>Providers (ccflare's <c>providers=</c>); empty = all.</summary>
+    public IReadOnlyList<string> Providers { get; init; } = [];
+
     /// <summary>Access-key user ids; empty = all.</summary>
     public IReadOnlyList<string> Users { get; init; } = [];
 
@@ -88,6 +91,7 @@ internal sealed record AnalyticsRequest
             Range = range,
             Accounts = List(query, "accounts"),
             Models = List(query, "models"),
+            Providers = List(query, "providers"),
             Users = List(query, "users"),
             Status = status.Value,
             Cumulative = mode == "cumulative",

@@ -381,6 +381,7 @@ internal sealed class ProxyHandler(
                 });
             }
 
+            recorder.Responding(exchange);
             context.Response.StatusCode = status;
             HeaderRules.CopyResponseHeaders(response, context.Response.Headers, headerPolicy);
             var mediaType = response.Content.Headers.ContentType?.MediaType;

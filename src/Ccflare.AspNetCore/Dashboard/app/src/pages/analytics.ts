@@ -79,7 +79,7 @@ export function analyticsPage(root: HTMLElement): () => void {
   function render(data: Analytics): void {
     const t = data.totals;
     replace(totals,
-      metric("Requests", fmtInt(t.totalRequests), "an-total-requests"),
+      metric("Requests", fmtInt(t.requests), "an-total-requests"),
       metric("Success rate", fmtPct(t.successRate), "an-success-rate"),
       metric("Avg response time", fmtMs(t.avgResponseTime), "an-avg-response"),
       metric("Tokens", fmtInt(t.totalTokens), "an-total-tokens"),
