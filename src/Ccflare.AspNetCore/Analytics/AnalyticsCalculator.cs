@@ -57,7 +57,7 @@ internal static class AnalyticsCalculator
 
     /// <summary>The same result as <see cref="ComputeAsync(IAsyncEnumerable{RequestRecord}, AnalyticsRequest, DateTimeOffset, Func{string, string?}?, CancellationToken)"/>, from the store's groups.</summary>
     /// <remarks>
-    /// The store's groups do not carry the provider; a group's provider is its account's (<paramref name="accountProvider"/>),
+    /// A group without <see cref="RequestGroup.Provider"/> is attributed to its account's provider (<paramref name="accountProvider"/>),
     /// which is the route's provider for every request an account served.
     /// </remarks>
     public static async Task<AnalyticsResult> ComputeAsync(
@@ -265,7 +265,7 @@ internal static class AnalyticsCalculator
             {
                 return;
             }
-            var provider = (g.AccountUsed is { } accountId && accountProvider is not null ? accountProvider(accountId) : null) ?? UnknownProvider;
+            var provider = g.Provider ?? (g.AccountUsed is { } accountId && accountProvider is not null ? accountProvider(accountId) : null) ?? UnknownProvider;
             if (request.Providers.Count > 0 && !request.Providers.Contains(provider, StringComparer.Ordinal))
             {
                 return;
