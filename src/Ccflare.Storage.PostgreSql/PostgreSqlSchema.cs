@@ -154,6 +154,8 @@ internal static class PostgreSqlSchema
         """,
         // 2: hourly rollups for analytics over long ranges, filled from the rows already stored.
         PostgreSqlRollups.Migration(),
+        // 3: the rollups also keyed by provider (analytics' providerBreakdown and providers= filter), rebuilt from the rows.
+        PostgreSqlRollups.Rebuild(),
     ];
 
     /// <summary>The version a fully migrated schema has.</summary>

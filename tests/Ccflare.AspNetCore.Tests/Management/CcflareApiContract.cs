@@ -134,6 +134,7 @@ public enum ContractStore
     InMemory,
     Sqlite,
     LiteDb,
+    PostgreSql,
 }
 
 /// <summary>
@@ -181,6 +182,9 @@ public abstract class ContractScenario : IAsyncLifetime
             ? FakeUpstream.WriteJsonAsync(context, 500, """{"error":{"type":"server_error","message":"upstream broke"}}""")
             : FakeUpstream.DefaultAsync(context, request));
         _directory = Directory.CreateTempSubdirectory("ccflare-contract-").FullName;
+        var postgres = Store == ContractStore.PostgreSql
+            ? await (await Ccflare.Storage.PostgreSql.Tests.PostgresServer.GetAsync()).CreateDatabaseAsync("contract")
+            : null;
         Host = await CcflareTestHost.StartAsync(o => o.RequireAccessKeys = true, build: b =>
         {
             switch (Store)
@@ -190,6 +194,9 @@ public abstract class ContractScenario : IAsyncLifetime
                     break;
                 case ContractStore.LiteDb:
                     b.UseLiteDbStorage(Path.Combine(_directory, "ccflare.litedb"));
+                    break;
+                case ContractStore.PostgreSql:
+                    b.UsePostgreSqlStorage(postgres!);
                     break;
             }
         }, host: b => b.Logging.SetMinimumLevel(LogLevel.Information));
@@ -324,4 +331,10 @@ public sealed class SqliteContractScenario : ContractScenario
 public sealed class LiteDbContractScenario : ContractScenario
 {
     protected override ContractStore Store => ContractStore.LiteDb;
+}
+
+/// <summary>PostgreSQL aggregates analytics in the database (<see cref="ICcflareRequestAggregates"/>), so this run also checks the grouped path.</summary>
+public sealed class PostgreSqlContractScenario : ContractScenario
+{
+    protected override ContractStore Store => ContractStore.PostgreSql;
 }

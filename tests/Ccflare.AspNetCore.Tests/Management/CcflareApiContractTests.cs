@@ -327,6 +327,8 @@ public sealed class SqliteApiContractTests(SqliteContractScenario scenario) : Cc
 
 public sealed class LiteDbApiContractTests(LiteDbContractScenario scenario) : CcflareApiContractTests<LiteDbContractScenario>(scenario);
 
+public sealed class PostgreSqlApiContractTests(PostgreSqlContractScenario scenario) : CcflareApiContractTests<PostgreSqlContractScenario>(scenario);
+
 /// <summary>What ccflare does while access keys are off, and <c>POST /api/stats/reset</c> (destructive, so on its own host).</summary>
 public sealed class CcflareApiContractWithoutAccessKeysTests
 {
