@@ -299,7 +299,20 @@ public abstract class CcflareApiContractTests<TScenario>(TScenario scenario) : I
         Shape.Has(strategy, ("strategy", J.String));
         var strategies = await GetAsync("/api/strategies");
         Assert.Contains(strategy.Str("strategy"), strategies.EnumerateArray().Select(s => s.GetString()));
-        Shape.Has(await GetAsync("/api/config/retention"), ("payloadDays", J.Number), ("requestDays", J.Number));
+        var retention = await GetAsync("/api/config/retention");
+        Shape.Has(retention, ("payloadDays", J.Number), ("requestDays", J.Number));
+
+        // Setting what is already set changes nothing for the other checks.
+        using (var set = await Api.PostAsJsonAsync("/api/config/strategy", new { strategy = strategy.Str("strategy") }))
+        {
+            var body = await HistoryApi.JsonAsync(set);
+            Shape.Has(body, ("success", J.Bool), ("message", J.String), ("data", J.Object));
+            Assert.Equal(strategy.Str("strategy"), body.GetProperty("data").Str("strategy"));
+        }
+        using (var set = await Api.PostAsJsonAsync("/api/config/retention", new { payloadDays = retention.Long("payloadDays"), requestDays = retention.Long("requestDays") }))
+        {
+            Shape.Has(await HistoryApi.JsonAsync(set), ("payloadDays", J.Number), ("requestDays", J.Number));
+        }
     }
 
     [Fact]
