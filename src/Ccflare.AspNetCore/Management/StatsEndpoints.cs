@@ -80,11 +80,10 @@ internal static class StatsEndpoints
             {
                 return JsonErrors.Result(StatusCodes.Status404NotFound, "Access keys are disabled; spending by user needs require_access_keys (Ccflare:RequireAccessKeys).");
             }
-            var rangeName = context.Request.Query["range"].LastOrDefault() is { Length: > 0 } raw ? raw : "24h";
-            var range = AnalyticsRange.Find(rangeName);
+            var range = AnalyticsRange.FromQuery(AnalyticsRequest.Single(context.Request.Query, "range"), out var error);
             if (range is null)
             {
-                return JsonErrors.Result(StatusCodes.Status400BadRequest, $"range must be one of 1h, 6h, 24h, 7d, 30d (was '{rangeName}').");
+                return JsonErrors.Result(StatusCodes.Status400BadRequest, error!);
             }
             var spending = new Dictionary<string, (decimal Cost, long Requests)>(StringComparer.Ordinal);
             await foreach (var row in store.QueryRequestsAsync(new RequestQuery { From = time.GetUtcNow() - range.Length }, context.RequestAborted).ConfigureAwait(false))
