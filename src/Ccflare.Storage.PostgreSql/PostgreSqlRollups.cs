@@ -123,7 +123,7 @@ internal static class PostgreSqlRollups
         """;
 
     /// <summary>
-    /// Migration step replacing rollups of an earlier shape (without the provider key, before schema version 3) by
+    /// Migration step replacing rollups of an earlier shape (without the provider key, before schema version 4) by
     /// the current ones, filled afresh from the stored rows.
     /// </summary>
     internal static string Rebuild() => $"""
@@ -239,7 +239,8 @@ internal static class PostgreSqlRollups
     internal static bool TrySplit(RequestQuery query, TimeSpan bucket, out HourSplit split)
     {
         split = default;
-        if (bucket < TimeSpan.Zero || bucket.Ticks % TimeSpan.TicksPerHour != 0)
+        // Rollups do not keep client sessions: a session filter reads the rows.
+        if (bucket < TimeSpan.Zero || bucket.Ticks % TimeSpan.TicksPerHour != 0 || query.ClientSessionIds.Count > 0)
         {
             return false;
         }
