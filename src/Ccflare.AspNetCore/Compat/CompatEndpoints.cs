@@ -107,7 +107,8 @@ internal static class CompatEndpoints
                 catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
                 {
                     CompatLog.TranslationRejected(logger, ex.Message);
-                    await JsonErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "The request could not be translated: " + ex.Message).ConfigureAwait(false);
+                    await JsonErrors.WriteAsync(context, StatusCodes.Status400BadRequest,
+                        "The request could not be translated: a field has a type or value the target API does not accept.").ConfigureAwait(false);
                     return;
                 }
             }

@@ -134,6 +134,20 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 }
             }
         }
+        foreach (var host in options.AllowedHosts)
+        {
+            if (string.IsNullOrWhiteSpace(host) || host == "*" || host.Contains("://", StringComparison.Ordinal) || host.AsSpan().IndexOfAny(" \t\r\n/") >= 0)
+            {
+                failures.Add($"{p}AllowedHosts contains '{host}'; list host names such as 'ccflare.example.com' or '*.example.com' (no scheme, path or '*').");
+            }
+        }
+        foreach (var origin in options.AllowedOrigins)
+        {
+            if (origin is null || !Security.OriginText.TryNormalize(origin, out _))
+            {
+                failures.Add($"{p}AllowedOrigins contains '{origin}'; list origins such as 'https://app.example.com' (scheme, host and optional port, no path).");
+            }
+        }
         foreach (var (provider, providerOptions) in options.Providers)
         {
             if (Providers.ProviderCatalog.Find(provider) is null)

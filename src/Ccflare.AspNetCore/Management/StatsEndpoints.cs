@@ -18,7 +18,7 @@ internal static class StatsEndpoints
     {
         api.MapGet("/stats", async (HttpContext context, ICcflareStore store, AccountRegistry registry, RequestRecorder recorder, RequestWriter writer) =>
         {
-            var (totals, top, accountStats) = store is ICcflareRequestAggregates aggregates
+            var (totals, top, accountStats) = store.Capability<ICcflareRequestAggregates>() is { } aggregates
                 ? await AnalyticsCalculator.StatsAsync(aggregates, id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false)
                 : await AnalyticsCalculator.StatsAsync(
                     store.QueryRequestsAsync(new RequestQuery(), context.RequestAborted), id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false);

@@ -39,7 +39,7 @@ internal sealed record SignInStatus(string SessionId, string Provider, string Ac
 internal sealed class OAuthSignIn(
     OAuthProviders providers,
     OAuthTokenClient tokens,
-    SecretProtectingStore store,
+    AccountStore store,
     AccountRegistry registry,
     AccountService accounts,
     IOptionsMonitor<CcflareOptions> options,

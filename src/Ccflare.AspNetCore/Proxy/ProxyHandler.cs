@@ -111,16 +111,17 @@ internal sealed class ProxyHandler(
     internal ProxyExchange StartExchange(HttpContext context, string provider, string upstreamPath)
     {
         var now = time.GetUtcNow();
+        var storedQuery = PayloadMasking.MaskQuery(context.Request.QueryString.Value);
         var exchange = new ProxyExchange
         {
             // Time-ordered ids: history rows are appended to the end of the primary-key index instead of scattered through it.
             Id = Guid.CreateVersion7(now).ToString(),
             Timestamp = now,
             Method = context.Request.Method,
-            Path = context.Request.Path.Value + context.Request.QueryString.Value,
+            Path = context.Request.Path.Value + storedQuery,
             StartTimestamp = Stopwatch.GetTimestamp(),
             Provider = provider,
-            UpstreamPath = upstreamPath + context.Request.QueryString.Value,
+            UpstreamPath = upstreamPath + storedQuery,
             UserId = context.Items.TryGetValue(ProxyContextKeys.UserId, out var user) ? user as string : null,
             ClientSessionId = RecordBuilder.ReadClientSessionId(context.Request.Headers),
             Activity = CcflareMetrics.ActivitySource.StartActivity("ccflare.proxy", ActivityKind.Internal),
@@ -232,6 +233,7 @@ internal sealed class ProxyHandler(
         {
             registry.CollectAvailable(plan.Providers[0].Name, now, candidates);
             strategy.Order(lbContext, candidates);
+            RecordSelection(candidates, now);
             return;
         }
         var scratch = new List<AccountState>(8);
@@ -240,7 +242,16 @@ internal sealed class ProxyHandler(
             scratch.Clear();
             registry.CollectAvailable(provider.Name, now, scratch);
             strategy.Order(lbContext with { Provider = provider.Name }, scratch);
+            RecordSelection(scratch, now);
             candidates.AddRange(scratch);
+        }
+    }
+
+    private void RecordSelection(List<AccountState> ordered, DateTimeOffset now)
+    {
+        if (ordered.Count > 0)
+        {
+            registry.RecordSelection(ordered[0], now, settings.SessionDuration);
         }
     }
 
@@ -301,6 +312,7 @@ internal sealed class ProxyHandler(
             request.Content = plan.Body.CreateContent();
         }
         HeaderRules.CopyRequestHeaders(context.Request.Headers, request, provider.Family, headerPolicy);
+        Security.HopMarker.Add(request, context.Request.Protocol);
         plan.Adapter?.PrepareHeaders(provider, request);
         if (snapshot is not null && secret is not null)
         {
@@ -326,7 +338,7 @@ internal sealed class ProxyHandler(
             {
                 Polly.CircuitBreaker.BrokenCircuitException => "Account circuit open after repeated upstream failures",
                 Polly.Timeout.TimeoutRejectedException or OperationCanceledException => "Upstream timed out",
-                _ => "Upstream unreachable: " + ex.Message,
+                _ => "Upstream unreachable",
             };
             Log.UpstreamUnreachable(logger, provider.Name, account?.Name ?? "(none)", ex);
             return false;
@@ -373,13 +385,7 @@ internal sealed class ProxyHandler(
             }
             if (account is not null)
             {
-                registry.Change(account, time.GetUtcNow(), static (a, now) => a with
-                {
-                    RequestCount = a.RequestCount + 1,
-                    TotalRequests = a.TotalRequests + 1,
-                    SessionRequestCount = a.SessionRequestCount + 1,
-                    LastUsed = now,
-                });
+                registry.RecordServed(account, time.GetUtcNow());
             }
 
             recorder.Responding(exchange);
@@ -498,7 +504,7 @@ internal sealed class ProxyHandler(
                 catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
                 {
                     Log.UpstreamStreamFailed(logger, exchange.Account?.Name ?? "(none)", ex);
-                    exchange.ErrorMessage = "Upstream stream failed: " + ex.Message;
+                    exchange.ErrorMessage = "Upstream stream failed";
                     exchange.StatusCode = StatusCodes.Status502BadGateway;
                     if (!context.Response.HasStarted)
                     {
