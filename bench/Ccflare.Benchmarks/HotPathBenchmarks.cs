@@ -25,8 +25,9 @@ public class HotPathBenchmarks
     private DefaultHttpContext _httpContext = null!;
     private HttpResponseMessage _anthropicResponse = null!;
     private HttpResponseMessage _openAiResponse = null!;
-    private readonly ProviderDescriptor _anthropic = ProviderCatalog.Find("anthropic")!;
-    private readonly ProviderDescriptor _openai = ProviderCatalog.Find("openai")!;
+    private static readonly ProviderRegistry Providers = new(new Dictionary<string, ProviderOptions>());
+    private readonly UpstreamProvider _anthropic = Providers.Find("anthropic")!;
+    private readonly UpstreamProvider _openai = Providers.Find("openai")!;
 
     [GlobalSetup]
     public void Setup()
@@ -95,13 +96,13 @@ public class HotPathBenchmarks
     public int RewriteHeaders()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "http://127.0.0.1/v1/messages");
-        HeaderRules.CopyRequestHeaders(_httpContext.Request.Headers, request, ProviderFamily.Anthropic);
+        HeaderRules.CopyRequestHeaders(_httpContext.Request.Headers, request, _anthropic);
         return request.Headers.NonValidated.Count;
     }
 
     [Benchmark]
-    public bool ParseAnthropicRateLimit() => RateLimitParser.Parse(_anthropic, 200, _anthropicResponse.Headers, Now).HasData;
+    public bool ParseAnthropicRateLimit() => _anthropic.ReadAccountFeedback(200, _anthropicResponse.Headers, Now).HasData;
 
     [Benchmark]
-    public bool ParseOpenAIRateLimit() => RateLimitParser.Parse(_openai, 200, _openAiResponse.Headers, Now).HasData;
+    public bool ParseOpenAIRateLimit() => _openai.ReadAccountFeedback(200, _openAiResponse.Headers, Now).HasData;
 }

@@ -39,6 +39,7 @@ public static class CcflareEndpointRouteBuilderExtensions
         var api = root.MapGroup("/api");
         AccountEndpoints.Map(api);
         ConfigEndpoints.Map(api);
+        ProviderEndpoints.Map(api);
         RequestEndpoints.Map(api);
         UserEndpoints.Map(api);
         StatsEndpoints.Map(api);

@@ -262,11 +262,9 @@ internal sealed class AccountRegistry
             var byCreated = a.CreatedAt.CompareTo(b.CreatedAt);
             return byCreated != 0 ? byCreated : string.CompareOrdinal(a.Name, b.Name);
         });
-        var byProvider = new Dictionary<string, AccountState[]>(StringComparer.Ordinal);
-        foreach (var name in ProviderCatalog.Names)
-        {
-            byProvider[name] = all.Where(s => s.Provider == name).ToArray();
-        }
+        // Grouped by whatever provider an account names: one whose provider is no longer configured
+        // stays listed, and is never a candidate since candidates come from registered providers only.
+        var byProvider = all.GroupBy(s => s.Provider, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
         _byId = byId;
         Volatile.Write(ref _all, all.ToArray());
         Volatile.Write(ref _byProvider, byProvider);

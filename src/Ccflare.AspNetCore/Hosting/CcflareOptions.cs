@@ -147,7 +147,11 @@ public sealed class CcflareOptions
     /// </summary>
     public string? DataProtectionKeysPath { get; set; }
 
-    /// <summary>Per-provider overrides, keyed by provider name (<c>anthropic</c>, <c>claude-code</c>, <c>openai</c>, <c>codex</c>).</summary>
+    /// <summary>
+    /// Providers, keyed by name: overrides for the built-in ones (<c>anthropic</c>, <c>claude-code</c>,
+    /// <c>openai</c>, <c>codex</c>), and new providers defined by a <see cref="ProviderOptions.Family"/>
+    /// and a <see cref="ProviderOptions.BaseUrl"/> (for example <c>Ccflare:Providers:zai:Family=anthropic</c>).
+    /// </summary>
     public Dictionary<string, ProviderOptions> Providers { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The per-account circuit breaker in front of each upstream account.</summary>
@@ -194,11 +198,26 @@ public sealed class HeaderOptions
     public List<string> MaskHeaders { get; } = [];
 }
 
-/// <summary>Overrides for one provider.</summary>
+/// <summary>One provider: overrides for a built-in provider, or the definition of a new one.</summary>
 public sealed class ProviderOptions
 {
-    /// <summary>Upstream base URL used by accounts that set none.</summary>
+    /// <summary>
+    /// <c>anthropic</c> (Messages API) or <c>openai</c> (Chat Completions and Responses). Setting it on
+    /// a name that is not built in defines a new provider of that family.
+    /// </summary>
+    public string? Family { get; set; }
+
+    /// <summary>Upstream base URL used by accounts that set none; required for a new provider.</summary>
     public string? BaseUrl { get; set; }
+
+    /// <summary>
+    /// How a new provider's API keys are sent: <c>x-api-key</c> (the default for the anthropic family)
+    /// or <c>bearer</c> (<c>Authorization: Bearer</c>, the default for the openai family).
+    /// </summary>
+    public string? Auth { get; set; }
+
+    /// <summary>Headers added to every upstream request of this provider (for example an app name a gateway asks for).</summary>
+    public Dictionary<string, string> ExtraHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>OAuth authorize endpoint.</summary>
     public string? AuthorizeUrl { get; set; }

@@ -150,15 +150,7 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
         }
         foreach (var (provider, providerOptions) in options.Providers)
         {
-            if (Providers.ProviderCatalog.Find(provider) is null)
-            {
-                failures.Add($"{p}Providers:{provider} is not a known provider; known: {string.Join(", ", Providers.ProviderCatalog.Names)}.");
-                continue;
-            }
-            CheckUrl(failures, $"{p}Providers:{provider}:BaseUrl", providerOptions.BaseUrl);
-            CheckUrl(failures, $"{p}Providers:{provider}:AuthorizeUrl", providerOptions.AuthorizeUrl);
-            CheckUrl(failures, $"{p}Providers:{provider}:TokenUrl", providerOptions.TokenUrl);
-            CheckUrl(failures, $"{p}Providers:{provider}:RedirectUri", providerOptions.RedirectUri);
+            Providers.ProviderDefinitionRules.Validate(failures, $"{p}Providers:{provider}", provider, providerOptions);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -174,14 +166,6 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
             }
         }
         return false;
-    }
-
-    private static void CheckUrl(List<string> failures, string key, string? value)
-    {
-        if (value is not null && !UrlRules.IsHttpUrl(value))
-        {
-            failures.Add($"{key} must be an absolute http or https URL (was '{value}').");
-        }
     }
 }
 

@@ -37,6 +37,7 @@ internal static class ManagementApiDescription
         new("POST", "/api/accounts/{id}/rename", "Accounts", "Renames an account", [Response<AccountRenameResponse>(), .. Errors(400, 404, 409)], typeof(RenameAccountRequest)),
 
         // Configuration
+        new("GET", "/api/providers", "Configuration", "Lists the providers this server serves", Ok<List<ProviderEndpoints.ProviderResponse>>()),
         new("GET", "/api/strategies", "Configuration", "Lists the load-balancing strategies", Ok<List<string>>()),
         new("GET", "/api/config", "Configuration", "Reads the runtime configuration", Ok<ConfigEndpoints.ConfigResponse>()),
         new("PATCH", "/api/config", "Configuration", "Changes the session duration", [Response<ConfigEndpoints.ConfigResponse>(), .. Errors(400)], typeof(ConfigEndpoints.ConfigUpdateRequest)),

@@ -34,22 +34,9 @@ internal static class HeaderRules
         "authorization", "x-api-key", "proxy-authorization", "cookie", "set-cookie", "x-ccflare-user-id", "anthropic-api-key", "x-goog-api-key", "api-key",
     ], StringComparer.OrdinalIgnoreCase);
 
-    public static bool ForwardRequestHeader(string name, ProviderFamily family)
-    {
-        if (RequestDropped.Contains(name) || ClientCredentialHeaders.Contains(name))
-        {
-            return false;
-        }
-        if (name.StartsWith("x-ccflare-", StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-        return family switch
-        {
-            ProviderFamily.OpenAI => !name.StartsWith("anthropic-", StringComparison.OrdinalIgnoreCase),
-            _ => !name.StartsWith("openai-", StringComparison.OrdinalIgnoreCase),
-        };
-    }
+    /// <summary>Whether a client header may cross to any upstream; the provider then applies its own rule.</summary>
+    public static bool ForwardRequestHeader(string name) =>
+        !RequestDropped.Contains(name) && !ClientCredentialHeaders.Contains(name) && !name.StartsWith("x-ccflare-", StringComparison.OrdinalIgnoreCase);
 
     public static bool ForwardResponseHeader(string name) => !ResponseDropped.Contains(name);
 
@@ -71,12 +58,12 @@ internal static class HeaderRules
         return string.Concat(value.AsSpan(0, bearer + Math.Min(6, (value.Length - bearer) / 4)), "***");
     }
 
-    public static void CopyRequestHeaders(IHeaderDictionary source, HttpRequestMessage destination, ProviderFamily family, HeaderPolicy? policy = null)
+    public static void CopyRequestHeaders(IHeaderDictionary source, HttpRequestMessage destination, UpstreamProvider provider, HeaderPolicy? policy = null)
     {
         var extraDropped = policy?.DroppedRequestHeaders;
         foreach (var (name, value) in source)
         {
-            if (!ForwardRequestHeader(name, family) || (extraDropped is not null && extraDropped.Contains(name)))
+            if (!ForwardRequestHeader(name) || !provider.ForwardsClientHeader(name) || (extraDropped is not null && extraDropped.Contains(name)))
             {
                 continue;
             }

@@ -161,7 +161,7 @@ public sealed class OpenApiTests : IAsyncLifetime
 
         foreach (var path in new[]
         {
-            "/api/accounts", "/api/strategies", "/api/config", "/api/config/strategy", "/api/config/retention", "/api/stats",
+            "/api/accounts", "/api/providers", "/api/strategies", "/api/config", "/api/config/strategy", "/api/config/retention", "/api/stats",
             "/api/analytics", "/api/requests", "/api/requests/detail", "/api/logs/history", "/health",
         })
         {
