@@ -129,12 +129,12 @@ internal static class StatsEndpoints
         WriteQueueStats WriteQueue);
 
     /// <summary>ccflare's per-account line of <c>/api/stats</c> (from the request history, by account name).</summary>
-    private sealed record AccountStats(string Name, long RequestCount, double SuccessRate);
+    internal sealed record AccountStats(string Name, long RequestCount, double SuccessRate);
 
     /// <summary>ccflare's <c>GET /api/analytics/by-user</c>: cost and requests per access-key user over the range, untagged requests left out.</summary>
-    private sealed record SpendingByUser(string Range, IReadOnlyList<UserSpending> Users);
+    internal sealed record SpendingByUser(string Range, IReadOnlyList<UserSpending> Users);
 
-    private sealed record UserSpending(string UserId, string? UserName, decimal CostUsd, long RequestCount);
+    internal sealed record UserSpending(string UserId, string? UserName, decimal CostUsd, long RequestCount);
 
     /// <summary>Ccflare's addition to <c>/api/stats</c>: the state of the history write path.</summary>
     internal sealed record WriteQueueStats(int Pending, int InFlight, long Written, long DroppedRows, long DroppedPayloads, long FailedWrites);

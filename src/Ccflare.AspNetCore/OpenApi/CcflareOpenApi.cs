@@ -27,6 +27,18 @@ namespace Microsoft.Extensions.DependencyInjection
             {
                 options.ShouldInclude = static description => description.ActionDescriptor.EndpointMetadata.OfType<OperationDescription>().Any();
                 options.AddDocumentTransformer<CcflareDocumentTransformer>();
+                // A property left out when null (JsonIgnore WhenWritingNull) is not required, whatever the constructor says.
+                options.AddSchemaTransformer(static (schema, context, _) =>
+                {
+                    foreach (var property in context.JsonTypeInfo.Properties)
+                    {
+                        if (property.ShouldSerialize is not null)
+                        {
+                            schema.Required?.Remove(property.Name);
+                        }
+                    }
+                    return Task.CompletedTask;
+                });
                 options.AddOperationTransformer(static async (operation, context, cancellationToken) =>
                 {
                     var metadata = context.Description.ActionDescriptor.EndpointMetadata;

@@ -53,6 +53,7 @@ internal static class ManagementApiDescription
         // History
         new("GET", "/api/requests", "History", "The most recent requests, newest first", [Response<List<RequestSummaryResponse>>(), .. Errors(400)], Query: [Limit, ClientSession]),
         new("GET", "/api/requests/detail", "History", "The most recent requests with their captured payloads", [Response<List<RequestDetailResponse>>(), .. Errors(400)], Query: [Limit, ClientSession]),
+        new("GET", "/api/requests/{id}/conversation", "History", "The request's conversation: every request of its response chain with payloads", [Response<List<RequestDetailResponse>>(), .. Errors(404)]),
         new("GET", "/api/requests/{id}", "History", "One request with its captured payload", [Response<RequestDetailResponse>(), .. Errors(404)]),
         new("GET", "/api/requests/stream", "History", "Server-sent events: each data line is one request event as JSON", [new(StatusCodes.Status200OK, typeof(RequestLiveEventDescription), EventStream)]),
         new("GET", "/api/stats", "History", "Totals over the whole history", Ok<StatsEndpoints.StatsResponse>()),
@@ -67,6 +68,8 @@ internal static class ManagementApiDescription
                 new("accounts", "comma-separated account names to keep"),
                 new("models", "comma-separated models to keep"),
             ]),
+
+        new("GET", "/api/analytics/by-user", "History", "Spending per access-key user over a time range", [Response<StatsEndpoints.SpendingByUser>(), .. Errors(400)], Query: [new("range", "1h, 6h, 24h (default), 7d or 30d")]),
 
         // Logs
         new("GET", "/api/logs/history", "Logs", "The most recent log entries", [Response<List<LogEntry>>(), .. Errors(400)], Query: [Limit]),
@@ -149,15 +152,22 @@ internal sealed record QueryParameter(string Name, string Description);
 // The bodies the management endpoints build inline, named for the document. The OpenAPI tests compare
 // each with what its endpoint really returns.
 
-internal sealed record AccountChangeResponse(bool Success, string Message, AccountResponse Account);
+internal sealed record AccountChangeResponse(bool Success, string Message, AccountResponse Account, AccountIdData? Data = null);
 
-internal sealed record AccountRenameResponse(bool Success, string Message, string NewName);
+internal sealed record AccountIdData(string AccountId);
+
+internal sealed record AccountRenameResponse(bool Success, string Message, string NewName, AccountRenameData Data);
+
+internal sealed record AccountRenameData(string NewName);
 
 internal sealed record StrategyResponse(string Strategy);
 
-internal sealed record StrategyChangeResponse(bool Success, string Message, string Strategy);
+internal sealed record StrategyChangeResponse(bool Success, string Message, string Strategy, StrategyResponse Data);
 
-internal sealed record CleanupResponse(bool Success, long RemovedRequests, long RemovedPayloads, DateTimeOffset RequestCutoff, DateTimeOffset PayloadCutoff);
+internal sealed record CleanupResponse(
+    bool Success, string Message, CleanupData Data, long RemovedRequests, long RemovedPayloads, DateTimeOffset RequestCutoff, DateTimeOffset PayloadCutoff);
+
+internal sealed record CleanupData(long RemovedRequests, long RemovedPayloads, string CutoffIso);
 
 internal sealed record CompactResponse(bool Success, string Message, double ElapsedMs);
 
