@@ -1,17 +1,29 @@
 using System.Globalization;
 using Ccflare.Accounts;
 using Ccflare.Security;
+using Ccflare.Pricing;
+using Ccflare.Recording.Journal;
 using Ccflare.Strategies;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Hosting;
 
 namespace Ccflare.Hosting;
 
 /// <summary>Prepares the store and loads accounts and runtime settings before the server takes requests.</summary>
-internal sealed class CcflareInitializer(SecretProtectingStore store, AccountRegistry registry, StrategySelector strategies, RuntimeSettings settings) : IHostedService
+internal sealed class CcflareInitializer(
+    SecretProtectingStore store,
+    AccountRegistry registry,
+    StrategySelector strategies,
+    RuntimeSettings settings,
+    HistoryJournal journal,
+    PriceTable prices,
+    IOptions<CcflareOptions> options) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        // Before accounts load: replaying a crashed run's journal may raise their counters.
+        await journal.OpenAsync(store, prices, options.Value.WriteBatchSize, cancellationToken).ConfigureAwait(false);
         registry.Load(await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
 
         ApplySettings(await store.GetSettingsAsync(cancellationToken).ConfigureAwait(false), strategies, settings);

@@ -133,6 +133,8 @@ internal sealed class ProxyHandler(
     internal async Task ForwardAsync(HttpContext context, ProxyExchange exchange, ForwardPlan plan)
     {
         var candidates = new List<AccountState>(8);
+        // The writer reads the model from the body and may store it; it returns the buffer to the pool.
+        exchange.RequestBodyOwner = plan.Body;
         try
         {
             // Inside the guard: a host-supplied strategy that throws must still produce a JSON error and a record.
@@ -203,8 +205,6 @@ internal sealed class ProxyHandler(
         finally
         {
             exchange.ResponseTimeMs = Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
-            // The writer reads the model from the body and may store it; it returns the buffer to the pool.
-            exchange.RequestBodyOwner = plan.Body;
             if (metrics.Requests.Enabled)
             {
                 metrics.Requests.Add(1, new KeyValuePair<string, object?>("provider", exchange.Provider), new KeyValuePair<string, object?>("status_code", BoxedStatus.Get(exchange.StatusCode)),
@@ -370,17 +370,6 @@ internal sealed class ProxyHandler(
                 exchange.RequestHeaders = HeaderRules.Capture(request, headerPolicy);
                 exchange.ResponseHeaders = HeaderRules.Capture(response, headerPolicy);
             }
-            if (account is not null)
-            {
-                registry.Change(account, time.GetUtcNow(), static (a, now) => a with
-                {
-                    RequestCount = a.RequestCount + 1,
-                    TotalRequests = a.TotalRequests + 1,
-                    SessionRequestCount = a.SessionRequestCount + 1,
-                    LastUsed = now,
-                });
-            }
-
             context.Response.StatusCode = status;
             HeaderRules.CopyResponseHeaders(response, context.Response.Headers, headerPolicy);
             var mediaType = response.Content.Headers.ContentType?.MediaType;
@@ -474,6 +463,8 @@ internal sealed class ProxyHandler(
         }
         var bodyStart = Stopwatch.GetTimestamp();
         var firstChunk = true;
+        // A body of announced length is complete for the client with its last chunk, before this handler returns.
+        var unsentAnnounced = translator is null ? response.Content.Headers.ContentLength : null;
         try
         {
             // The connection's content stream is available synchronously; the async variant only adds a Task.
@@ -544,6 +535,13 @@ internal sealed class ProxyHandler(
                 else
                 {
                     exchange.ResponseBodyTruncated = true;
+                }
+                if (unsentAnnounced is { } unsent && (unsentAnnounced = unsent - read) <= 0)
+                {
+                    exchange.ResponseBody = capture;
+                    exchange.ResponseBodyLength = captured;
+                    exchange.ResponseBodyPooled = capturePooled;
+                    recorder.Acknowledge(exchange);
                 }
                 if (translator is null)
                 {

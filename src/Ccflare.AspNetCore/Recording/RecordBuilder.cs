@@ -24,7 +24,7 @@ internal static class RecordBuilder
         var responseBody = exchange.ResponseBody is { } captured
             ? new ReadOnlyMemory<byte>(captured, 0, exchange.ResponseBodyLength)
             : ReadOnlyMemory<byte>.Empty;
-        var usage = UsageParser.Parse(responseBody, exchange.IsStreaming);
+        var usage = exchange.Usage ?? UsageParser.Parse(responseBody, exchange.IsStreaming);
 
         // The model that answered wins over the one asked for (aliases resolve to dated ids).
         var model = usage.Model ?? exchange.Model ?? fields.Model;
@@ -40,9 +40,7 @@ internal static class RecordBuilder
             ? usage.OutputTokens.Value / (generationMs.Value / 1000.0)
             : null;
 
-        var chain = usage.Format == UsageFormat.OpenAIResponses || fields.PreviousResponseId is not null
-            ? chains?.Resolve(usage.ResponseId, fields.PreviousResponseId)
-            : null;
+        var chain = ResolveChain(chains, usage.Format, usage.ResponseId, fields.PreviousResponseId);
 
         return new RequestRecord
         {
@@ -81,6 +79,10 @@ internal static class RecordBuilder
             Payload = capturePayloads && !exchange.PayloadDropped ? BuildPayload(exchange, account) : null,
         };
     }
+
+    /// <summary>The Responses API chain a row belongs to; only Responses traffic (or a request naming a previous response) has one.</summary>
+    internal static string? ResolveChain(ResponseChains? chains, UsageFormat format, string? responseId, string? previousResponseId) =>
+        format == UsageFormat.OpenAIResponses || previousResponseId is not null ? chains?.Resolve(responseId, previousResponseId) : null;
 
     /// <summary>The stored payload. Takes over the exchange's exact (unpooled) body arrays instead of copying them.</summary>
     private static RequestPayload BuildPayload(ProxyExchange exchange, Account? account)

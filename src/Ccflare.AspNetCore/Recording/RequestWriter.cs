@@ -11,7 +11,9 @@ namespace Ccflare.Recording;
 /// Drains the write queue in batches (one store transaction per batch): builds each record
 /// (usage, cost, masking), records the usage metrics, writes the batch and announces it.
 /// When fewer than a batch are waiting it lets them gather for <see cref="GatherDelay"/> first.
-/// On shutdown it stops accepting new records and writes everything already queued.
+/// On shutdown it stops accepting new records and writes everything already queued. A batch the
+/// store rejects is tried again <see cref="CcflareOptions.RetryAttempts"/> times, after
+/// <see cref="CcflareOptions.RetryDelayMs"/> growing by <see cref="CcflareOptions.RetryBackoff"/>.
 /// </summary>
 internal sealed class RequestWriter(
     RequestRecorder recorder,
@@ -20,7 +22,9 @@ internal sealed class RequestWriter(
     CcflareMetrics metrics,
     IOptions<CcflareOptions> options,
     TimeProvider time,
-    ILogger<RequestWriter> logger) : BackgroundService
+    ILogger<RequestWriter> logger,
+    Journal.HistoryJournal journal,
+    Accounts.AccountStatePersister persister) : BackgroundService
 {
     /// <summary>
     /// How long queued rows wait for company. A transaction of a handful of rows costs SQLite
@@ -123,16 +127,14 @@ internal sealed class RequestWriter(
                     exchange.Release();
                 }
             }
-            try
+            if (!await WriteWithRetriesAsync(cancellationToken).ConfigureAwait(false))
             {
-                await store.WriteRequestsAsync(_records, cancellationToken).ConfigureAwait(false);
-                Interlocked.Add(ref _written, _records.Count);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Interlocked.Add(ref _failed, _records.Count);
-                Log.RequestWriteFailed(logger, _records.Count, ex);
+                // Their journal lines stay: the next start writes these rows if the store takes them then.
                 continue;
+            }
+            foreach (var exchange in _batch)
+            {
+                journal.Settle(exchange);
             }
             if (RecordWritten is { } handler)
             {
@@ -141,6 +143,40 @@ internal sealed class RequestWriter(
                     handler(record);
                 }
             }
+            if (journal.Enabled)
+            {
+                await journal.DeleteSettledSegmentsAsync(persister.FlushAsync, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<bool> WriteWithRetriesAsync(CancellationToken cancellationToken)
+    {
+        var value = options.Value;
+        var delay = TimeSpan.FromMilliseconds(value.RetryDelayMs);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await store.WriteRequestsAsync(_records, cancellationToken).ConfigureAwait(false);
+                Interlocked.Add(ref _written, _records.Count);
+                return true;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && attempt < value.RetryAttempts)
+            {
+                Log.RequestWriteRetrying(logger, _records.Count, attempt + 1, value.RetryAttempts, delay.TotalMilliseconds, ex);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Interlocked.Add(ref _failed, _records.Count);
+                Log.RequestWriteFailed(logger, _records.Count, ex);
+                return false;
+            }
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+            }
+            delay = TimeSpan.FromMilliseconds(delay.TotalMilliseconds * value.RetryBackoff);
         }
     }
 
