@@ -35,7 +35,7 @@ internal static partial class Log
     [LoggerMessage(109, LogLevel.Error, "Appending to the history journal {Path} failed; rows of requests finishing now survive only a graceful stop")]
     public static partial void JournalAppendFailed(ILogger logger, string path, Exception exception);
 
-    [LoggerMessage(110, LogLevel.Warning, "History journal: wrote {Rows} rows a crash had kept from the store and skipped {Existing} already stored, from {Files} files")]
+    [LoggerMessage(110, LogLevel.Warning, "History journal of an interrupted run: wrote {Rows} rows a crash had kept from the store and skipped {Existing} already stored, from {Files} files")]
     public static partial void JournalReplayed(ILogger logger, int rows, int existing, int files);
 
     [LoggerMessage(111, LogLevel.Warning, "History journal {Path} line {Line} is incomplete or unreadable; skipped")]

@@ -43,5 +43,10 @@ internal sealed class CcflareInitializer(
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Runs last on shutdown (first registered), after the history writer and the account persister stopped.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        journal.CloseAfterDrain();
+        return Task.CompletedTask;
+    }
 }

@@ -27,9 +27,24 @@ internal sealed class InMemoryStore : ICcflareStore
     {
     }
 
-    public InMemoryStore(Microsoft.Extensions.Options.IOptions<CcflareOptions> options)
-        : this(options.Value)
+    /// <summary>
+    /// Applies the configuration of <see cref="CcflareOptions"/> (bound sections and <c>AddCcflare</c>'s
+    /// lambda) to a copy of its own instead of taking the validated options: validating them resolves
+    /// the strategies, which need the account registry, which needs this store.
+    /// </summary>
+    public InMemoryStore(IEnumerable<Microsoft.Extensions.Options.IConfigureOptions<CcflareOptions>> configure)
+        : this(Configured(configure))
     {
+    }
+
+    private static CcflareOptions Configured(IEnumerable<Microsoft.Extensions.Options.IConfigureOptions<CcflareOptions>> configure)
+    {
+        var options = new CcflareOptions();
+        foreach (var step in configure)
+        {
+            step.Configure(options);
+        }
+        return options;
     }
 
     private InMemoryStore(CcflareOptions options)

@@ -8,7 +8,7 @@ public sealed class InMemoryStoreBoundsTests
     private static readonly DateTimeOffset T0 = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
 
     private static InMemoryStore Create(int maxRequests = 100_000, long maxPayloadBytes = 256L * 1024 * 1024) =>
-        new(Options.Create(new CcflareOptions { InMemoryMaxRequests = maxRequests, InMemoryMaxPayloadBytes = maxPayloadBytes }));
+        new([new ConfigureOptions<CcflareOptions>(o => { o.InMemoryMaxRequests = maxRequests; o.InMemoryMaxPayloadBytes = maxPayloadBytes; })]);
 
     private static RequestRecord Row(int n, int bodyBytes = 0) => new()
     {

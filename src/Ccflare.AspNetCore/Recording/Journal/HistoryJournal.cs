@@ -261,6 +261,29 @@ internal sealed class HistoryJournal : IDisposable
         }
     }
 
+    /// <summary>
+    /// After a graceful stop (the writer drained, the counters flushed): deletes the journal when every
+    /// row in it reached the store, so the next start has nothing to read. Rows the store rejected keep it.
+    /// </summary>
+    public void CloseAfterDrain()
+    {
+        lock (_gate)
+        {
+            if (_active is not { } active || active.Pending > 0 || _sealed.Exists(s => s.Pending > 0))
+            {
+                return;
+            }
+            active.Handle.Dispose();
+            _active = null;
+            foreach (var segment in _sealed)
+            {
+                File.Delete(segment.Path);
+            }
+            _sealed.Clear();
+            File.Delete(active.Path);
+        }
+    }
+
     public void Dispose()
     {
         lock (_gate)
