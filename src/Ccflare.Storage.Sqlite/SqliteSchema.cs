@@ -116,6 +116,11 @@ internal static class SqliteSchema
             created_at INTEGER NOT NULL
         );
         """,
+        // 2: whether a row's cost is its model family's estimate; session lookups by index.
+        """
+        ALTER TABLE requests ADD COLUMN cost_estimated INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX idx_requests_client_session_id_timestamp ON requests (client_session_id, timestamp) WHERE client_session_id IS NOT NULL;
+        """,
     ];
 
     /// <summary>The version a fully migrated file has.</summary>

@@ -120,10 +120,18 @@ public sealed class CcflareOptions
     public int RetentionIntervalMs { get; set; } = 3_600_000;
 
     /// <summary>
-    /// Price overrides and additions, keyed by model id prefix (longest prefix wins), for
-    /// example <c>Ccflare:Pricing:my-model:Input=3</c>. Replaces the built-in entry of the same key.
+    /// Price overrides and additions, keyed by model id or id prefix (longest prefix wins; a prefix never
+    /// covers a newer version: <c>my-model</c> prices <c>my-model-v2</c>, not <c>my-model-2</c>), for
+    /// example <c>Ccflare:Pricing:my-model:Input=3</c>. Wins over the built-in list and <see cref="PricesFile"/>.
     /// </summary>
     public Dictionary<string, ModelPrice> Pricing { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Path of a JSON price list that extends (or, with <c>"replace": true</c>, replaces) the built-in
+    /// one, in Ccflare's format or LiteLLM's <c>model_prices_and_context_window.json</c> format. Checked
+    /// at start-up and reloaded when it changes; a changed file that cannot be used keeps the last good prices.
+    /// </summary>
+    public string? PricesFile { get; set; }
 
     /// <summary>Port reported by <c>GET /api/config</c>; informational.</summary>
     public int? Port { get; set; }

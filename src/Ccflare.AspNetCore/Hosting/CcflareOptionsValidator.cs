@@ -108,6 +108,17 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 failures.Add($"{p}Pricing:{model} prices must be 0 or more.");
             }
         }
+        if (options.PricesFile is { } pricesFile && !string.IsNullOrWhiteSpace(pricesFile))
+        {
+            try
+            {
+                Pricing.PriceList.Load(pricesFile);
+            }
+            catch (Pricing.PriceListException ex)
+            {
+                failures.Add($"{p}PricesFile '{pricesFile}' {ex.Message}.");
+            }
+        }
         var breaker = options.CircuitBreaker;
         if (breaker.FailureRatio is <= 0 or > 1)
         {

@@ -122,6 +122,7 @@ internal sealed class ProxyHandler(
             Provider = provider,
             UpstreamPath = upstreamPath + context.Request.QueryString.Value,
             UserId = context.Items.TryGetValue(ProxyContextKeys.UserId, out var user) ? user as string : null,
+            ClientSessionId = RecordBuilder.ReadClientSessionId(context.Request.Headers),
             Activity = CcflareMetrics.ActivitySource.StartActivity("ccflare.proxy", ActivityKind.Internal),
         };
         exchange.Activity?.SetTag("ccflare.provider", provider);

@@ -109,7 +109,8 @@ internal static class JournalReplay
         };
         return row with
         {
-            CostUsd = prices.Cost(row.Model, usage, out _),
+            CostUsd = prices.Cost(row.Model, usage, out _, out var estimated),
+            CostEstimated = estimated,
             ResponseChainId = RecordBuilder.ResolveChain(chains, line.Format, row.ResponseId, row.PreviousResponseId),
         };
     }
