@@ -25,15 +25,18 @@ public class HotPathBenchmarks
     private DefaultHttpContext _httpContext = null!;
     private HttpResponseMessage _anthropicResponse = null!;
     private HttpResponseMessage _openAiResponse = null!;
-    private readonly ProviderDescriptor _anthropic = ProviderCatalog.Find("anthropic")!;
-    private readonly ProviderDescriptor _openai = ProviderCatalog.Find("openai")!;
+    private static readonly ProviderRegistry Providers = new(new Dictionary<string, ProviderOptions>());
+    private readonly UpstreamProvider _anthropic = Providers.Find("anthropic")!;
+    private readonly UpstreamProvider _openai = Providers.Find("openai")!;
 
     [GlobalSetup]
     public void Setup()
     {
         var dataProtection = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
         Microsoft.Extensions.DependencyInjection.DataProtectionServiceCollectionExtensions.AddDataProtection(dataProtection);
-        var store = new Ccflare.Security.SecretProtectingStore(new InMemoryStore(), new Ccflare.Security.SecretProtector(Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(dataProtection)), NullLogger<Ccflare.Security.SecretProtectingStore>.Instance);
+        var protection = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
+            Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(dataProtection));
+        var store = new AccountStore(new InMemoryStore(), new Ccflare.Security.SecretProtector(protection), NullLogger<AccountStore>.Instance);
         _registry = new AccountRegistry(new AccountStatePersister(store, TimeProvider.System, NullLogger<AccountStatePersister>.Instance));
         var accounts = new List<Account>();
         for (var i = 0; i < 4; i++)
@@ -41,7 +44,7 @@ public class HotPathBenchmarks
             accounts.Add(new Account { Id = $"id-{i}", Name = $"acc-{i}", Provider = "anthropic", ApiKey = "sk-ant-" + i, CreatedAt = Now.AddMinutes(i), Weight = i + 1, SessionStart = i == 2 ? Now.AddMinutes(-5) : null });
         }
         _registry.Load(accounts);
-        _session = new SessionStrategy(_registry);
+        _session = new SessionStrategy();
         _roundRobin = new RoundRobinStrategy();
         _leastRequests = new LeastRequestsStrategy();
         _weighted = new WeightedStrategy();
@@ -93,13 +96,13 @@ public class HotPathBenchmarks
     public int RewriteHeaders()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "http://127.0.0.1/v1/messages");
-        HeaderRules.CopyRequestHeaders(_httpContext.Request.Headers, request, ProviderFamily.Anthropic);
+        HeaderRules.CopyRequestHeaders(_httpContext.Request.Headers, request, _anthropic);
         return request.Headers.NonValidated.Count;
     }
 
     [Benchmark]
-    public bool ParseAnthropicRateLimit() => RateLimitParser.Parse(_anthropic, 200, _anthropicResponse.Headers, Now).HasData;
+    public bool ParseAnthropicRateLimit() => _anthropic.ReadAccountFeedback(200, _anthropicResponse.Headers, Now).HasData;
 
     [Benchmark]
-    public bool ParseOpenAIRateLimit() => RateLimitParser.Parse(_openai, 200, _openAiResponse.Headers, Now).HasData;
+    public bool ParseOpenAIRateLimit() => _openai.ReadAccountFeedback(200, _openAiResponse.Headers, Now).HasData;
 }

@@ -42,13 +42,13 @@ public class JournalBenchmarks
         // Any store but the in-memory one opens the journal; this one forwards to it.
         var inner = DispatchProxy.Create<ICcflareStore, ForwardingStore>();
         ((ForwardingStore)(object)inner).Target = new InMemoryStore();
-        var store = new SecretProtectingStore(inner, new SecretProtector(dataProtection.BuildServiceProvider()), NullLogger<SecretProtectingStore>.Instance);
+        var store = new AccountStore(inner, new SecretProtector(dataProtection.BuildServiceProvider().GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>()), NullLogger<AccountStore>.Instance);
         var registry = new AccountRegistry(new AccountStatePersister(store, TimeProvider.System, NullLogger<AccountStatePersister>.Instance));
         registry.Load([new Account { Id = "id-0", Name = "acc-0", Provider = "anthropic", ApiKey = "sk-ant-0", CreatedAt = DateTimeOffset.UnixEpoch }]);
         _account = registry.Find("id-0")!;
         var prices = new PriceTable(new Dictionary<string, ModelPrice>(), NullLogger<PriceTable>.Instance);
         _journal = new HistoryJournal(Options.Create(new CcflareOptions { HistoryJournalDirectory = _directory.FullName }), registry, TimeProvider.System, NullLogger<HistoryJournal>.Instance);
-        _journal.OpenAsync(store, prices, 500, CancellationToken.None).GetAwaiter().GetResult();
+        _journal.OpenAsync(inner, store, prices, 500, CancellationToken.None).GetAwaiter().GetResult();
         _countOnly = new HistoryJournal(Options.Create(new CcflareOptions()), registry, TimeProvider.System, NullLogger<HistoryJournal>.Instance);
     }
 

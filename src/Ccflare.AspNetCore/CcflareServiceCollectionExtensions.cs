@@ -3,6 +3,7 @@ using Ccflare.Accounts;
 using Ccflare.Diagnostics;
 using Ccflare.Hosting;
 using Ccflare.OAuth;
+using Ccflare.Providers;
 using Ccflare.Proxy;
 using Ccflare.Recording;
 using Ccflare.Security;
@@ -41,14 +42,13 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<CcflareMetrics>();
         services.TryAddSingleton<ICcflareStore, InMemoryStore>();
 
-        // Secrets at rest: account code uses SecretProtectingStore, which wraps whichever ICcflareStore
-        // is registered when it is resolved (storage packages keep replacing ICcflareStore).
+        // Secrets at rest: AccountStore, the account persistence, encrypts on the way into whichever
+        // ICcflareStore is registered (storage packages replace that registration).
         services.AddDataProtection();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KeyManagementOptions>, CcflareKeyManagementSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<DataProtectionOptions>, CcflareDataProtectionSetup>());
         services.TryAddSingleton<SecretProtector>();
-        services.TryAddSingleton(sp => new SecretProtectingStore(
-            sp.GetRequiredService<ICcflareStore>(), sp.GetRequiredService<SecretProtector>(), sp.GetRequiredService<ILogger<SecretProtectingStore>>()));
+        services.TryAddSingleton<AccountStore>();
 
         services.TryAddSingleton<RuntimeSettings>();
         services.TryAddSingleton<AccountStatePersister>();
@@ -71,9 +71,18 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<Ccflare.Recording.Journal.HistoryJournal>();
         services.TryAddSingleton<RequestRecorder>();
         services.TryAddSingleton<RequestWriter>();
+        services.TryAddSingleton<ProviderRegistry>();
+        services.TryAddSingleton<UpstreamForwarder>();
+        services.TryAddSingleton<AccountFeedbackPolicy>();
+        services.TryAddSingleton<ResponseBodyCopier>();
+        services.TryAddSingleton<ProxyAttempt>();
+        services.TryAddSingleton<FailoverLoop>();
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton(sp => new HeaderPolicy(sp.GetRequiredService<IOptions<CcflareOptions>>().Value.Headers));
         services.TryAddSingleton<Ccflare.Security.AccessKeyService>();
+        services.AddCors();
+        services.TryAddSingleton<BrowserRequestSettings>();
+        services.TryAddSingleton<BaseUrlGuard>();
         services.AddCcflareHistory();
 
         var upstream = services.AddHttpClient(UpstreamClient.Name, client => client.Timeout = Timeout.InfiniteTimeSpan)
@@ -134,6 +143,28 @@ public static class CcflareServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         configure(builder.Services.AddHttpClient(UpstreamClient.Name));
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a provider in code, exactly as <c>Ccflare:Providers:&lt;name&gt;</c> would in configuration:
+    /// set <see cref="ProviderOptions.Family"/> and <see cref="ProviderOptions.BaseUrl"/> to define a new
+    /// provider (its accounts use API keys; its native route is <c>/v1/&lt;name&gt;/…</c>), or change a
+    /// built-in one. Runs after configuration binding, so values set here win; validated at start-up.
+    /// </summary>
+    public static ICcflareBuilder AddProvider(this ICcflareBuilder builder, string name, Action<ProviderOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.Configure<CcflareOptions>(options =>
+        {
+            if (!options.Providers.TryGetValue(name, out var provider))
+            {
+                options.Providers[name] = provider = new ProviderOptions();
+            }
+            configure(provider);
+        });
         return builder;
     }
 

@@ -159,6 +159,8 @@ internal static class PostgreSqlSchema
         ALTER TABLE {s}.requests ADD COLUMN IF NOT EXISTS cost_estimated boolean NOT NULL DEFAULT false;
         CREATE INDEX IF NOT EXISTS requests_client_session_id_timestamp_idx ON {s}.requests (client_session_id, timestamp) WHERE client_session_id IS NOT NULL;
         """,
+        // 4: the rollups also keyed by provider (analytics' providerBreakdown and providers= filter), rebuilt from the rows.
+        PostgreSqlRollups.Rebuild(),
     ];
 
     /// <summary>The version a fully migrated schema has.</summary>

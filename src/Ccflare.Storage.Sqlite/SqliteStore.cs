@@ -455,8 +455,9 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
                 var directory = Path.GetDirectoryName(_databasePath);
                 if (!string.IsNullOrEmpty(directory))
                 {
-                    Directory.CreateDirectory(directory);
+                    PrivateFiles.EnsureDirectory(directory);
                 }
+                PrivateFiles.EnsureFile(_databasePath);
                 var writer = new SqliteConnection(_connectionString);
                 try
                 {

@@ -51,6 +51,8 @@ internal sealed partial class DashboardHost : IAsyncDisposable
     {
         var upstream = await FakeUpstream.StartAsync();
         var host = await CcflareTestHost.StartAsync(
+            // A provider defined by configuration, so the dashboard's provider lists must come from the server.
+            options => options.Providers["zai"] = new ProviderOptions { Family = "anthropic", BaseUrl = upstream.BaseUrl + "/api/anthropic" },
             // Ccflare's own categories at Debug, so the Logs page has every level to show and filter.
             host: builder => builder.Logging.AddFilter("Ccflare", LogLevel.Debug),
             map: app => app.MapCcflare(prefix));

@@ -76,11 +76,10 @@ internal static class AccountCli
         var dataDir = settings.DataDirectory;
         try
         {
-            Directory.CreateDirectory(dataDir);
+            PrivateFiles.EnsureDirectory(dataDir);
             await using var services = BuildServices(settings, configureStorage);
-            var store = services.GetRequiredService<SecretProtectingStore>();
-            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-            services.GetRequiredService<AccountRegistry>().Load(await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
+            await services.GetRequiredService<ICcflareStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+            services.GetRequiredService<AccountRegistry>().Load(await services.GetRequiredService<AccountStore>().GetAccountsAsync(cancellationToken).ConfigureAwait(false));
             var context = new CliContext(services, stdin, stdout, stderr, cancellationToken);
             return parsed.Command switch
             {
@@ -103,12 +102,31 @@ internal static class AccountCli
         var configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
             .AddEnvironmentVariables()
+            .AddCommandLine([.. ConfigurationArguments(settings.RemainingArgs)])
             .Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging();
         configureStorage(services.AddCcflare(o => o.DataProtectionKeysPath ??= settings.KeysDirectory));
         return services.BuildServiceProvider();
+    }
+
+    /// <summary>The <c>--Section:Key=value</c> and <c>--Section:Key value</c> arguments, which configure rather than command.</summary>
+    private static IEnumerable<string> ConfigurationArguments(IReadOnlyList<string> args)
+    {
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || !arg.Contains(':', StringComparison.Ordinal))
+            {
+                continue;
+            }
+            yield return arg;
+            if (!arg.Contains('=', StringComparison.Ordinal) && i + 1 < args.Count)
+            {
+                yield return args[++i];
+            }
+        }
     }
 
     private static async Task<int> ListAsync(CliContext context)
@@ -174,17 +192,23 @@ internal static class AccountCli
     private static async Task<int> AddAsync(CliContext context, CliArguments args)
     {
         var name = args.Name!;
+        var providers = context.Services.GetRequiredService<ProviderRegistry>();
         var problem = AccountRules.ValidateName(name)
-            ?? (args.Provider is null ? "--provider is required: claude-code, codex, anthropic or openai." : null)
-            ?? (args.Provider is not null && ProviderCatalog.Find(args.Provider) is null
-                ? $"provider '{args.Provider}' is unknown; use one of: {string.Join(", ", ProviderCatalog.Names)}." : null)
+            ?? (args.Provider is null ? $"--provider is required: {string.Join(", ", providers.Names)}." : null)
+            ?? (args.Provider is not null && providers.Find(args.Provider) is null
+                ? $"provider '{args.Provider}' is unknown; use one of: {string.Join(", ", providers.Names)}." : null)
             ?? AccountRules.ValidateBaseUrl(args.BaseUrl)
             ?? AccountRules.ValidateWeight(args.Weight);
         if (problem is not null)
         {
             return await FailAsync(context, problem).ConfigureAwait(false);
         }
-        var provider = ProviderCatalog.Find(args.Provider!)!;
+        problem = await context.Services.GetRequiredService<Ccflare.Security.BaseUrlGuard>().CheckAsync(args.BaseUrl, context.CancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return await FailAsync(context, problem).ConfigureAwait(false);
+        }
+        var provider = providers.Find(args.Provider!)!;
         var registry = context.Services.GetRequiredService<AccountRegistry>();
         if (registry.FindByName(name) is not null)
         {
@@ -192,11 +216,11 @@ internal static class AccountCli
         }
         var accounts = context.Services.GetRequiredService<AccountService>();
 
-        if (provider.UsesOAuth)
+        if (provider.OAuthDefaults is not null)
         {
             if (args.ApiKey is not null)
             {
-                return await FailAsync(context, $"provider '{provider.Name}' signs in with OAuth; --api-key is for anthropic and openai.").ConfigureAwait(false);
+                return await FailAsync(context, $"provider '{provider.Name}' signs in with OAuth; --api-key is for providers that take API keys.").ConfigureAwait(false);
             }
             var signIn = context.Services.GetRequiredService<OAuthSignIn>();
             var start = await signIn.StartAsync(provider.Name, name, context.CancellationToken).ConfigureAwait(false);

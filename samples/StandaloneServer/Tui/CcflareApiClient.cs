@@ -38,6 +38,8 @@ internal sealed class CcflareApiClient
 
     public Task<ApiResult<List<AccountInfo>>> GetAccountsAsync(CancellationToken ct) => GetAsync<List<AccountInfo>>("api/accounts", ct);
 
+    public Task<ApiResult<List<ProviderInfo>>> GetProvidersAsync(CancellationToken ct) => GetAsync<List<ProviderInfo>>("api/providers", ct);
+
     public Task<ApiResult<MutationResult>> AddApiKeyAccountAsync(NewApiKeyAccount account, CancellationToken ct) =>
         SendAsync<MutationResult>(HttpMethod.Post, "api/accounts", account, ct);
 
@@ -192,7 +194,10 @@ internal sealed record AccountInfo(
     RateLimitStatusInfo? RateLimitStatus,
     DateTimeOffset? RateLimitReset,
     long? RateLimitRemaining,
-    SessionInfo? SessionInfo);
+    SessionInfo? SessionInfo,
+    bool ProviderConfigured = true);
+
+internal sealed record ProviderInfo(string Name, string? DisplayName, string? Family, List<string>? AuthMethods, bool BuiltIn);
 
 internal sealed record RateLimitStatusInfo(string? Code, bool IsLimited, DateTimeOffset? Until);
 
@@ -266,5 +271,5 @@ internal sealed record ModelCost(string? Model, decimal CostUsd, long Requests, 
 
 internal sealed record ModelPerformance(string? Model, double AvgResponseTime, double P95ResponseTime, double ErrorRate, double? AvgTokensPerSecond);
 
-/// <summary>One entry of <c>/api/logs/history</c>; the timestamp may be ISO text or Unix milliseconds.</summary>
-internal sealed record LogEntry(JsonElement Timestamp, string? Level, string? Component, string? Message);
+/// <summary>One entry of <c>/api/logs/history</c>: ccflare's <c>{ts, level, msg}</c> (ts in Unix milliseconds) and Ccflare's <c>component</c>.</summary>
+internal sealed record LogEntry(JsonElement Ts, string? Level, string? Msg, string? Component);

@@ -12,7 +12,7 @@ public sealed record Account
     /// <summary>Unique, human-readable name.</summary>
     public required string Name { get; init; }
 
-    /// <summary>Provider name: <c>anthropic</c>, <c>claude-code</c>, <c>openai</c> or <c>codex</c>.</summary>
+    /// <summary>Provider name: <c>anthropic</c>, <c>claude-code</c>, <c>openai</c>, <c>codex</c> or a provider defined by configuration.</summary>
     public required string Provider { get; init; }
 
     /// <summary><c>api_key</c> or <c>oauth</c>.</summary>

@@ -1,5 +1,3 @@
-using Ccflare.Providers;
-
 namespace Ccflare.Accounts;
 
 /// <summary>Supplies the secret used for an account's upstream call (refreshing OAuth tokens when needed).</summary>
@@ -16,21 +14,5 @@ internal sealed class StoredAccountCredentials : IAccountCredentials
     {
         var snapshot = account.Snapshot;
         return ValueTask.FromResult(snapshot.AuthMethod == AccountAuthMethods.OAuth ? snapshot.AccessToken : snapshot.ApiKey);
-    }
-}
-
-internal static class CredentialInjection
-{
-    /// <summary>Adds the account's credential in the header its provider expects.</summary>
-    public static void Apply(HttpRequestMessage request, ProviderDescriptor provider, Account account, string secret)
-    {
-        if (provider.Family == ProviderFamily.Anthropic && account.AuthMethod == AccountAuthMethods.ApiKey)
-        {
-            request.Headers.TryAddWithoutValidation("x-api-key", secret);
-        }
-        else
-        {
-            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + secret);
-        }
     }
 }

@@ -222,6 +222,29 @@ internal sealed class AccountRegistry
     }
 
     /// <summary>
+    /// Records the strategy's choice for a request: the first account of the ordered candidates starts a session
+    /// when it has none active (written at once, so instances sharing the store stick to the same account).
+    /// Strategies only order accounts; this is where the sessions they read come from.
+    /// </summary>
+    public void RecordSelection(AccountState selected, DateTimeOffset now, TimeSpan sessionDuration)
+    {
+        if (!selected.HasActiveSession(now, sessionDuration))
+        {
+            Change(selected, now, static (a, now) => a with { SessionStart = now, SessionRequestCount = 0 }, urgent: true);
+        }
+    }
+
+    /// <summary>Records that <paramref name="account"/> served a request: its counters, its session's count and when it was last used.</summary>
+    public void RecordServed(AccountState account, DateTimeOffset now) =>
+        Change(account, now, static (a, now) => a with
+        {
+            RequestCount = a.RequestCount + 1,
+            TotalRequests = a.TotalRequests + 1,
+            SessionRequestCount = a.SessionRequestCount + 1,
+            LastUsed = now,
+        });
+
+    /// <summary>
     /// Applies a change of operator-owned fields (credentials) that could not be written to the store
     /// at once, and schedules the whole row for writing.
     /// </summary>
@@ -239,11 +262,9 @@ internal sealed class AccountRegistry
             var byCreated = a.CreatedAt.CompareTo(b.CreatedAt);
             return byCreated != 0 ? byCreated : string.CompareOrdinal(a.Name, b.Name);
         });
-        var byProvider = new Dictionary<string, AccountState[]>(StringComparer.Ordinal);
-        foreach (var name in ProviderCatalog.Names)
-        {
-            byProvider[name] = all.Where(s => s.Provider == name).ToArray();
-        }
+        // Grouped by whatever provider an account names: one whose provider is no longer configured
+        // stays listed, and is never a candidate since candidates come from registered providers only.
+        var byProvider = all.GroupBy(s => s.Provider, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
         _byId = byId;
         Volatile.Write(ref _all, all.ToArray());
         Volatile.Write(ref _byProvider, byProvider);

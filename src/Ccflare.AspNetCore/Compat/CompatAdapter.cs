@@ -14,7 +14,7 @@ namespace Ccflare.Compat;
 internal sealed class CompatAdapter : IForwardAdapter
 {
     private const string EventStream = "text/event-stream; charset=utf-8";
-    private readonly IReadOnlyList<ProviderDescriptor> _providers;
+    private readonly IReadOnlyList<UpstreamProvider> _providers;
     private readonly AdaptedRequest[] _requests;
     private readonly WireSchema _client;
     private readonly bool _clientStreams;
@@ -22,7 +22,7 @@ internal sealed class CompatAdapter : IForwardAdapter
     private readonly long _created;
     private readonly ILogger _logger;
 
-    private CompatAdapter(IReadOnlyList<ProviderDescriptor> providers, AdaptedRequest[] requests, WireSchema client, bool clientStreams, bool includeUsage, long created, ILogger logger)
+    private CompatAdapter(IReadOnlyList<UpstreamProvider> providers, AdaptedRequest[] requests, WireSchema client, bool clientStreams, bool includeUsage, long created, ILogger logger)
     {
         _providers = providers;
         _requests = requests;
@@ -34,18 +34,19 @@ internal sealed class CompatAdapter : IForwardAdapter
     }
 
     /// <summary>Prepares the body for every provider; throws <see cref="JsonException"/> or <see cref="InvalidOperationException"/> when the request cannot be translated.</summary>
-    public static CompatAdapter Create(IReadOnlyList<ProviderDescriptor> providers, WireSchema client, JsonElement root, ReadOnlySpan<byte> rawBody, string model, long created, ILogger logger)
+    public static CompatAdapter Create(IReadOnlyList<UpstreamProvider> providers, WireSchema client, JsonElement root, ReadOnlySpan<byte> rawBody, string model, long created, ILogger logger)
     {
         var requests = new AdaptedRequest[providers.Count];
         for (var i = 0; i < providers.Count; i++)
         {
-            var upstream = WireSchemas.UpstreamFor(providers[i], client);
-            var codex = providers[i].IsCodex;
+            var upstream = providers[i].UpstreamSchema(client);
+            var streamingUnstored = providers[i].RequiresStreamingUnstored;
+            var forwardQuery = upstream.Family() == client.Family();
             // Reuse a body already prepared for an earlier provider speaking the same dialect.
             var reused = false;
             for (var j = 0; j < i; j++)
             {
-                if (WireSchemas.UpstreamFor(providers[j], client) == upstream && providers[j].IsCodex == codex)
+                if (providers[j].UpstreamSchema(client) == upstream && providers[j].RequiresStreamingUnstored == streamingUnstored)
                 {
                     requests[i] = requests[j];
                     reused = true;
@@ -54,7 +55,7 @@ internal sealed class CompatAdapter : IForwardAdapter
             }
             if (!reused)
             {
-                requests[i] = new AdaptedRequest(TranslateRequest(client, upstream, codex, root, rawBody, model), WireSchemas.PathFor(upstream));
+                requests[i] = new AdaptedRequest(TranslateRequest(client, upstream, streamingUnstored, root, rawBody, model), WireSchemas.PathFor(upstream), forwardQuery);
             }
         }
         var clientStreams = root.Bool("stream") == true;
@@ -62,47 +63,42 @@ internal sealed class CompatAdapter : IForwardAdapter
         return new CompatAdapter(providers, requests, client, clientStreams, includeUsage, created, logger);
     }
 
-    internal static byte[] TranslateRequest(WireSchema client, WireSchema upstream, bool codex, JsonElement root, ReadOnlySpan<byte> rawBody, string model)
+    internal static byte[] TranslateRequest(WireSchema client, WireSchema upstream, bool streamingUnstored, JsonElement root, ReadOnlySpan<byte> rawBody, string model)
     {
         if (client == upstream)
         {
-            return RequestTranslator.RewriteModel(rawBody, model);
+            var rewritten = RequestTranslator.RewriteModel(rawBody, model);
+            return streamingUnstored && !StreamingUnstored.IsSatisfied(rewritten) ? StreamingUnstored.Apply(rewritten) : rewritten;
         }
         return (client, upstream) switch
         {
             (WireSchema.Messages, WireSchema.Chat) => RequestTranslator.MessagesToChat(root, model),
-            (WireSchema.Messages, WireSchema.Responses) => RequestTranslator.MessagesToResponses(root, model, codex),
+            (WireSchema.Messages, WireSchema.Responses) => RequestTranslator.MessagesToResponses(root, model, streamingUnstored),
             (WireSchema.Chat, WireSchema.Messages) => RequestTranslator.ChatToMessages(root, model),
             (WireSchema.Responses, WireSchema.Messages) => RequestTranslator.ResponsesToMessages(root, model),
-            (WireSchema.Chat, WireSchema.Responses) => ViaMessages(root, model, codex),
+            (WireSchema.Chat, WireSchema.Responses) => ViaMessages(root, model, streamingUnstored),
             _ => throw new InvalidOperationException($"No translation from {client} to {upstream}."),
         };
     }
 
-    private static byte[] ViaMessages(JsonElement chat, string model, bool codex)
+    private static byte[] ViaMessages(JsonElement chat, string model, bool streamingUnstored)
     {
         var messages = RequestTranslator.ChatToMessages(chat, model);
         using var document = JsonDocument.Parse(messages);
-        return RequestTranslator.MessagesToResponses(document.RootElement, model, codex);
+        return RequestTranslator.MessagesToResponses(document.RootElement, model, streamingUnstored);
     }
 
-    public AdaptedRequest PrepareRequest(ProviderDescriptor provider) => _requests[IndexOf(provider)];
+    public AdaptedRequest PrepareRequest(UpstreamProvider provider) => _requests[IndexOf(provider)];
 
-    public void PrepareHeaders(ProviderDescriptor provider, HttpRequestMessage request)
-    {
-        if (provider.Family == ProviderFamily.Anthropic && !request.Headers.Contains("anthropic-version"))
-        {
-            // OpenAI clients do not send it; Anthropic requires it.
-            request.Headers.TryAddWithoutValidation("anthropic-version", "2023-06-01");
-        }
-    }
+    public void PrepareHeaders(UpstreamProvider provider, HttpRequestMessage request) => provider.AddCompatHeaders(request);
 
-    public IResponseTranslator? CreateResponseTranslator(ProviderDescriptor provider, int statusCode, bool isEventStream)
+    public IResponseTranslator? CreateResponseTranslator(UpstreamProvider provider, int statusCode, bool isEventStream)
     {
-        var upstream = WireSchemas.UpstreamFor(provider, _client);
+        var upstream = provider.UpstreamSchema(_client);
         if (upstream == _client)
         {
-            return null;
+            // Same schema: only an upstream that streams although the client did not ask to needs assembling.
+            return isEventStream && !_clientStreams && statusCode < 400 ? new ResponsesStreamAssembler() : null;
         }
         var client = _client;
         if (statusCode >= 400)
@@ -114,7 +110,7 @@ internal sealed class CompatAdapter : IForwardAdapter
         {
             if (!_clientStreams)
             {
-                // The upstream streams although the client did not ask to (the Codex backend always does): collect it.
+                // The upstream streams although the client did not ask to (some upstreams always do): collect it.
                 return new SseResponseTranslator(output => ToMessagesEvents(upstream, output, o => new MessagesAccumulator(o, PlainFromMessages(client, created))), "application/json", _logger, provider.Name);
             }
             return new SseResponseTranslator(output => StreamFor(upstream, client, created, _includeUsage, output), EventStream, _logger, provider.Name);
@@ -126,7 +122,7 @@ internal sealed class CompatAdapter : IForwardAdapter
             provider.Name);
     }
 
-    private int IndexOf(ProviderDescriptor provider)
+    private int IndexOf(UpstreamProvider provider)
     {
         for (var i = 0; i < _providers.Count; i++)
         {

@@ -1,5 +1,3 @@
-using Ccflare.Providers;
-
 namespace Ccflare.Compat;
 
 /// <summary>The three request/response schemas Ccflare translates between.</summary>
@@ -17,15 +15,6 @@ internal enum WireSchema
 
 internal static class WireSchemas
 {
-    /// <summary>The schema a provider is spoken to in, given the client's schema.</summary>
-    public static WireSchema UpstreamFor(ProviderDescriptor provider, WireSchema client) => provider switch
-    {
-        { Family: ProviderFamily.Anthropic } => WireSchema.Messages,
-        // The Codex backend only serves the Responses API.
-        { IsCodex: true } => WireSchema.Responses,
-        _ => client == WireSchema.Messages ? WireSchema.Chat : client,
-    };
-
     /// <summary>The upstream path, relative to the provider's base URL.</summary>
     public static string PathFor(WireSchema schema) => schema switch
     {
@@ -35,4 +24,8 @@ internal static class WireSchemas
     };
 
     public static bool IsOpenAI(this WireSchema schema) => schema != WireSchema.Messages;
+
+    /// <summary>The provider family whose API the schema belongs to.</summary>
+    public static Providers.ProviderFamily Family(this WireSchema schema) =>
+        schema == WireSchema.Messages ? Providers.ProviderFamily.Anthropic : Providers.ProviderFamily.OpenAI;
 }

@@ -20,9 +20,11 @@ internal sealed class CcflareMetrics : IDisposable
     public static readonly ActivitySource ActivitySource = new(Name);
 
     private readonly Meter _meter;
+    private readonly ProviderRegistry? _providers;
 
-    public CcflareMetrics(IMeterFactory meterFactory)
+    public CcflareMetrics(IMeterFactory meterFactory, ProviderRegistry? providers = null)
     {
+        _providers = providers;
         _meter = meterFactory.Create(Name);
         Requests = _meter.CreateCounter<long>("ccflare.requests", "{request}", "Proxied requests, by provider, status code and account.");
         Failovers = _meter.CreateCounter<long>("ccflare.failovers", "{failover}", "Times a request moved on to another account.");
@@ -50,14 +52,9 @@ internal sealed class CcflareMetrics : IDisposable
     internal void ObserveQueueDepth(Func<int> depth) =>
         _meter.CreateObservableGauge("ccflare.write_queue.depth", depth, "{record}", "Records waiting to be written.");
 
-    /// <summary>The GenAI <c>gen_ai.system</c> value of a provider: <c>anthropic</c> or <c>openai</c>.</summary>
-    public static string? GenAiSystem(string? provider) =>
-        provider is null ? null : ProviderCatalog.Find(provider)?.Family switch
-        {
-            ProviderFamily.Anthropic => "anthropic",
-            ProviderFamily.OpenAI => "openai",
-            _ => provider,
-        };
+    /// <summary>The GenAI <c>gen_ai.system</c> value of a provider: its family (<c>anthropic</c> or <c>openai</c>), else its name.</summary>
+    public string? GenAiSystem(string? provider) =>
+        provider is null ? null : _providers?.Find(provider)?.Family.Name() ?? provider;
 
     /// <summary>Records token usage and operation duration for a finished request (background writer).</summary>
     public void RecordUsage(RequestRecord record, string? accountName)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Ccflare.Accounts;
-using Ccflare.Security;
 using Ccflare.Pricing;
 using Ccflare.Recording.Journal;
 using Ccflare.Strategies;
@@ -11,7 +10,8 @@ namespace Ccflare.Hosting;
 
 /// <summary>Prepares the store and loads accounts and runtime settings before the server takes requests.</summary>
 internal sealed class CcflareInitializer(
-    SecretProtectingStore store,
+    ICcflareStore store,
+    AccountStore accounts,
     AccountRegistry registry,
     StrategySelector strategies,
     RuntimeSettings settings,
@@ -23,8 +23,8 @@ internal sealed class CcflareInitializer(
     {
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
         // Before accounts load: replaying a crashed run's journal may raise their counters.
-        await journal.OpenAsync(store, prices, options.Value.WriteBatchSize, cancellationToken).ConfigureAwait(false);
-        registry.Load(await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
+        await journal.OpenAsync(store, accounts, prices, options.Value.WriteBatchSize, cancellationToken).ConfigureAwait(false);
+        registry.Load(await accounts.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
 
         ApplySettings(await store.GetSettingsAsync(cancellationToken).ConfigureAwait(false), strategies, settings);
     }

@@ -57,6 +57,29 @@ public sealed class CcflareOptions
     /// </summary>
     public bool AllowRemoteManagement { get; set; }
 
+    /// <summary>
+    /// Host names, besides <c>localhost</c>, <c>127.0.0.1</c> and <c>[::1]</c>, that a request arriving
+    /// from a loopback address may name in its <c>Host</c> header (for example the name a local reverse
+    /// proxy forwards). Entries follow ASP.NET Core's host-filtering syntax: <c>example.com</c>,
+    /// <c>*.example.com</c>, optionally with a port. Other names are refused, which stops DNS rebinding.
+    /// </summary>
+    public List<string> AllowedHosts { get; } = [];
+
+    /// <summary>
+    /// Browser origins (<c>https://app.example.com</c>) allowed to call the management API and the proxy.
+    /// The management API always admits its own origin (the dashboard); any other origin, and any
+    /// cross-site request without one, is refused unless listed here. Proxy requests that carry an
+    /// <c>Origin</c> are refused unless it is listed, and listed origins get CORS answers.
+    /// </summary>
+    public List<string> AllowedOrigins { get; } = [];
+
+    /// <summary>
+    /// Accepts account base URLs on link-local and cloud-metadata addresses (169.254.0.0/16,
+    /// <c>fd00:ec2::254</c>) and numeric spellings of addresses. Off by default. Base URLs that point
+    /// at this server's own listeners are refused either way.
+    /// </summary>
+    public bool AllowPrivateBaseUrls { get; set; }
+
     /// <summary>Forward without credentials when no account exists (ccflare's behaviour). Off by default: 503 instead.</summary>
     public bool PassthroughWhenNoAccounts { get; set; }
 
@@ -155,7 +178,11 @@ public sealed class CcflareOptions
     /// </summary>
     public string? DataProtectionKeysPath { get; set; }
 
-    /// <summary>Per-provider overrides, keyed by provider name (<c>anthropic</c>, <c>claude-code</c>, <c>openai</c>, <c>codex</c>).</summary>
+    /// <summary>
+    /// Providers, keyed by name: overrides for the built-in ones (<c>anthropic</c>, <c>claude-code</c>,
+    /// <c>openai</c>, <c>codex</c>), and new providers defined by a <see cref="ProviderOptions.Family"/>
+    /// and a <see cref="ProviderOptions.BaseUrl"/> (for example <c>Ccflare:Providers:zai:Family=anthropic</c>).
+    /// </summary>
     public Dictionary<string, ProviderOptions> Providers { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The per-account circuit breaker in front of each upstream account.</summary>
@@ -202,11 +229,26 @@ public sealed class HeaderOptions
     public List<string> MaskHeaders { get; } = [];
 }
 
-/// <summary>Overrides for one provider.</summary>
+/// <summary>One provider: overrides for a built-in provider, or the definition of a new one.</summary>
 public sealed class ProviderOptions
 {
-    /// <summary>Upstream base URL used by accounts that set none.</summary>
+    /// <summary>
+    /// <c>anthropic</c> (Messages API) or <c>openai</c> (Chat Completions and Responses). Setting it on
+    /// a name that is not built in defines a new provider of that family.
+    /// </summary>
+    public string? Family { get; set; }
+
+    /// <summary>Upstream base URL used by accounts that set none; required for a new provider.</summary>
     public string? BaseUrl { get; set; }
+
+    /// <summary>
+    /// How a new provider's API keys are sent: <c>x-api-key</c> (the default for the anthropic family)
+    /// or <c>bearer</c> (<c>Authorization: Bearer</c>, the default for the openai family).
+    /// </summary>
+    public string? Auth { get; set; }
+
+    /// <summary>Headers added to every upstream request of this provider (for example an app name a gateway asks for).</summary>
+    public Dictionary<string, string> ExtraHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>OAuth authorize endpoint.</summary>
     public string? AuthorizeUrl { get; set; }

@@ -146,17 +146,23 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 }
             }
         }
+        foreach (var host in options.AllowedHosts)
+        {
+            if (string.IsNullOrWhiteSpace(host) || host == "*" || host.Contains("://", StringComparison.Ordinal) || host.AsSpan().IndexOfAny(" \t\r\n/") >= 0)
+            {
+                failures.Add($"{p}AllowedHosts contains '{host}'; list host names such as 'ccflare.example.com' or '*.example.com' (no scheme, path or '*').");
+            }
+        }
+        foreach (var origin in options.AllowedOrigins)
+        {
+            if (origin is null || !Security.OriginText.TryNormalize(origin, out _))
+            {
+                failures.Add($"{p}AllowedOrigins contains '{origin}'; list origins such as 'https://app.example.com' (scheme, host and optional port, no path).");
+            }
+        }
         foreach (var (provider, providerOptions) in options.Providers)
         {
-            if (Providers.ProviderCatalog.Find(provider) is null)
-            {
-                failures.Add($"{p}Providers:{provider} is not a known provider; known: {string.Join(", ", Providers.ProviderCatalog.Names)}.");
-                continue;
-            }
-            CheckUrl(failures, $"{p}Providers:{provider}:BaseUrl", providerOptions.BaseUrl);
-            CheckUrl(failures, $"{p}Providers:{provider}:AuthorizeUrl", providerOptions.AuthorizeUrl);
-            CheckUrl(failures, $"{p}Providers:{provider}:TokenUrl", providerOptions.TokenUrl);
-            CheckUrl(failures, $"{p}Providers:{provider}:RedirectUri", providerOptions.RedirectUri);
+            Providers.ProviderDefinitionRules.Validate(failures, $"{p}Providers:{provider}", provider, providerOptions);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -172,14 +178,6 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
             }
         }
         return false;
-    }
-
-    private static void CheckUrl(List<string> failures, string key, string? value)
-    {
-        if (value is not null && !UrlRules.IsHttpUrl(value))
-        {
-            failures.Add($"{key} must be an absolute http or https URL (was '{value}').");
-        }
     }
 }
 

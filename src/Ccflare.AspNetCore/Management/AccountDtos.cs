@@ -22,9 +22,11 @@ internal sealed record AccountResponse(
     [property: JsonPropertyName("rateLimitStatus")] RateLimitStatusResponse RateLimitStatus,
     [property: JsonPropertyName("rateLimitReset")] DateTimeOffset? RateLimitReset,
     [property: JsonPropertyName("rateLimitRemaining")] long? RateLimitRemaining,
-    [property: JsonPropertyName("sessionInfo")] SessionInfoResponse SessionInfo)
+    [property: JsonPropertyName("sessionInfo")] SessionInfoResponse SessionInfo,
+    [property: JsonPropertyName("providerConfigured")] bool ProviderConfigured)
 {
-    public static AccountResponse From(Account account, DateTimeOffset now, TimeSpan sessionDuration)
+    /// <summary>The response for <paramref name="account"/>; <paramref name="providerConfigured"/> is false when its provider is no longer served (kept, shown, never selected).</summary>
+    public static AccountResponse From(Account account, DateTimeOffset now, TimeSpan sessionDuration, bool providerConfigured = true)
     {
         var limited = account.RateLimitedUntil is { } until && until > now;
         var sessionActive = account.SessionStart is { } start && now - start < sessionDuration;
@@ -44,13 +46,18 @@ internal sealed record AccountResponse(
             account.TokenStatusReason,
             account.ExpiresAt,
             new RateLimitStatusResponse(
-                limited ? account.RateLimitStatus ?? "rate_limited" : account.RateLimitStatus ?? "OK",
+                RateLimitCode(account, limited),
                 limited,
                 limited ? account.RateLimitedUntil : null),
             account.RateLimitReset,
             account.RateLimitRemaining,
-            new SessionInfoResponse(sessionActive, account.SessionStart, account.SessionRequestCount));
+            new SessionInfoResponse(sessionActive, account.SessionStart, account.SessionRequestCount),
+            providerConfigured);
     }
+
+    /// <summary>ccflare's codes: <c>"paused"</c> for a paused account, the last upstream status otherwise, <c>"ok"</c> when none is known.</summary>
+    private static string RateLimitCode(Account account, bool limited) =>
+        account.Paused ? "paused" : account.RateLimitStatus ?? (limited ? "rate_limited" : "ok");
 
     private static string TokenStatusOf(Account account, DateTimeOffset now)
     {

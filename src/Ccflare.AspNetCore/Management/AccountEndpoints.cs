@@ -2,6 +2,7 @@ using Ccflare.Accounts;
 using Ccflare.Hosting;
 using Ccflare.Http;
 using Ccflare.Providers;
+using Ccflare.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -12,13 +13,13 @@ internal static class AccountEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/accounts", (AccountRegistry registry, RuntimeSettings settings, TimeProvider time) =>
+        api.MapGet("/accounts", (AccountRegistry registry, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time) =>
         {
             var now = time.GetUtcNow();
             var list = new List<AccountResponse>();
             foreach (var state in registry.All)
             {
-                list.Add(AccountResponse.From(state.Snapshot, now, settings.SessionDuration));
+                list.Add(AccountResponse.From(state.Snapshot, now, settings.SessionDuration, providers.Find(state.Provider) is not null));
             }
             return Results.Json(list, CcflareJson.Options);
         });
@@ -57,14 +58,14 @@ internal static class AccountEndpoints
             var (outcome, account) = await accounts.UpdateAsync(id, a => a with { Name = body.Name! }, context.RequestAborted).ConfigureAwait(false);
             return outcome switch
             {
-                AccountChangeOutcome.Done => Results.Json(new { success = true, message = $"Account renamed to '{account!.Name}'", newName = account.Name }, CcflareJson.Options),
+                AccountChangeOutcome.Done => Results.Json(new { success = true, message = $"Account renamed to '{account!.Name}'", data = new { newName = account.Name }, newName = account.Name }, CcflareJson.Options),
                 AccountChangeOutcome.DuplicateName => Duplicate(body.Name!),
                 _ => NotFound(id),
             };
         });
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, AccountService accounts, RuntimeSettings settings, TimeProvider time)
+    private static async Task<IResult> CreateAsync(HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time, BaseUrlGuard baseUrls)
     {
         var (body, error) = await ManagementJson.ReadAsync<CreateAccountRequest>(context).ConfigureAwait(false);
         if (error is not null)
@@ -74,13 +75,18 @@ internal static class AccountEndpoints
         var request = body!;
         var problem = AccountRules.ValidateName(request.Name)
             ?? (string.IsNullOrEmpty(request.Provider) ? "provider is required." : null)
-            ?? (ProviderCatalog.Find(request.Provider!) is null ? $"provider '{request.Provider}' is unknown; use one of: {string.Join(", ", ProviderCatalog.Names)}." : null)
+            ?? (providers.Find(request.Provider!) is null ? $"provider '{request.Provider}' is unknown; use one of: {string.Join(", ", providers.Names)}." : null)
             ?? AccountRules.ValidateWeight(request.Weight)
             ?? AccountRules.ValidateBaseUrl(request.BaseUrl);
         var authMethod = request.AuthMethod ?? AccountAuthMethods.ApiKey;
+        problem ??= await baseUrls.CheckAsync(request.BaseUrl, context.RequestAborted).ConfigureAwait(false);
         if (problem is null && authMethod is not (AccountAuthMethods.ApiKey or AccountAuthMethods.OAuth))
         {
             problem = "auth_method must be 'api_key' or 'oauth'.";
+        }
+        if (problem is null && !providers.Find(request.Provider!)!.Accepts(authMethod))
+        {
+            problem = $"provider '{request.Provider}' takes {string.Join(" or ", providers.Find(request.Provider!)!.AuthMethods)} accounts, not {authMethod}.";
         }
         if (problem is null && authMethod == AccountAuthMethods.ApiKey && string.IsNullOrWhiteSpace(request.ApiKey))
         {
@@ -119,12 +125,12 @@ internal static class AccountEndpoints
             return Duplicate(account.Name);
         }
         return Results.Json(
-            new { success = true, message = $"Account '{created!.Name}' added", account = AccountResponse.From(created, time.GetUtcNow(), settings.SessionDuration) },
+            new { success = true, message = $"Account '{created!.Name}' added", data = new { accountId = created.Id }, account = AccountResponse.From(created, time.GetUtcNow(), settings.SessionDuration) },
             CcflareJson.Options,
             statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> UpdateAsync(string id, HttpContext context, AccountService accounts, RuntimeSettings settings, TimeProvider time)
+    private static async Task<IResult> UpdateAsync(string id, HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time, BaseUrlGuard baseUrls)
     {
         var (body, error) = await ManagementJson.ReadAsync<UpdateAccountRequest>(context).ConfigureAwait(false);
         if (error is not null)
@@ -155,6 +161,10 @@ internal static class AccountEndpoints
         var problem = (request.Name is not null ? AccountRules.ValidateName(request.Name) : null)
             ?? AccountRules.ValidateWeight(request.Weight)
             ?? (clearBaseUrl ? null : AccountRules.ValidateBaseUrl(baseUrl));
+        if (problem is null && !clearBaseUrl)
+        {
+            problem = await baseUrls.CheckAsync(baseUrl, context.RequestAborted).ConfigureAwait(false);
+        }
         if (problem is null && request.Name is null && !baseUrlSent && request.Weight is null)
         {
             problem = "Nothing to update: send name, base_url or weight.";
@@ -173,7 +183,7 @@ internal static class AccountEndpoints
         return outcome switch
         {
             AccountChangeOutcome.Done => Results.Json(
-                new { success = true, message = $"Account '{account!.Name}' updated", account = AccountResponse.From(account, time.GetUtcNow(), settings.SessionDuration) },
+                new { success = true, message = $"Account '{account!.Name}' updated", account = AccountResponse.From(account, time.GetUtcNow(), settings.SessionDuration, providers.Find(account.Provider) is not null) },
                 CcflareJson.Options),
             AccountChangeOutcome.DuplicateName => Duplicate(request.Name!),
             _ => NotFound(id),

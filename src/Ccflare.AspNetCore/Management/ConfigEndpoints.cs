@@ -65,14 +65,14 @@ internal static class ConfigEndpoints
             await store.SetSettingAsync(RuntimeSettings.StrategyKey, body.Strategy, context.RequestAborted).ConfigureAwait(false);
             strategies.TrySelect(body.Strategy);
             Log.StrategyChanged(logger, strategies.Current.Name);
-            return Results.Json(new { success = true, message = $"Strategy set to '{strategies.Current.Name}'", strategy = strategies.Current.Name }, CcflareJson.Options);
+            return Results.Json(new { success = true, message = $"Strategy set to '{strategies.Current.Name}'", data = new { strategy = strategies.Current.Name }, strategy = strategies.Current.Name }, CcflareJson.Options);
         });
     }
 
     public static void MapHealth(IEndpointRouteBuilder endpoints, RouteGroupBuilder health)
     {
-        health.MapGet("/health", (AccountRegistry registry, StrategySelector strategies, TimeProvider time) =>
-            Results.Json(new HealthResponse("ok", registry.All.Count, time.GetUtcNow(), strategies.Current.Name, ProviderCatalog.Names), CcflareJson.Options));
+        health.MapGet("/health", (AccountRegistry registry, StrategySelector strategies, ProviderRegistry providers, TimeProvider time) =>
+            Results.Json(new HealthResponse("ok", registry.All.Count, time.GetUtcNow(), strategies.Current.Name, providers.Names), CcflareJson.Options));
     }
 
     private sealed record ConfigResponse(

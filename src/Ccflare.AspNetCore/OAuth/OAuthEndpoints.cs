@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Serialization;
 using Ccflare.Http;
 using Ccflare.Management;
+using Ccflare.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -60,13 +61,21 @@ internal static class OAuthEndpoints
             var result = await signIn.GetStatusAsync(id, ct).ConfigureAwait(false);
             if (!result.Succeeded)
             {
-                return JsonErrors.Result(result.StatusCode, result.Error!);
+                // ccflare's dashboard polls until the status is final: a session it does not know (never started, or
+                // already cleaned up) is over for it, so it reads "expired" rather than an error.
+                return result.StatusCode == StatusCodes.Status404NotFound
+                    ? Results.Json(new { status = "expired" }, CcflareJson.Options)
+                    : JsonErrors.Result(result.StatusCode, result.Error!);
             }
             var s = result.Value!;
             return Results.Json(new
             {
-                success = true,
-                data = new { sessionId = s.SessionId, provider = s.Provider, name = s.AccountName, status = s.Status, expiresAt = s.ExpiresAt, accountId = s.AccountId },
+                status = s.Status,
+                sessionId = s.SessionId,
+                provider = s.Provider,
+                name = s.AccountName,
+                expiresAt = s.ExpiresAt,
+                accountId = s.AccountId,
             }, CcflareJson.Options);
         });
 
@@ -88,7 +97,7 @@ internal static class OAuthEndpoints
             return result.Succeeded
                 ? Page(StatusCodes.Status200OK, "Signed in", $"Account '{result.Value!.Name}' was added. You can close this window.")
                 : Page(result.StatusCode, "Sign-in failed", result.Error!);
-        });
+        }).RequireCcflareBrowserRules(BrowserSurface.Management);
     }
 
     private static IResult Page(int statusCode, string title, string message)

@@ -16,38 +16,13 @@ internal sealed record OAuthClientSettings(
     bool JsonTokenRequests,
     IReadOnlyList<KeyValuePair<string, string>> ExtraAuthorizeParameters);
 
-/// <summary>The OAuth providers Ccflare can sign in to, with configuration overrides applied.</summary>
-internal sealed class OAuthProviders(IOptionsMonitor<CcflareOptions> options)
+/// <summary>The OAuth providers Ccflare can sign in to (their providers' defaults, with configuration overrides applied).</summary>
+internal sealed class OAuthProviders(ProviderRegistry providers, IOptionsMonitor<CcflareOptions> options)
 {
-    private static readonly OAuthClientSettings ClaudeCodeDefaults = new(
-        ProviderCatalog.ClaudeCode,
-        "https://claude.ai/oauth/authorize",
-        "https://platform.claude.com/v1/oauth/token",
-        "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
-        "https://platform.claude.com/oauth/code/callback",
-        "org:create_api_key user:profile user:inference",
-        JsonTokenRequests: true,
-        [new("code", "true")]);
-
-    private static readonly OAuthClientSettings CodexDefaults = new(
-        ProviderCatalog.Codex,
-        "https://auth.openai.com/oauth/authorize",
-        "https://auth.openai.com/oauth/token",
-        "app_EMoamEEZ73f0CkXaXp7hrann",
-        "http://localhost:1455/auth/callback",
-        "openid profile email offline_access",
-        JsonTokenRequests: false,
-        [new("id_token_add_organizations", "true"), new("codex_cli_simplified_flow", "true"), new("originator", "codex_cli_rs")]);
-
     /// <summary>Settings for <paramref name="provider"/>, or null when it does not sign in with OAuth.</summary>
     public OAuthClientSettings? Find(string provider)
     {
-        var defaults = provider switch
-        {
-            ProviderCatalog.ClaudeCode => ClaudeCodeDefaults,
-            ProviderCatalog.Codex => CodexDefaults,
-            _ => null,
-        };
+        var defaults = providers.Find(provider)?.OAuthDefaults;
         if (defaults is null)
         {
             return null;
@@ -65,6 +40,9 @@ internal sealed class OAuthProviders(IOptionsMonitor<CcflareOptions> options)
             Scopes = NonEmpty(o.Scopes) ?? defaults.Scopes,
         };
     }
+
+    /// <summary>The names of the providers that sign in with OAuth.</summary>
+    public IEnumerable<string> Names => providers.All.Where(p => p.OAuthDefaults is not null).Select(p => p.Name);
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

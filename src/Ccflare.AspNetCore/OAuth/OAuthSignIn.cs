@@ -38,8 +38,9 @@ internal sealed record SignInStatus(string SessionId, string Provider, string Ac
 /// </summary>
 internal sealed class OAuthSignIn(
     OAuthProviders providers,
+    ProviderRegistry known,
     OAuthTokenClient tokens,
-    SecretProtectingStore store,
+    AccountStore store,
     AccountRegistry registry,
     AccountService accounts,
     IOptionsMonitor<CcflareOptions> options,
@@ -193,12 +194,11 @@ internal sealed class OAuthSignIn(
 
     private string? ProblemWithProvider(string provider)
     {
-        var descriptor = ProviderCatalog.Find(provider);
-        if (descriptor is null)
+        if (known.Find(provider) is null)
         {
-            return $"Provider '{provider}' is unknown; OAuth sign-in supports: {ProviderCatalog.ClaudeCode}, {ProviderCatalog.Codex}.";
+            return $"Provider '{provider}' is unknown; OAuth sign-in supports: {string.Join(", ", providers.Names)}.";
         }
-        return !descriptor.UsesOAuth || providers.Find(provider) is null
+        return providers.Find(provider) is null
             ? $"Provider '{provider}' uses API keys, not OAuth; add it with POST /api/accounts."
             : null;
     }

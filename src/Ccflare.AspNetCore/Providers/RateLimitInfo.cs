@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 
 namespace Ccflare.Providers;
 
-/// <summary>What one upstream response said about the account's rate limit.</summary>
+/// <summary>What one upstream response said about the account's rate limit (read by its provider).</summary>
 internal readonly record struct RateLimitInfo(
     string? Status,
     DateTimeOffset? Reset,
@@ -13,87 +13,13 @@ internal readonly record struct RateLimitInfo(
     public bool HasData => Status is not null || Reset is not null || Remaining is not null || IsHardLimited;
 }
 
-/// <summary>Reads Anthropic unified, OpenAI and Codex rate-limit headers.</summary>
-internal static class RateLimitParser
+/// <summary>Parsing of the header values providers report rate limits and usage in.</summary>
+internal static class ResponseHeaderValues
 {
-    private static readonly string[] HardStatuses = ["rejected", "rate_limited", "blocked", "queueing_hard", "payment_required"];
-
-    public static RateLimitInfo Parse(ProviderDescriptor provider, int statusCode, HttpResponseHeaders headers, DateTimeOffset now)
-    {
-        return provider.Family == ProviderFamily.Anthropic
-            ? ParseAnthropic(statusCode, headers, now)
-            : provider.IsCodex ? ParseCodex(statusCode, headers, now) : ParseOpenAI(statusCode, headers, now);
-    }
-
-    private static RateLimitInfo ParseAnthropic(int statusCode, HttpResponseHeaders headers, DateTimeOffset now)
-    {
-        var status = Get(headers, "anthropic-ratelimit-unified-status");
-        var reset = ParseEpochSeconds(Get(headers, "anthropic-ratelimit-unified-reset"));
-        var remaining = ParseLong(Get(headers, "anthropic-ratelimit-unified-remaining"));
-        var hard = status is not null && Array.IndexOf(HardStatuses, status) >= 0;
-
-        if (statusCode == 429)
-        {
-            hard = true;
-            status ??= "rate_limited";
-            reset ??= ParseEpochSeconds(Get(headers, "x-ratelimit-reset")) ?? RetryAfter(headers, now);
-        }
-        return new RateLimitInfo(status, reset, remaining, hard);
-    }
-
-    private static RateLimitInfo ParseOpenAI(int statusCode, HttpResponseHeaders headers, DateTimeOffset now)
-    {
-        var remaining = ParseLong(Get(headers, "x-ratelimit-remaining-requests"));
-        var resetIn = ParseDuration(Get(headers, "x-ratelimit-reset-requests"));
-        DateTimeOffset? reset = resetIn is { } d ? now + d : null;
-        var hard = statusCode == 429 || remaining == 0;
-        if (statusCode == 429)
-        {
-            reset = RetryAfter(headers, now) ?? reset;
-        }
-        string? status = hard ? "rate_limited" : remaining is null && reset is null ? null : "allowed";
-        return new RateLimitInfo(status, reset, remaining, hard);
-    }
-
-    private static RateLimitInfo ParseCodex(int statusCode, HttpResponseHeaders headers, DateTimeOffset now)
-    {
-        var openAi = ParseOpenAI(statusCode, headers, now);
-        var primary = ParseDouble(Get(headers, "x-codex-primary-used-percent"));
-        var secondary = ParseDouble(Get(headers, "x-codex-secondary-used-percent"));
-        if (primary is null && secondary is null)
-        {
-            return openAi;
-        }
-
-        var primaryReset = ParseEpochSeconds(Get(headers, "x-codex-primary-reset-at")) ?? ParseEpochSeconds(Get(headers, "x-codex-5h-reset-at"));
-        var secondaryReset = ParseEpochSeconds(Get(headers, "x-codex-secondary-reset-at")) ?? ParseEpochSeconds(Get(headers, "x-codex-7d-reset-at"));
-        var primaryLimited = primary >= 100;
-        var secondaryLimited = secondary >= 100;
-        var hard = openAi.IsHardLimited || primaryLimited || secondaryLimited;
-
-        DateTimeOffset? reset;
-        if (secondaryLimited)
-        {
-            reset = secondaryReset ?? primaryReset;
-        }
-        else if (primaryLimited)
-        {
-            reset = primaryReset ?? secondaryReset;
-        }
-        else
-        {
-            reset = primaryReset ?? secondaryReset ?? openAi.Reset;
-        }
-
-        var used = Math.Max(primary ?? 0, secondary ?? 0);
-        long? remaining = (long)Math.Max(0, Math.Round(100 - used));
-        return new RateLimitInfo(hard ? "rate_limited" : "allowed", reset, remaining, hard);
-    }
-
-    private static string? Get(HttpResponseHeaders headers, string name) =>
+    public static string? Get(HttpResponseHeaders headers, string name) =>
         headers.NonValidated.TryGetValues(name, out var values) && values.Count > 0 ? values.ToString() : null;
 
-    private static DateTimeOffset? RetryAfter(HttpResponseHeaders headers, DateTimeOffset now)
+    public static DateTimeOffset? RetryAfter(HttpResponseHeaders headers, DateTimeOffset now)
     {
         var raw = Get(headers, "retry-after");
         if (raw is null)
@@ -107,7 +33,7 @@ internal static class RateLimitParser
         return DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date : null;
     }
 
-    internal static DateTimeOffset? ParseEpochSeconds(string? raw)
+    public static DateTimeOffset? ParseEpochSeconds(string? raw)
     {
         if (raw is null)
         {
@@ -121,14 +47,14 @@ internal static class RateLimitParser
         return DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date : null;
     }
 
-    private static long? ParseLong(string? raw) =>
+    public static long? ParseLong(string? raw) =>
         long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : null;
 
-    private static double? ParseDouble(string? raw) =>
+    public static double? ParseDouble(string? raw) =>
         double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : null;
 
     /// <summary>Parses OpenAI reset durations such as <c>1s</c>, <c>6m0s</c>, <c>120ms</c>, <c>1h2m3.5s</c>.</summary>
-    internal static TimeSpan? ParseDuration(string? raw)
+    public static TimeSpan? ParseDuration(string? raw)
     {
         if (string.IsNullOrEmpty(raw))
         {

@@ -122,6 +122,21 @@ public sealed class AccountCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Add_for_a_provider_defined_by_configuration_and_refuse_an_unknown_one()
+    {
+        string[] zai = ["--Ccflare:Providers:zai:Family=anthropic", "--Ccflare:Providers:zai:BaseUrl", _upstream.BaseUrl + "/api/anthropic"];
+
+        var add = await RunAsync(null, ["--add-account", "coding-plan", "--provider", "zai", "--api-key", "zai-cli-key-1", .. zai]);
+        Assert.Equal(0, add.ExitCode);
+        Assert.Contains("coding-plan", add.Stdout, StringComparison.Ordinal);
+        Assert.Contains(" zai ", (await RunAsync(null, ["--list", .. zai])).Stdout.Split('\n').Single(l => l.StartsWith("coding-plan ", StringComparison.Ordinal)), StringComparison.Ordinal);
+
+        var unknown = await RunAsync(null, "--add-account", "other", "--provider", "zai", "--api-key", "k");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("provider 'zai' is unknown; use one of: anthropic, claude-code, openai, codex.", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Add_reads_the_api_key_from_standard_input()
     {
         var add = await RunAsync("sk-openai-from-stdin\n", "--add-account", "piped", "--provider", "openai");

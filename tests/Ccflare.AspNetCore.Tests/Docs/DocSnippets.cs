@@ -30,6 +30,32 @@ namespace Ccflare.Tests.Docs
             #endregion
         }
 
+        public static void ProviderInCode(WebApplicationBuilder builder)
+        {
+            #region providers-in-code
+            builder.Services.AddCcflare()
+                .AddProvider("zai", provider =>
+                {
+                    provider.Family = "anthropic";
+                    provider.BaseUrl = "https://api.z.ai/api/anthropic";
+                    provider.Auth = "bearer";
+                });
+            #endregion
+        }
+
+        public static void ProviderInCodeForExtending(WebApplicationBuilder builder)
+        {
+            #region extending-provider
+            builder.Services.AddCcflare()
+                .AddProvider("company-gateway", provider =>
+                {
+                    provider.Family = "openai";
+                    provider.BaseUrl = "https://llm-gateway.internal.example/v1";
+                    provider.ExtraHeaders["X-Team"] = "platform";
+                });
+            #endregion
+        }
+
         public static void Embedded(WebApplicationBuilder builder, WebApplication app)
         {
             #region getting-started-embedded

@@ -118,6 +118,11 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
         if (path.EndsWith("/responses", StringComparison.Ordinal))
         {
+            if (path.StartsWith("/backend-api/codex/", StringComparison.Ordinal) && (!stream || json?["store"]?.GetValue<bool>() != false))
+            {
+                // The ChatGPT Codex backend takes nothing but streamed, unstored Responses requests.
+                return WriteJsonAsync(context, 400, stream ? """{"detail":"Store must be set to false"}""" : """{"detail":"Stream must be set to true"}""");
+            }
             return stream ? WriteSseAsync(context, WireFormats.ResponsesStream(model, "Hello from fake")) : WriteJsonAsync(context, 200, WireFormats.Response(model, "Hello from fake"));
         }
         if (path.EndsWith("/models", StringComparison.Ordinal))

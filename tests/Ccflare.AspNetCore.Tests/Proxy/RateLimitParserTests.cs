@@ -6,6 +6,7 @@ namespace Ccflare.Tests.Proxy;
 public sealed class RateLimitParserTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+    private static readonly ProviderRegistry Providers = new(new Dictionary<string, ProviderOptions>());
 
     private static RateLimitInfo Parse(string provider, int status, params (string Name, string Value)[] headers)
     {
@@ -14,7 +15,7 @@ public sealed class RateLimitParserTests
         {
             response.Headers.TryAddWithoutValidation(name, value);
         }
-        return RateLimitParser.Parse(ProviderCatalog.Find(provider)!, status, response.Headers, Now);
+        return Providers.Find(provider)!.ReadAccountFeedback(status, response.Headers, Now);
     }
 
     [Theory]
@@ -100,11 +101,11 @@ public sealed class RateLimitParserTests
     [InlineData("1h2m3.5s", 3_723_500)]
     [InlineData("2", 2000)]
     public void Durations(string raw, double expectedMs) =>
-        Assert.Equal(expectedMs, RateLimitParser.ParseDuration(raw)!.Value.TotalMilliseconds, 3);
+        Assert.Equal(expectedMs, ResponseHeaderValues.ParseDuration(raw)!.Value.TotalMilliseconds, 3);
 
     [Theory]
     [InlineData("")]
     [InlineData("abc")]
     [InlineData("5x")]
-    public void Bad_durations_are_ignored(string raw) => Assert.Null(RateLimitParser.ParseDuration(raw));
+    public void Bad_durations_are_ignored(string raw) => Assert.Null(ResponseHeaderValues.ParseDuration(raw));
 }

@@ -263,6 +263,47 @@ public sealed class StandaloneServerProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_provider_defined_on_the_command_line_is_listed_takes_accounts_and_proxies_with_x_api_key()
+    {
+        var port = StandaloneProcess.FreePort();
+        await using var server = await StandaloneProcess.StartAsync(
+            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", _dataDir.FullName,
+             "--Ccflare:Providers:zai:Family=anthropic", $"--Ccflare:Providers:zai:BaseUrl={_upstream.BaseUrl}/api/anthropic"], port);
+
+        var health = await server.Client.GetFromJsonAsync<JsonElement>("/health");
+        Assert.Contains("zai", health.GetProperty("providers").EnumerateArray().Select(p => p.GetString()));
+
+        using var add = await server.Client.PostAsync("/api/accounts", new StringContent("""{"name":"z","provider":"zai","api_key":"zai-standalone-key"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, add.StatusCode);
+        using var unknown = await server.Client.PostAsync("/api/accounts", new StringContent("""{"name":"m","provider":"moonshot","api_key":"k"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("anthropic, claude-code, openai, codex, zai", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/zai/v1/messages")
+        {
+            Content = new StringContent("""{"model":"glm-4.6","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", "client-key-not-forwarded");
+        using var proxied = await server.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, proxied.StatusCode);
+        var received = Assert.Single(_upstream.Received);
+        Assert.Equal("/api/anthropic/v1/messages", received.Path);
+        Assert.Equal("zai-standalone-key", received.Header("x-api-key"));
+        Assert.Equal(0, await server.StopAsync());
+    }
+
+    [Fact]
+    public async Task An_invalid_provider_definition_fails_fast_naming_the_key()
+    {
+        var (exitCode, _, stderr) = await StandaloneProcess.RunToEndAsync(
+            ["--port", StandaloneProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", _dataDir.FullName,
+             "--Ccflare:Providers:zai:Family=anthropic"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Ccflare:Providers:zai:BaseUrl is required", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Invalid_configuration_fails_fast_naming_the_key()
     {
         var (exitCode, _, stderr) = await StandaloneProcess.RunToEndAsync(

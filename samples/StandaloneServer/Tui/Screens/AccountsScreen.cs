@@ -13,8 +13,6 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
     public const string BackAction = "Back to menu";
     public const string Cancel = "(cancel)";
 
-    private static readonly string[] FallbackProviders = ["anthropic", "claude-code", "openai", "codex"];
-
     public override string Title => "Accounts";
 
     public override async Task RenderAsync(IAnsiConsole console, CancellationToken cancellationToken) =>
@@ -80,7 +78,7 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
         {
             table.AddRow(
                 Markup.Escape(a.Name),
-                Markup.Escape(a.Provider ?? "-"),
+                a.ProviderConfigured ? Markup.Escape(a.Provider ?? "-") : $"{Markup.Escape(a.Provider ?? "-")} [red](not configured)[/]",
                 Markup.Escape(a.AuthMethod ?? "-"),
                 a.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 State(a, now),
@@ -109,7 +107,7 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
 
     private static string RateLimit(AccountInfo a, DateTimeOffset now)
     {
-        var parts = new List<string> { Markup.Escape(a.RateLimitStatus?.Code ?? "OK") };
+        var parts = new List<string> { Markup.Escape(a.RateLimitStatus?.Code ?? "ok") };
         if (a.RateLimitRemaining is { } remaining)
         {
             parts.Add($"{TuiFormat.Number(remaining)} left");
@@ -151,12 +149,16 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
         var name = await new TextPrompt<string>("Account name:")
             .Validate(n => string.IsNullOrWhiteSpace(n) ? ValidationResult.Error("[red]A name is required.[/]") : ValidationResult.Success())
             .ShowAsync(console, cancellationToken).ConfigureAwait(false);
-        var health = await Api.GetHealthAsync(cancellationToken).ConfigureAwait(false);
-        var providers = health.Value?.Providers is { Count: > 0 } known ? known : [.. FallbackProviders];
-        var provider = await new SelectionPrompt<string>()
+        var providers = await Api.GetProvidersAsync(cancellationToken).ConfigureAwait(false);
+        if (!providers.Ok || providers.Value is not { Count: > 0 } known)
+        {
+            ShowProblem(console, "Providers", providers);
+            return;
+        }
+        var provider = await new SelectionPrompt<ProviderInfo>()
             .Title("Provider:")
-            .AddChoices(providers)
-            .UseConverter(Markup.Escape)
+            .AddChoices(known)
+            .UseConverter(p => $"{Markup.Escape(p.Name)} [grey]({Markup.Escape(p.Family ?? "?")} family, {Markup.Escape(string.Join(" or ", p.AuthMethods ?? []))})[/]")
             .ShowAsync(console, cancellationToken).ConfigureAwait(false);
         var apiKey = await new TextPrompt<string>("API key (hidden):")
             .Secret()
@@ -170,7 +172,7 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
             .Validate(w => w is >= 1 and <= 1000 ? ValidationResult.Success() : ValidationResult.Error("[red]Weight must be between 1 and 1000.[/]"))
             .ShowAsync(console, cancellationToken).ConfigureAwait(false);
 
-        var account = new NewApiKeyAccount(name.Trim(), provider, apiKey.Trim(), string.IsNullOrWhiteSpace(baseUrl) ? null : baseUrl.Trim(), weight);
+        var account = new NewApiKeyAccount(name.Trim(), provider.Name, apiKey.Trim(), string.IsNullOrWhiteSpace(baseUrl) ? null : baseUrl.Trim(), weight);
         ShowOutcome(console, await Api.AddApiKeyAccountAsync(account, cancellationToken).ConfigureAwait(false), $"Account '{account.Name}' added");
     }
 

@@ -292,10 +292,10 @@ internal static class RequestTranslator
 
     /// <summary>
     /// Anthropic Messages request -> OpenAI Responses request. For the Codex backend
-    /// (<paramref name="codex"/>) sampling and token limits are dropped, storage is off and the
+    /// (<paramref name="streamingUnstored"/>) sampling and token limits are dropped, storage is off and the
     /// call always streams, as that backend requires.
     /// </summary>
-    public static byte[] MessagesToResponses(JsonElement request, string model, bool codex)
+    public static byte[] MessagesToResponses(JsonElement request, string model, bool streamingUnstored)
     {
         var output = new ArrayBufferWriter<byte>(1024);
         using (var w = new Utf8JsonWriter(output, TranslationJson.WriterOptions))
@@ -326,7 +326,7 @@ internal static class RequestTranslator
                 w.WriteString("summary", "auto");
                 w.WriteEndObject();
             }
-            if (codex)
+            if (streamingUnstored)
             {
                 w.WriteBoolean("store", false);
                 w.WriteBoolean("stream", true);

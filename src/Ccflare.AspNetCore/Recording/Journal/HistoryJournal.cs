@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Text.Json;
 using Ccflare.Accounts;
 using Ccflare.Diagnostics;
-using Ccflare.Security;
 using Ccflare.Storage;
 using Ccflare.Usage;
 using Microsoft.Extensions.Logging;
@@ -76,7 +75,7 @@ internal sealed class HistoryJournal : IDisposable
         {
             if (account is not null)
             {
-                _registry.Change(account, _time.GetUtcNow(), CountRequest);
+                _registry.RecordServed(account, _time.GetUtcNow());
             }
             return;
         }
@@ -104,7 +103,7 @@ internal sealed class HistoryJournal : IDisposable
             // Counted after the append: a counter the store may persist is never ahead of the journal.
             if (account is not null)
             {
-                _registry.Change(account, now, CountRequest);
+                _registry.RecordServed(account, now);
             }
             if (segment.Length >= SegmentBytes)
             {
@@ -112,14 +111,6 @@ internal sealed class HistoryJournal : IDisposable
             }
         }
     }
-
-    private static Account CountRequest(Account account, DateTimeOffset now) => account with
-    {
-        RequestCount = account.RequestCount + 1,
-        TotalRequests = account.TotalRequests + 1,
-        SessionRequestCount = account.SessionRequestCount + 1,
-        LastUsed = now,
-    };
 
     /// <summary>The row of <paramref name="exchange"/> was written (or given up): its segment no longer needs it.</summary>
     public void Settle(ProxyExchange exchange)
@@ -219,7 +210,17 @@ internal sealed class HistoryJournal : IDisposable
     {
         var path = Path.Combine(_directory!, SegmentPrefix + sequence.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension);
         var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+        OwnerOnly(path);
         return new JournalSegment(path, handle);
+    }
+
+    /// <summary>Journal lines name users, models and paths: like the database, only the owner may read them.</summary>
+    private static void OwnerOnly(string path)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
     }
 
     /// <summary>
@@ -228,9 +229,9 @@ internal sealed class HistoryJournal : IDisposable
     /// empties the journal and opens a new one. Does nothing without a directory or for the in-memory
     /// store, whose rows a crash loses anyway.
     /// </summary>
-    public async Task OpenAsync(SecretProtectingStore store, Pricing.PriceTable prices, int batchSize, CancellationToken cancellationToken)
+    public async Task OpenAsync(ICcflareStore store, AccountStore accounts, Pricing.PriceTable prices, int batchSize, CancellationToken cancellationToken)
     {
-        if (_directory is null || store.Inner is InMemoryStore || _active is not null)
+        if (_directory is null || store.Capability<InMemoryStore>() is not null || _active is not null)
         {
             return;
         }
@@ -238,6 +239,7 @@ internal sealed class HistoryJournal : IDisposable
         try
         {
             _lock = new FileStream(Path.Combine(_directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            OwnerOnly(_lock.Name);
         }
         catch (IOException ex)
         {
@@ -249,7 +251,7 @@ internal sealed class HistoryJournal : IDisposable
         Array.Sort(files, StringComparer.Ordinal);
         if (files.Length > 0)
         {
-            await JournalReplay.RunAsync(files, store, prices, batchSize, _logger, cancellationToken).ConfigureAwait(false);
+            await JournalReplay.RunAsync(files, store, accounts, prices, batchSize, _logger, cancellationToken).ConfigureAwait(false);
             foreach (var file in files)
             {
                 File.Delete(file);

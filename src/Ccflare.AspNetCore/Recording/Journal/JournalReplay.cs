@@ -1,6 +1,6 @@
 using Ccflare.Diagnostics;
 using Ccflare.Pricing;
-using Ccflare.Security;
+using Ccflare.Storage;
 using Ccflare.Usage;
 using Microsoft.Extensions.Logging;
 
@@ -13,7 +13,7 @@ namespace Ccflare.Recording.Journal;
 /// </summary>
 internal static class JournalReplay
 {
-    public static async Task RunAsync(IReadOnlyList<string> files, SecretProtectingStore store, PriceTable prices, int batchSize, ILogger logger, CancellationToken cancellationToken)
+    public static async Task RunAsync(IReadOnlyList<string> files, ICcflareStore store, Accounts.AccountStore accounts, PriceTable prices, int batchSize, ILogger logger, CancellationToken cancellationToken)
     {
         var lines = new Dictionary<string, JournalLine>(StringComparer.Ordinal);
         foreach (var file in files)
@@ -58,7 +58,7 @@ internal static class JournalReplay
             await store.WriteRequestsAsync(batch, cancellationToken).ConfigureAwait(false);
         }
 
-        await RaiseCountersAsync(lines.Values, store, cancellationToken).ConfigureAwait(false);
+        await RaiseCountersAsync(lines.Values, accounts, cancellationToken).ConfigureAwait(false);
         Log.JournalReplayed(logger, missing.Count, stored.Count, files.Count);
     }
 
@@ -115,7 +115,7 @@ internal static class JournalReplay
         };
     }
 
-    private static async Task RaiseCountersAsync(IEnumerable<JournalLine> lines, SecretProtectingStore store, CancellationToken cancellationToken)
+    private static async Task RaiseCountersAsync(IEnumerable<JournalLine> lines, Accounts.AccountStore store, CancellationToken cancellationToken)
     {
         var latest = new Dictionary<string, JournaledCounters>(StringComparer.Ordinal);
         foreach (var line in lines)
@@ -132,7 +132,7 @@ internal static class JournalReplay
         foreach (var account in await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false))
         {
             if (!latest.TryGetValue(account.Id, out var counters) || counters.TotalRequests <= account.TotalRequests
-                || account.TokenStatus == SecretProtectingStore.DecryptFailedStatus)
+                || account.TokenStatus == Accounts.AccountStore.DecryptFailedStatus)
             {
                 continue;
             }
@@ -144,9 +144,9 @@ internal static class JournalReplay
                 SessionRequestCount = counters.SessionRequestCount,
                 LastUsed = account.LastUsed is { } last && last > counters.LastUsed ? last : counters.LastUsed,
             };
-            if (store.Inner is ICcflareAccountStateUpdates partial)
+            if (store.CanUpdateStateOnly)
             {
-                await partial.UpdateAccountStateAsync(raised, cancellationToken).ConfigureAwait(false);
+                await store.UpdateAccountStateAsync(raised, cancellationToken).ConfigureAwait(false);
             }
             else
             {

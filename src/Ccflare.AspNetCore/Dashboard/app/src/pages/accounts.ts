@@ -1,10 +1,19 @@
-import { Account, Config, get, getOptional, send } from "../api";
+import { Account, Config, Provider, get, getOptional, send } from "../api";
 import { confirmDialog, promptDialog } from "../dialog";
 import { card, emptyState, field, fmtCountdown, fmtInt, fmtTime, h, replace, select, toast } from "../dom";
 import { rateLimitCell, tickCountdowns, windowProgress } from "./shared";
 
-const apiKeyProviders: Array<[string, string]> = [["anthropic", "Anthropic (API key)"], ["openai", "OpenAI (API key)"]];
-const oauthProviders: Array<[string, string]> = [["claude-code", "Claude Code (Claude subscription)"], ["codex", "Codex (ChatGPT sign-in)"]];
+/** The server's providers that sign in with <method> first, as select options (label: display name and family). */
+function providerOptions(providers: Provider[], method: string): Array<[string, string]> {
+  return providers.filter((p) => p.authMethods[0] === method)
+    .map((p): [string, string] => [p.name, p.builtIn ? p.displayName : `${p.displayName} (${p.family}-compatible)`]);
+}
+
+function fillSelect(el: HTMLSelectElement, options: Array<[string, string]>): void {
+  const current = el.value;
+  replace(el, ...options.map(([value, text]) => h("option", { value }, text)));
+  if (options.some(([value]) => value === current)) el.value = current;
+}
 
 export function accountsPage(root: HTMLElement): () => void {
   const abort = new AbortController();
@@ -46,7 +55,8 @@ export function accountsPage(root: HTMLElement): () => void {
     const tokenClass = a.tokenStatus === "valid" ? "good" : a.tokenStatus === "expired" ? "bad" : "warn";
     return h("tr", { "data-account": a.name, "data-testid": `account-${a.name}` },
       h("th", { scope: "row" }, h("div", null, a.name), h("small", { className: "muted" }, a.base_url ?? "")),
-      h("td", null, a.provider, h("br"), h("small", { className: "muted" }, a.auth_method === "oauth" ? "OAuth" : "API key")),
+      h("td", null, a.provider, h("br"), h("small", { className: "muted" }, a.auth_method === "oauth" ? "OAuth" : "API key"),
+        a.providerConfigured === false ? h("div", null, h("span", { className: "badge bad", "data-testid": "provider-missing", title: "This provider is no longer configured on the server; the account is kept but never used." }, "Provider not configured")) : null),
       h("td", null, h("span", { className: `badge ${a.paused ? "warn" : "good"}`, "data-testid": "account-status" }, a.paused ? "Paused" : "Active"),
         a.sessionInfo?.active ? h("div", null, h("small", { className: "muted" }, `Session: ${fmtInt(a.sessionInfo.requestCount)} requests`)) : null),
       h("td", null, h("span", { className: `badge ${tokenClass}` }, a.tokenStatus),
@@ -71,7 +81,7 @@ export function accountsPage(root: HTMLElement): () => void {
 
   // Add by API key.
   const name = h("input", { type: "text", name: "name", required: true, maxlength: 100, autocomplete: "off" });
-  const provider = select(apiKeyProviders, "anthropic", { name: "provider" });
+  const provider = select([], "", { name: "provider" });
   const apiKey = h("input", { type: "password", name: "api_key", required: true, autocomplete: "off" });
   const baseUrl = h("input", { type: "url", name: "base_url", placeholder: "Provider default" });
   const weight = h("input", { type: "number", name: "weight", min: 1, max: 1000, value: 1 });
@@ -93,7 +103,7 @@ export function accountsPage(root: HTMLElement): () => void {
 
   // Add by OAuth: init -> open authUrl -> paste code -> complete.
   const oName = h("input", { type: "text", name: "oauth_name", required: true, maxlength: 100, autocomplete: "off" });
-  const oProvider = select(oauthProviders, "claude-code", { name: "oauth_provider" });
+  const oProvider = select([], "", { name: "oauth_provider" });
   const oStep = h("div", { "aria-live": "polite" });
   const oauthForm = h("form", { className: "grid-form", "aria-label": "Add account with OAuth" },
     field("Account name", oName), field("Provider", oProvider),
@@ -135,6 +145,10 @@ export function accountsPage(root: HTMLElement): () => void {
       card("Add an API-key account", keyForm),
       card("Add an OAuth account", oauthForm, oStep)));
   void load();
+  void get<Provider[]>("api/providers", abort.signal).then((providers) => {
+    fillSelect(provider, providerOptions(providers, "api_key"));
+    fillSelect(oProvider, providerOptions(providers, "oauth"));
+  }).catch((e: Error) => { if (e.name !== "AbortError") toast(`Could not load providers: ${e.message}`, "error"); });
   const refresh = window.setInterval(() => { if (!document.querySelector("dialog[open]") && !root.contains(document.activeElement)) void load(); }, 15000);
   const stopTick = tickCountdowns(root);
   return () => { abort.abort(); window.clearInterval(refresh); stopTick(); };

@@ -1,0 +1,64 @@
+using Ccflare.Accounts;
+using Ccflare.Diagnostics;
+using Ccflare.Providers;
+using Ccflare.Recording;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Ccflare.Proxy;
+
+/// <summary>
+/// Turns upstream responses into account state, as a passive health policy does: the provider
+/// reads the status and headers (rate limit, cool-down), this writes what it read into the
+/// account and decides whether the attempt gives way to the next account.
+/// </summary>
+internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<CcflareOptions> options, TimeProvider time, CcflareMetrics metrics, ILogger<ProxyHandler> logger)
+{
+    private readonly int _defaultCooldownMs = options.Value.DefaultRateLimitCooldownMs;
+
+    /// <summary>Applies the response to the account; true when the next account should be tried instead.</summary>
+    public bool ShouldFailOver(UpstreamProvider provider, AccountState? account, ProxyExchange exchange, HttpResponseMessage response, bool isLast)
+    {
+        var status = (int)response.StatusCode;
+        var hardLimited = false;
+        if (account is not null)
+        {
+            var feedback = provider.ReadAccountFeedback(status, response.Headers, time.GetUtcNow());
+            hardLimited = feedback.IsHardLimited;
+            Apply(account, exchange, feedback);
+        }
+
+        var failover = status == 429 || status >= 500 || (status >= 400 && hardLimited);
+        if (failover && !isLast && account is not null)
+        {
+            exchange.ErrorMessage = $"Upstream answered {status}";
+            Log.FailingOver(logger, provider.Name, account.Name, status);
+            return true;
+        }
+        return false;
+    }
+
+    private void Apply(AccountState account, ProxyExchange exchange, RateLimitInfo info)
+    {
+        if (!info.HasData)
+        {
+            return;
+        }
+        var now = time.GetUtcNow();
+        DateTimeOffset? until = null;
+        if (info.IsHardLimited)
+        {
+            until = info.Reset > now ? info.Reset : now.AddMilliseconds(_defaultCooldownMs);
+            exchange.RateLimited = true;
+            metrics.RateLimitEvents.Add(1, new KeyValuePair<string, object?>("provider", account.Provider));
+            Log.AccountRateLimited(logger, account.Name, until.Value);
+        }
+        registry.Change(account, (info, until), static (a, s) => a with
+        {
+            RateLimitStatus = s.info.Status ?? a.RateLimitStatus,
+            RateLimitReset = s.info.Reset ?? a.RateLimitReset,
+            RateLimitRemaining = s.info.Remaining ?? a.RateLimitRemaining,
+            RateLimitedUntil = s.until ?? a.RateLimitedUntil,
+        }, urgent: until is not null);
+    }
+}
