@@ -68,11 +68,11 @@ public sealed class StandaloneProcess : IAsyncDisposable
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    public static Task<StandaloneProcess> StartAsync(IEnumerable<string> args, int port, IDictionary<string, string>? environment = null) =>
-        StartCommandAsync("dotnet", [ServerDll, .. args], port, environment);
+    /// <summary>Starts the server without waiting for it to answer (to kill it while it starts).</summary>
+    public static StandaloneProcess Launch(IEnumerable<string> args, int port, IDictionary<string, string>? environment = null) =>
+        LaunchCommand("dotnet", [ServerDll, .. args], port, environment);
 
-    /// <summary>Starts the server through another command (a build elsewhere, an installed tool) and waits for <c>/health</c>.</summary>
-    public static async Task<StandaloneProcess> StartCommandAsync(string fileName, IEnumerable<string> args, int port, IDictionary<string, string>? environment = null)
+    private static StandaloneProcess LaunchCommand(string fileName, IEnumerable<string> args, int port, IDictionary<string, string>? environment)
     {
         var process = Start(fileName, args, environment, redirectInput: false);
         var server = new StandaloneProcess(process, port);
@@ -80,6 +80,20 @@ public sealed class StandaloneProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        return server;
+    }
+
+    /// <summary>The process id, for measuring it from outside.</summary>
+    public int ProcessId => _process.Id;
+
+    public static Task<StandaloneProcess> StartAsync(IEnumerable<string> args, int port, IDictionary<string, string>? environment = null) =>
+        StartCommandAsync("dotnet", [ServerDll, .. args], port, environment);
+
+    /// <summary>Starts the server through another command (a build elsewhere, an installed tool) and waits for <c>/health</c>.</summary>
+    public static async Task<StandaloneProcess> StartCommandAsync(string fileName, IEnumerable<string> args, int port, IDictionary<string, string>? environment = null)
+    {
+        var server = LaunchCommand(fileName, args, port, environment);
+        var process = server._process;
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
