@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Ccflare;
 using Ccflare.Storage.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using static Ccflare.Storage.Testing.StoreTestData;
 
@@ -20,6 +21,8 @@ public sealed class SecretSealingStoreTests : StoreContractTests, IDisposable
     protected override ICcflareStore CreateStore(string directory)
     {
         var services = new ServiceCollection();
+        // What every ASP.NET Core host provides; Ccflare's options read it.
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.AddCcflare().UseInMemoryStorage();
         var provider = services.BuildServiceProvider();
         _providers.Add(provider);
