@@ -154,6 +154,11 @@ internal static class PostgreSqlSchema
         """,
         // 2: hourly rollups for analytics over long ranges, filled from the rows already stored.
         PostgreSqlRollups.Migration(),
+        // 3: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
+        """
+        ALTER TABLE {s}.accounts ADD COLUMN priority integer NOT NULL DEFAULT 0;
+        ALTER TABLE {s}.accounts ADD COLUMN usage_json text;
+        """,
     ];
 
     /// <summary>The version a fully migrated schema has.</summary>

@@ -116,6 +116,12 @@ internal static class SqliteSchema
             created_at INTEGER NOT NULL
         );
         """,
+
+        // 2: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
+        """
+        ALTER TABLE accounts ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE accounts ADD COLUMN usage_json TEXT;
+        """,
     ];
 
     /// <summary>The version a fully migrated file has.</summary>

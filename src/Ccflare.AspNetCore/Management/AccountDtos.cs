@@ -23,7 +23,9 @@ internal sealed record AccountResponse(
     [property: JsonPropertyName("rateLimitReset")] DateTimeOffset? RateLimitReset,
     [property: JsonPropertyName("rateLimitRemaining")] long? RateLimitRemaining,
     [property: JsonPropertyName("sessionInfo")] SessionInfoResponse SessionInfo,
-    [property: JsonPropertyName("providerConfigured")] bool ProviderConfigured)
+    [property: JsonPropertyName("providerConfigured")] bool ProviderConfigured,
+    [property: JsonPropertyName("priority")] int Priority,
+    [property: JsonPropertyName("usage")] AccountUsage? Usage)
 {
     /// <summary>The response for <paramref name="account"/>; <paramref name="providerConfigured"/> is false when its provider is no longer served (kept, shown, never selected).</summary>
     public static AccountResponse From(Account account, DateTimeOffset now, TimeSpan sessionDuration, bool providerConfigured = true)
@@ -52,7 +54,9 @@ internal sealed record AccountResponse(
             account.RateLimitReset,
             account.RateLimitRemaining,
             new SessionInfoResponse(sessionActive, account.SessionStart, account.SessionRequestCount),
-            providerConfigured);
+            providerConfigured,
+            account.Priority,
+            account.Usage?.AsOf(now));
     }
 
     private static string TokenStatusOf(Account account, DateTimeOffset now)

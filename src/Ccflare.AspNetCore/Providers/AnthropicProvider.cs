@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using Ccflare.Compat;
 
@@ -12,6 +13,10 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
 {
     public const string BuiltInName = "anthropic";
     public const string DefaultBaseUrl = "https://api.anthropic.com";
+
+    private const string UnifiedPrefix = "anthropic-ratelimit-unified-";
+
+    private static readonly string[] NumberWords = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
 
     private static readonly string[] HardStatuses = ["rejected", "rate_limited", "blocked", "queueing_hard", "payment_required"];
 
@@ -49,4 +54,132 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
         }
         return new RateLimitInfo(status, reset, remaining, hard);
     }
+
+    public override AccountUsage? ReadUsage(HttpResponseHeaders headers, DateTimeOffset now)
+    {
+        string? status = null, claim = null, overageStatus = null;
+        DateTimeOffset? reset = null, overageReset = null;
+        double? fallback = null;
+        Dictionary<string, UsageWindow>? windows = null;
+        foreach (var header in headers.NonValidated)
+        {
+            if (!header.Key.StartsWith(UnifiedPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            var field = header.Key[UnifiedPrefix.Length..].ToLowerInvariant();
+            var value = header.Value.ToString().Trim();
+            switch (field)
+            {
+                case "status":
+                    status = StatusValue(value);
+                    break;
+                case "reset":
+                    reset = ResponseHeaderValues.ParseEpochSeconds(value);
+                    break;
+                case "representative-claim":
+                    claim = StatusValue(value);
+                    break;
+                case "overage-status":
+                    overageStatus = StatusValue(value);
+                    break;
+                case "overage-reset":
+                    overageReset = ResponseHeaderValues.ParseEpochSeconds(value);
+                    break;
+                case "fallback-percentage":
+                    fallback = ResponseHeaderValues.ParseDouble(value) is { } percentage && double.IsFinite(percentage) && percentage >= 0 ? percentage : null;
+                    break;
+                default:
+                    ReadWindowField(field, value, ref windows);
+                    break;
+            }
+        }
+        if (windows is not null)
+        {
+            foreach (var (key, window) in windows)
+            {
+                if (window.Utilization is null && window.ResetsAt is null && window.Status is null)
+                {
+                    windows.Remove(key);
+                }
+            }
+        }
+        if (status is null && claim is null && overageStatus is null && fallback is null && (windows is null || windows.Count == 0))
+        {
+            return null;
+        }
+        UsageWindow[] ordered = windows is null ? [] : [.. windows.Values.OrderBy(w => w.WindowMinutes ?? int.MaxValue).ThenBy(w => w.Name, StringComparer.Ordinal)];
+        return new AccountUsage
+        {
+            UpdatedAt = now,
+            Status = status,
+            ResetsAt = status is null ? null : reset,
+            RepresentativeClaim = claim,
+            Windows = ordered,
+            Overage = overageStatus is null && overageReset is null ? null : new UsageOverage(overageStatus, overageReset),
+            FallbackPercentage = fallback,
+        };
+    }
+
+    /// <summary>Reads <c>&lt;window&gt;-utilization</c>, <c>-reset</c> or <c>-status</c> (for example <c>5h-utilization</c>).</summary>
+    private static void ReadWindowField(string field, string value, ref Dictionary<string, UsageWindow>? windows)
+    {
+        var dash = field.LastIndexOf('-');
+        if (dash <= 0 || field.StartsWith("overage", StringComparison.Ordinal))
+        {
+            return;
+        }
+        var key = field[..dash];
+        var kind = field[(dash + 1)..];
+        if (kind is not ("utilization" or "reset" or "status"))
+        {
+            return;
+        }
+        windows ??= new Dictionary<string, UsageWindow>(StringComparer.Ordinal);
+        if (!windows.TryGetValue(key, out var window))
+        {
+            var (name, minutes) = WindowName(key);
+            window = new UsageWindow(name, minutes, null, null, null);
+        }
+        windows[key] = kind switch
+        {
+            "utilization" => window with { Utilization = ResponseHeaderValues.ParseDouble(value) is { } u && double.IsFinite(u) && u >= 0 ? Math.Min(u, 1) : null },
+            "reset" => window with { ResetsAt = ResponseHeaderValues.ParseEpochSeconds(value) },
+            _ => window with { Status = StatusValue(value) },
+        };
+    }
+
+    /// <summary>
+    /// Names a window by its header key the way Anthropic's usage endpoint does: <c>5h</c> is
+    /// <c>five_hour</c> (300 minutes), <c>7d</c> is <c>seven_day</c>, <c>7d_opus</c> is <c>seven_day_opus</c>.
+    /// A key of another shape keeps its own name and has no known length.
+    /// </summary>
+    internal static (string Name, int? Minutes) WindowName(string key)
+    {
+        var digits = 0;
+        while (digits < key.Length && char.IsAsciiDigit(key[digits]))
+        {
+            digits++;
+        }
+        var suffixStart = key.IndexOf('_', digits);
+        var unit = suffixStart < 0 ? key[digits..] : key[digits..suffixStart];
+        var (unitName, unitMinutes) = unit switch
+        {
+            "m" or "min" => ("minute", 1),
+            "h" => ("hour", 60),
+            "d" => ("day", 1440),
+            "w" => ("week", 10080),
+            _ => ((string?)null, 0),
+        };
+        if (digits == 0 || digits > 4 || unitName is null)
+        {
+            return (key, null);
+        }
+        var count = int.Parse(key.AsSpan(0, digits), CultureInfo.InvariantCulture);
+        var countName = count < NumberWords.Length ? NumberWords[count] : count.ToString(CultureInfo.InvariantCulture);
+        var suffix = suffixStart < 0 ? "" : key[suffixStart..];
+        return (countName + "_" + unitName + suffix, count * unitMinutes);
+    }
+
+    private static string? StatusValue(string value) => value.Length is > 0 and <= 64 ? value.ToLowerInvariant() : null;
 }

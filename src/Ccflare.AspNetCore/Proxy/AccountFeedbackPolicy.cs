@@ -23,9 +23,11 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
         var hardLimited = false;
         if (account is not null)
         {
-            var feedback = provider.ReadAccountFeedback(status, response.Headers, time.GetUtcNow());
+            var now = time.GetUtcNow();
+            var feedback = provider.ReadAccountFeedback(status, response.Headers, now);
             hardLimited = feedback.IsHardLimited;
             Apply(account, exchange, feedback);
+            ApplyUsage(account, provider.ReadUsage(response.Headers, now));
         }
 
         var failover = status == 429 || status >= 500 || (status >= 400 && hardLimited);
@@ -70,5 +72,14 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
             RateLimitRemaining = s.info.Remaining ?? a.RateLimitRemaining,
             RateLimitedUntil = s.until ?? a.RateLimitedUntil,
         }, urgent: until is not null);
+    }
+
+    private void ApplyUsage(AccountState account, AccountUsage? usage)
+    {
+        if (usage is null)
+        {
+            return;
+        }
+        registry.Change(account, usage, static (a, u) => a with { Usage = a.Usage is { } known ? known.MergeWith(u) : u });
     }
 }
