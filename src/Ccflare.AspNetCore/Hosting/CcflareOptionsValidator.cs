@@ -123,6 +123,10 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 }
             }
         }
+        if (!(options.Usage.SwitchAtUtilization is > 0 and <= 1))
+        {
+            failures.Add($"{p}Usage:SwitchAtUtilization must be greater than 0 and at most 1 (was {options.Usage.SwitchAtUtilization}).");
+        }
         foreach (var (provider, providerOptions) in options.Providers)
         {
             Providers.ProviderDefinitionRules.Validate(failures, $"{p}Providers:{provider}", provider, providerOptions);

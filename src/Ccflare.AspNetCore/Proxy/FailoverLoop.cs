@@ -20,6 +20,7 @@ namespace Ccflare.Proxy;
 internal sealed class FailoverLoop(
     AccountRegistry registry,
     StrategySelector strategies,
+    CandidateOrdering ordering,
     RuntimeSettings settings,
     ProviderRegistry providers,
     ProxyAttempt attempt,
@@ -83,7 +84,7 @@ internal sealed class FailoverLoop(
         if (plan.Providers.Count == 1)
         {
             registry.CollectAvailable(plan.Providers[0].Name, now, candidates);
-            strategy.Order(lbContext, candidates);
+            ordering.Order(strategy, lbContext, candidates);
             return;
         }
         var scratch = new List<AccountState>(8);
@@ -91,7 +92,7 @@ internal sealed class FailoverLoop(
         {
             scratch.Clear();
             registry.CollectAvailable(provider.Name, now, scratch);
-            strategy.Order(lbContext with { Provider = provider.Name }, scratch);
+            ordering.Order(strategy, lbContext with { Provider = provider.Name }, scratch);
             candidates.AddRange(scratch);
         }
     }
