@@ -111,6 +111,22 @@ public sealed record AccountUsage
         };
     }
 
+    /// <summary>
+    /// The model family a window is scoped to (<c>opus</c> for <c>seven_day_opus</c>), or null for a
+    /// window that counts for every model (<c>five_hour</c>, <c>seven_day</c>, <c>primary</c>).
+    /// </summary>
+    internal static string? WindowFamily(string windowName)
+    {
+        var first = windowName.IndexOf('_');
+        var second = first < 0 ? -1 : windowName.IndexOf('_', first + 1);
+        if (second < 0 || second == windowName.Length - 1)
+        {
+            return null;
+        }
+        var unit = windowName.AsSpan(first + 1, second - first - 1);
+        return unit is "minute" or "hour" or "day" or "week" ? windowName[(second + 1)..] : null;
+    }
+
     /// <inheritdoc />
     public bool Equals(AccountUsage? other) =>
         other is not null

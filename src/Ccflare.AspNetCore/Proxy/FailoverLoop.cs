@@ -38,7 +38,7 @@ internal sealed class FailoverLoop(
         try
         {
             // Inside the guard: a host-supplied strategy that throws must still produce a JSON error and a record.
-            CollectCandidates(context, plan, candidates);
+            CollectCandidates(context, exchange, plan, candidates);
             if (candidates.Count == 0)
             {
                 await AnswerWithoutAccountsAsync(context, exchange, plan).ConfigureAwait(false);
@@ -76,15 +76,16 @@ internal sealed class FailoverLoop(
         }
     }
 
-    private void CollectCandidates(HttpContext context, ForwardPlan plan, List<AccountState> candidates)
+    private void CollectCandidates(HttpContext context, ProxyExchange exchange, ForwardPlan plan, List<AccountState> candidates)
     {
         var now = time.GetUtcNow();
         var lbContext = new LoadBalancingContext(context, plan.Providers[0].Name, now, settings.SessionDuration);
         var strategy = strategies.Current;
+        var model = new RequestModel(exchange.Model, plan.Body.Span);
         if (plan.Providers.Count == 1)
         {
             registry.CollectAvailable(plan.Providers[0].Name, now, candidates);
-            ordering.Order(strategy, lbContext, candidates);
+            ordering.Order(strategy, lbContext, candidates, ref model);
             return;
         }
         var scratch = new List<AccountState>(8);
@@ -92,7 +93,7 @@ internal sealed class FailoverLoop(
         {
             scratch.Clear();
             registry.CollectAvailable(provider.Name, now, scratch);
-            ordering.Order(strategy, lbContext with { Provider = provider.Name }, scratch);
+            ordering.Order(strategy, lbContext with { Provider = provider.Name }, scratch, ref model);
             candidates.AddRange(scratch);
         }
     }

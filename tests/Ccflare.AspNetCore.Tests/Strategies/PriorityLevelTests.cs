@@ -1,9 +1,14 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Text;
 using Ccflare.Accounts;
+using Ccflare.Diagnostics;
 using Ccflare.Strategies;
 using Ccflare.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -14,7 +19,7 @@ public sealed class PriorityLevelTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 4, 12, 0, 0, TimeSpan.Zero);
 
-    private static AccountState State(string name, int priority, int minutesOld, DateTimeOffset? session = null) =>
+    internal static AccountState State(string name, int priority, int minutesOld, DateTimeOffset? session = null) =>
         new(new Account
         {
             Id = name,
@@ -25,21 +30,32 @@ public sealed class PriorityLevelTests
             SessionStart = session,
         });
 
-    private static LoadBalancingContext Context() => new(new DefaultHttpContext(), "anthropic", Now, TimeSpan.FromHours(5));
+    internal static LoadBalancingContext Context() => new(new DefaultHttpContext(), "anthropic", Now, TimeSpan.FromHours(5));
 
-    private static AccountRegistry Registry() =>
+    internal static AccountRegistry Registry() =>
         new(new AccountStatePersister(TestStores.Protected(new Ccflare.Storage.InMemoryStore()), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AccountStatePersister>.Instance));
 
-    private static CandidateOrdering Ordering(bool returnToPreferred = true)
+    internal static CandidateOrdering Ordering(bool returnToPreferred = true) => Ordering(returnToPreferred, out _);
+
+    internal static CandidateOrdering Ordering(bool returnToPreferred, out NearLimitPolicy policy, ILoggerFactory? loggers = null)
     {
         var options = new CcflareOptions();
         options.Usage.ReturnToPreferred = returnToPreferred;
-        return new CandidateOrdering(Options.Create(options));
+        var wrapped = Options.Create(options);
+        var metrics = new CcflareMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
+        policy = new NearLimitPolicy(wrapped, Registry(), TimeProvider.System, metrics, (loggers ?? NullLoggerFactory.Instance).CreateLogger<NearLimitPolicy>());
+        return new CandidateOrdering(wrapped, policy);
+    }
+
+    internal static void Order(CandidateOrdering ordering, ILoadBalancingStrategy strategy, List<AccountState> candidates, string? model = null)
+    {
+        var requestModel = new RequestModel(model, default);
+        ordering.Order(strategy, Context(), candidates, ref requestModel);
     }
 
     public static TheoryData<string> StrategyNames => ["session", "round-robin", "least-requests", "weighted"];
 
-    private static ILoadBalancingStrategy Strategy(string name) => name switch
+    internal static ILoadBalancingStrategy Strategy(string name) => name switch
     {
         "session" => new SessionStrategy(Registry()),
         "round-robin" => new RoundRobinStrategy(),
@@ -56,7 +72,7 @@ public sealed class PriorityLevelTests
         {
             List<AccountState> candidates = [State("backup", 1, 40), State("main-a", 0, 30), State("last", 2, 50), State("main-b", 0, 20), State("backup-2", 1, 10)];
 
-            Ordering().Order(strategy, Context(), candidates);
+            Order(Ordering(), strategy, candidates);
 
             Assert.Equal(["main-a", "main-b"], candidates.Take(2).Select(c => c.Name).Order());
             Assert.Equal(["backup", "backup-2", "last"], candidates.Skip(2).Select(c => c.Name));
@@ -69,7 +85,7 @@ public sealed class PriorityLevelTests
     {
         List<AccountState> candidates = [State("last", 2, 50), State("backup", 1, 40), State("backup-2", 1, 10)];
 
-        Ordering().Order(Strategy(name), Context(), candidates);
+        Order(Ordering(), Strategy(name), candidates);
 
         Assert.Equal(["backup", "backup-2"], candidates.Take(2).Select(c => c.Name).Order());
         Assert.Equal("last", candidates[2].Name);
@@ -82,7 +98,7 @@ public sealed class PriorityLevelTests
         var pref = State("pref", 0, 20, session: Now.AddHours(-6));
         List<AccountState> candidates = [pref, spare];
 
-        Ordering().Order(new SessionStrategy(Registry()), Context(), candidates);
+        Order(Ordering(), new SessionStrategy(Registry()), candidates);
 
         Assert.Equal(["pref", "spare"], candidates.Select(c => c.Name));
         Assert.Equal(Now, pref.SessionStart);
@@ -96,7 +112,7 @@ public sealed class PriorityLevelTests
         var pref = State("pref", 0, 20);
         List<AccountState> candidates = [pref, spare];
 
-        Ordering(returnToPreferred: false).Order(new SessionStrategy(Registry()), Context(), candidates);
+        Order(Ordering(returnToPreferred: false), new SessionStrategy(Registry()), candidates);
 
         Assert.Equal(["spare", "pref"], candidates.Select(c => c.Name));
         Assert.Null(pref.SessionStart);
