@@ -34,7 +34,9 @@ public class HotPathBenchmarks
     {
         var dataProtection = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
         Microsoft.Extensions.DependencyInjection.DataProtectionServiceCollectionExtensions.AddDataProtection(dataProtection);
-        var store = new Ccflare.Security.SecretProtectingStore(new InMemoryStore(), new Ccflare.Security.SecretProtector(Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(dataProtection)), NullLogger<Ccflare.Security.SecretProtectingStore>.Instance);
+        var protection = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
+            Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(dataProtection));
+        var store = new AccountStore(new InMemoryStore(), new Ccflare.Security.SecretProtector(protection), NullLogger<AccountStore>.Instance);
         _registry = new AccountRegistry(new AccountStatePersister(store, TimeProvider.System, NullLogger<AccountStatePersister>.Instance));
         var accounts = new List<Account>();
         for (var i = 0; i < 4; i++)
@@ -42,7 +44,7 @@ public class HotPathBenchmarks
             accounts.Add(new Account { Id = $"id-{i}", Name = $"acc-{i}", Provider = "anthropic", ApiKey = "sk-ant-" + i, CreatedAt = Now.AddMinutes(i), Weight = i + 1, SessionStart = i == 2 ? Now.AddMinutes(-5) : null });
         }
         _registry.Load(accounts);
-        _session = new SessionStrategy(_registry);
+        _session = new SessionStrategy();
         _roundRobin = new RoundRobinStrategy();
         _leastRequests = new LeastRequestsStrategy();
         _weighted = new WeightedStrategy();

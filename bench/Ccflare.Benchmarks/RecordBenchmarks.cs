@@ -21,7 +21,7 @@ public class RecordBenchmarks
     private static readonly byte[] ResponseJson = Encoding.UTF8.GetBytes(
         """{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":10}}""");
 
-    private readonly PriceTable _prices = new(Options.Create(new CcflareOptions()), Microsoft.Extensions.Logging.Abstractions.NullLogger<PriceTable>.Instance);
+    private readonly PriceTable _prices = new(Options.Create(new CcflareOptions()), Microsoft.Extensions.Logging.Abstractions.NullLogger<PriceTable>.Instance, TimeProvider.System);
     private readonly ResponseChains _chains = new();
     private byte[] _body = [];
     private KeyValuePair<string, string>[] _requestHeaders = [];

@@ -71,7 +71,7 @@ internal static class StandaloneProgram
     /// <summary>Builds the server (also used by CLI commands that need the same services and data directory).</summary>
     public static WebApplication Build(StandaloneSettings settings)
     {
-        Directory.CreateDirectory(settings.DataDirectory);
+        PrivateFiles.EnsureDirectory(settings.DataDirectory);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = [.. settings.RemainingArgs],

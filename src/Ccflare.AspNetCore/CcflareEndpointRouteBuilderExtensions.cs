@@ -32,6 +32,8 @@ public static class CcflareEndpointRouteBuilderExtensions
             .WithDisplayName("Ccflare proxy");
         Ccflare.Compat.CompatEndpoints.Map(proxy);
         proxy.RequireCcflareAccessKeys();
+        // Added last so it runs first: a browser preflight carries no access key.
+        proxy.RequireCcflareBrowserRules(BrowserSurface.Proxy);
 
         var api = root.MapGroup("/api");
         AccountEndpoints.Map(api);
@@ -47,6 +49,7 @@ public static class CcflareEndpointRouteBuilderExtensions
             $"No management endpoint {context.Request.Method} {context.Request.Path}."))
             .WithDisplayName("Ccflare management fallback");
         api.RequireCcflareManagementAccess();
+        api.RequireCcflareBrowserRules(BrowserSurface.Management);
 
         var health = root.MapGroup(string.Empty);
         Ccflare.OAuth.OAuthEndpoints.Map(api, health);
@@ -55,6 +58,7 @@ public static class CcflareEndpointRouteBuilderExtensions
         var dashboard = root.MapGroup(string.Empty);
         DashboardEndpoints.Map(dashboard);
         dashboard.RequireCcflareManagementAccess();
+        dashboard.RequireCcflareBrowserRules(BrowserSurface.Management);
 
         return new CcflareEndpoints(proxy, api, health, dashboard);
     }
@@ -73,6 +77,7 @@ public static class CcflareEndpointRouteBuilderExtensions
         var dashboard = endpoints.MapGroup(prefix);
         DashboardEndpoints.Map(dashboard);
         dashboard.RequireCcflareManagementAccess();
+        dashboard.RequireCcflareBrowserRules(BrowserSurface.Management);
         return dashboard;
     }
 }

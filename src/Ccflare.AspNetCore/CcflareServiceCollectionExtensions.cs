@@ -42,14 +42,13 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<CcflareMetrics>();
         services.TryAddSingleton<ICcflareStore, InMemoryStore>();
 
-        // Secrets at rest: account code uses SecretProtectingStore, which wraps whichever ICcflareStore
-        // is registered when it is resolved (storage packages keep replacing ICcflareStore).
+        // Secrets at rest: AccountStore, the account persistence, encrypts on the way into whichever
+        // ICcflareStore is registered (storage packages replace that registration).
         services.AddDataProtection();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KeyManagementOptions>, CcflareKeyManagementSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<DataProtectionOptions>, CcflareDataProtectionSetup>());
         services.TryAddSingleton<SecretProtector>();
-        services.TryAddSingleton(sp => new SecretProtectingStore(
-            sp.GetRequiredService<ICcflareStore>(), sp.GetRequiredService<SecretProtector>(), sp.GetRequiredService<ILogger<SecretProtectingStore>>()));
+        services.TryAddSingleton<AccountStore>();
 
         services.TryAddSingleton<RuntimeSettings>();
         services.TryAddSingleton<AccountStatePersister>();
@@ -82,6 +81,9 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<ProxyHandler>();
         services.TryAddSingleton(sp => new HeaderPolicy(sp.GetRequiredService<IOptions<CcflareOptions>>().Value.Headers));
         services.TryAddSingleton<Ccflare.Security.AccessKeyService>();
+        services.AddCors();
+        services.TryAddSingleton<BrowserRequestSettings>();
+        services.TryAddSingleton<BaseUrlGuard>();
         services.AddCcflareHistory();
 
         var upstream = services.AddHttpClient(UpstreamClient.Name, client => client.Timeout = Timeout.InfiniteTimeSpan)

@@ -103,6 +103,7 @@ internal static class LiteDbDocuments
         ["UpstreamTtfbMs"] = Double(r.UpstreamTtfbMs),
         ["StreamingDurationMs"] = Double(r.StreamingDurationMs),
         ["UserId"] = Str(r.UserId),
+        ["CostEstimated"] = r.CostEstimated,
     };
 
     public static RequestRecord ToRequest(BsonDocument d) => new()
@@ -139,6 +140,8 @@ internal static class LiteDbDocuments
         UpstreamTtfbMs = Double(d["UpstreamTtfbMs"]),
         StreamingDurationMs = Double(d["StreamingDurationMs"]),
         UserId = Str(d["UserId"]),
+        // Documents written before the field existed lack it: their costs were never estimates.
+        CostEstimated = d.TryGetValue("CostEstimated", out var estimated) && estimated.IsBoolean && estimated.AsBoolean,
     };
 
     public static BsonDocument FromPayload(string id, DateTimeOffset timestamp, RequestPayload p)

@@ -57,8 +57,10 @@ internal sealed class LiteDbFile : IDisposable
         var directory = Path.GetDirectoryName(path);
         if (createDirectory && !string.IsNullOrEmpty(directory))
         {
-            Directory.CreateDirectory(directory);
+            PrivateFiles.EnsureDirectory(directory);
         }
+        PrivateFiles.EnsureFile(path);
+        PrivateFiles.EnsureFile(LogPath(path));
         return new LiteDbFile(path);
     }
 

@@ -32,6 +32,8 @@ internal static class LiteDbSchema
             users.EnsureIndex("AccessKeyHash", "$.AccessKeyHash", unique: true);
             users.EnsureIndex("CreatedAt", "$.CreatedAt");
         },
+        // 2: session lookups by index.
+        database => database.GetCollection(LiteDbStore.Requests).EnsureIndex("ClientSessionId", "$.ClientSessionId"),
     ];
 
     /// <summary>The version a fully migrated file has.</summary>

@@ -277,6 +277,10 @@ internal sealed class LiteDbStore : ICcflareStore, IDisposable, IAsyncDisposable
             {
                 queryable = queryable.Where(Query.In("UserId", ToArray(query.UserIds)));
             }
+            if (query.ClientSessionIds.Count > 0)
+            {
+                queryable = queryable.Where(Query.In("ClientSessionId", ToArray(query.ClientSessionIds)));
+            }
             switch (query.Status)
             {
                 case RequestStatusFilter.Success:

@@ -20,7 +20,7 @@ internal static class PostgreSqlRequestRows
         "bigint[]", "bigint[]", "bigint[]", "numeric[]", "double precision[]",
         "bigint[]", "bigint[]", "bigint[]", "bigint[]", "bigint[]",
         "text[]", "text[]", "text[]", "text[]",
-        "double precision[]", "double precision[]", "double precision[]", "double precision[]", "text[]",
+        "double precision[]", "double precision[]", "double precision[]", "double precision[]", "text[]", "boolean[]",
     ];
 
     /// <summary>
@@ -96,6 +96,7 @@ internal static class PostgreSqlRequestRows
         var ttfb = new double?[n];
         var streaming = new double?[n];
         var userIds = new string?[n];
+        var costEstimated = new bool[n];
 
         var withoutPayload = new List<string>();
         var payloadRecords = new List<RequestRecord>();
@@ -135,6 +136,7 @@ internal static class PostgreSqlRequestRows
             ttfb[i] = r.UpstreamTtfbMs;
             streaming[i] = r.StreamingDurationMs;
             userIds[i] = r.UserId;
+            costEstimated[i] = r.CostEstimated;
             if (r.Payload is null)
             {
                 withoutPayload.Add(r.Id);
@@ -154,7 +156,7 @@ internal static class PostgreSqlRequestRows
             promptTokens, completionTokens, totalTokens, costs, tokensPerSecond,
             inputTokens, cacheRead, cacheCreation, outputTokens, reasoningTokens,
             responseIds, previousResponseIds, chainIds, clientSessionIds,
-            ttft, overhead, ttfb, streaming, userIds,
+            ttft, overhead, ttfb, streaming, userIds, costEstimated,
         ];
         AddArrays(upsert, columns, ArrayTypes);
         batch.BatchCommands.Add(upsert);

@@ -227,7 +227,8 @@ internal static class PostgreSqlRollups
     internal static bool TrySplit(RequestQuery query, TimeSpan bucket, out HourSplit split)
     {
         split = default;
-        if (bucket < TimeSpan.Zero || bucket.Ticks % TimeSpan.TicksPerHour != 0)
+        // Rollups do not keep client sessions: a session filter reads the rows.
+        if (bucket < TimeSpan.Zero || bucket.Ticks % TimeSpan.TicksPerHour != 0 || query.ClientSessionIds.Count > 0)
         {
             return false;
         }

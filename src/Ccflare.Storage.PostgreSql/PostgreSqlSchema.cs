@@ -154,7 +154,12 @@ internal static class PostgreSqlSchema
         """,
         // 2: hourly rollups for analytics over long ranges, filled from the rows already stored.
         PostgreSqlRollups.Migration(),
-        // 3: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
+        // 3: whether a row's cost is its model family's estimate; session lookups by index.
+        """
+        ALTER TABLE {s}.requests ADD COLUMN IF NOT EXISTS cost_estimated boolean NOT NULL DEFAULT false;
+        CREATE INDEX IF NOT EXISTS requests_client_session_id_timestamp_idx ON {s}.requests (client_session_id, timestamp) WHERE client_session_id IS NOT NULL;
+        """,
+        // 4: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
         """
         ALTER TABLE {s}.accounts ADD COLUMN priority integer NOT NULL DEFAULT 0;
         ALTER TABLE {s}.accounts ADD COLUMN usage_json text;

@@ -388,6 +388,7 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         }
         AppendAny(sql, alias, "model", "models", query.Models);
         AppendAny(sql, alias, "user_id", "users", query.UserIds);
+        AppendAny(sql, alias, "client_session_id", "sessions", query.ClientSessionIds);
         switch (query.Status)
         {
             case RequestStatusFilter.Success:
@@ -420,6 +421,7 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         AddArray(command, "accounts", query.AccountIds);
         AddArray(command, "models", query.Models);
         AddArray(command, "users", query.UserIds);
+        AddArray(command, "sessions", query.ClientSessionIds);
     }
 
     private static void AddArray(NpgsqlCommand command, string name, IReadOnlyList<string> values)

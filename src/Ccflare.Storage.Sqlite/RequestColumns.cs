@@ -20,7 +20,7 @@ internal static class RequestColumns
 /// <summary>
 /// The three statements of a request batch (upsert request, upsert payload, delete payload),
 /// prepared once on the writer connection and reused for every record of every batch. They run on
-/// SQLite's own API rather than through <see cref="SqliteCommand"/>: binding 42 values per row by
+/// SQLite's own API rather than through <see cref="SqliteCommand"/>: binding 43 values per row by
 /// name through Microsoft.Data.Sqlite allocated a binder object and a UTF-8 copy for each and cost
 /// more than the insert itself. Values are bound by position; text is encoded into one reused
 /// buffer and header JSON written straight to UTF-8 (SQLite copies what is bound).
@@ -100,6 +100,7 @@ internal sealed class RequestWriteCommands : IDisposable
         Real(s, 31, record.UpstreamTtfbMs);
         Real(s, 32, record.StreamingDurationMs);
         Text(s, 33, record.UserId);
+        Check(raw.sqlite3_bind_int64(s, 34, record.CostEstimated ? 1 : 0));
         Step(s);
 
         if (record.Payload is not { } payload)

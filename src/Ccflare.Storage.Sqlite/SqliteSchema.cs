@@ -116,8 +116,12 @@ internal static class SqliteSchema
             created_at INTEGER NOT NULL
         );
         """,
-
-        // 2: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
+        // 2: whether a row's cost is its model family's estimate; session lookups by index.
+        """
+        ALTER TABLE requests ADD COLUMN cost_estimated INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX idx_requests_client_session_id_timestamp ON requests (client_session_id, timestamp) WHERE client_session_id IS NOT NULL;
+        """,
+        // 3: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
         """
         ALTER TABLE accounts ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE accounts ADD COLUMN usage_json TEXT;

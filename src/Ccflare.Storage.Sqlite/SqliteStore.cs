@@ -245,6 +245,7 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
         AppendIn(sql, command, "r.account_used", "@a", query.AccountIds);
         AppendIn(sql, command, "r.model", "@m", query.Models);
         AppendIn(sql, command, "r.user_id", "@u", query.UserIds);
+        AppendIn(sql, command, "r.client_session_id", "@c", query.ClientSessionIds);
         switch (query.Status)
         {
             case RequestStatusFilter.Success:
@@ -458,8 +459,9 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
                 var directory = Path.GetDirectoryName(_databasePath);
                 if (!string.IsNullOrEmpty(directory))
                 {
-                    Directory.CreateDirectory(directory);
+                    PrivateFiles.EnsureDirectory(directory);
                 }
+                PrivateFiles.EnsureFile(_databasePath);
                 var writer = new SqliteConnection(_connectionString);
                 try
                 {

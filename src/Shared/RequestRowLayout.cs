@@ -18,7 +18,7 @@ internal static class RequestRowLayout
         "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "output_tokens_per_second",
         "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens", "reasoning_tokens",
         "response_id", "previous_response_id", "response_chain_id", "client_session_id",
-        "ttft_ms", "proxy_overhead_ms", "upstream_ttfb_ms", "streaming_duration_ms", "user_id",
+        "ttft_ms", "proxy_overhead_ms", "upstream_ttfb_ms", "streaming_duration_ms", "user_id", "cost_estimated",
     ];
 
     /// <summary>Columns of <c>request_payloads</c> read after the request columns; <c>id</c> is null when the request has no payload.</summary>
@@ -80,6 +80,7 @@ internal static class RequestRowLayout
             UpstreamTtfbMs = GetDouble(reader, 30),
             StreamingDurationMs = GetDouble(reader, 31),
             UserId = GetString(reader, 32),
+            CostEstimated = reader.GetBoolean(33),
         };
         if (!includePayload || reader.IsDBNull(Names.Length))
         {

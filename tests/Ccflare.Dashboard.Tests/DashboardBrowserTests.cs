@@ -386,6 +386,58 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
     }
 
     [Fact]
+    public async Task Requests_page_narrows_to_one_client_session_from_its_session_id()
+    {
+        await using var host = await DashboardHost.StartAsync(seededRequests: 10);
+        // Claude Code sends its session id on every request; two sessions and a client without one.
+        async Task SendAsync(string model, string? session)
+        {
+            using var client = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Post, host.Host.BaseUrl + "/v1/anthropic/v1/messages")
+            {
+                Content = new StringContent($$"""{"model":"{{model}}","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("anthropic-version", "2023-06-01");
+            request.Headers.Add("x-api-key", "client-side-key");
+            if (session is not null)
+            {
+                request.Headers.Add("x-claude-code-session-id", session);
+            }
+            using var response = await client.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+        await SendAsync("claude-sonnet-4-5", "7f3c2a10-aaaa-4bbb-8ccc-000000000001");
+        await SendAsync("claude-haiku-4-5", "7f3c2a10-aaaa-4bbb-8ccc-000000000002");
+        await SendAsync("claude-sonnet-4-5", "7f3c2a10-aaaa-4bbb-8ccc-000000000001");
+        await SendAsync("claude-opus-4-8", null);
+        await host.Host.DrainHistoryAsync();
+
+        await using var tab = await DashboardPage.OpenAsync(browser, host.DashboardUrl + "requests");
+        var page = tab.Page;
+        await Expect(page.GetByTestId("request-count")).ToHaveTextAsync("14 of 14 loaded requests");
+        var rows = page.GetByRole(AriaRole.Table, new() { Name = "Requests" }).Locator("tbody tr");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show only session 7f3c2a10-aaaa-4bbb-8ccc-000000000001" }).First.ClickAsync();
+
+        await Expect(page.GetByTestId("request-count")).ToHaveTextAsync("2 of 14 loaded requests");
+        await Expect(rows).ToHaveCountAsync(2);
+        await Expect(rows.Filter(new() { HasText = "claude-sonnet-4-5" })).ToHaveCountAsync(2);
+        await Expect(page.GetByTestId("session-filter")).ToContainTextAsync("Session 7f3c2a10…");
+        // What the API returns for the same session.
+        var bySession = await host.Host.Client.GetFromJsonAsync<System.Text.Json.JsonElement[]>("/api/requests?clientSessionId=7f3c2a10-aaaa-4bbb-8ccc-000000000001");
+        Assert.Equal(2, bySession!.Length);
+        foreach (var row in bySession)
+        {
+            await Expect(page.Locator($"tbody tr[data-request-id='{row.GetProperty("id").GetString()}']")).ToHaveCountAsync(1);
+        }
+        await tab.ScreenshotAsync("requests-one-session");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Show all sessions" }).ClickAsync();
+        await Expect(page.GetByTestId("request-count")).ToHaveTextAsync("14 of 14 loaded requests");
+        tab.AssertNoErrors();
+    }
+
+    [Fact]
     public async Task Strategy_change_and_session_duration_are_saved()
     {
         await using var host = await DashboardHost.StartAsync(seededRequests: 10);

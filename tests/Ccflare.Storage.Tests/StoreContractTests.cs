@@ -281,17 +281,17 @@ public abstract class StoreContractTests : IAsyncLifetime
     /// <summary>Six requests a minute apart, written out of order.</summary>
     private async Task WriteQueryDataSetAsync()
     {
-        RequestRecord R(string id, int minute, string? account, string? model, string? user, int? status) =>
-            BatchRecord(id, T0.AddMinutes(minute)) with { AccountUsed = account, Model = model, UserId = user, StatusCode = status };
+        RequestRecord R(string id, int minute, string? account, string? model, string? user, int? status, string? session) =>
+            BatchRecord(id, T0.AddMinutes(minute)) with { AccountUsed = account, Model = model, UserId = user, StatusCode = status, ClientSessionId = session };
 
         await Store.WriteRequestsAsync(
         [
-            R("r4", 3, "a2", "m1", "u1", 201),
-            R("r1", 0, "a1", "m1", "u1", 200),
-            R("r6", 5, "a3", "m3", "u2", 302),
-            R("r2", 1, "a2", "m2", "u2", 500),
-            R("r5", 4, null, null, null, null),
-            R("r3", 2, "a1", "m2", null, 429),
+            R("r4", 3, "a2", "m1", "u1", 201, "s1"),
+            R("r1", 0, "a1", "m1", "u1", 200, "s1"),
+            R("r6", 5, "a3", "m3", "u2", 302, "s2"),
+            R("r2", 1, "a2", "m2", "u2", 500, null),
+            R("r5", 4, null, null, null, null, "S1"),
+            R("r3", 2, "a1", "m2", null, 429, "s2"),
         ], Ct);
     }
 
@@ -312,6 +312,9 @@ public abstract class StoreContractTests : IAsyncLifetime
         { "success", "r1 r4 r6" },
         { "error", "r2 r3 r5" },
         { "combined", "r2 r3" },
+        { "session", "r1 r4" },
+        { "sessions", "r1 r3 r4 r6" },
+        { "session-and-status", "r3" },
     };
 
     private static RequestQuery QueryFor(string name) => name switch
@@ -331,6 +334,10 @@ public abstract class StoreContractTests : IAsyncLifetime
         "success" => new RequestQuery { Status = RequestStatusFilter.Success },
         "error" => new RequestQuery { Status = RequestStatusFilter.Error },
         "combined" => new RequestQuery { From = T0.AddMinutes(1), AccountIds = ["a1", "a2"], Status = RequestStatusFilter.Error },
+        // Session ids are compared exactly: "S1" is another session than "s1".
+        "session" => new RequestQuery { ClientSessionIds = ["s1"] },
+        "sessions" => new RequestQuery { ClientSessionIds = ["s1", "s2"] },
+        "session-and-status" => new RequestQuery { ClientSessionIds = ["s2"], Status = RequestStatusFilter.Error },
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 

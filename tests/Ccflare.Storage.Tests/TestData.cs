@@ -78,6 +78,7 @@ internal static class TestData
         CompletionTokens = 250,
         TotalTokens = 1750,
         CostUsd = 0.012345m,
+        CostEstimated = true,
         OutputTokensPerSecond = 87.25,
         InputTokens = 1000,
         CacheReadInputTokens = 400,

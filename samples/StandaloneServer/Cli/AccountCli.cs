@@ -76,11 +76,10 @@ internal static class AccountCli
         var dataDir = settings.DataDirectory;
         try
         {
-            Directory.CreateDirectory(dataDir);
+            PrivateFiles.EnsureDirectory(dataDir);
             await using var services = BuildServices(settings, configureStorage);
-            var store = services.GetRequiredService<SecretProtectingStore>();
-            await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-            services.GetRequiredService<AccountRegistry>().Load(await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
+            await services.GetRequiredService<ICcflareStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+            services.GetRequiredService<AccountRegistry>().Load(await services.GetRequiredService<AccountStore>().GetAccountsAsync(cancellationToken).ConfigureAwait(false));
             var context = new CliContext(services, stdin, stdout, stderr, cancellationToken);
             return parsed.Command switch
             {
@@ -203,6 +202,11 @@ internal static class AccountCli
             ?? AccountRules.ValidateBaseUrl(args.BaseUrl)
             ?? AccountRules.ValidateWeight(args.Weight)
             ?? AccountRules.ValidatePriority(args.Priority);
+        if (problem is not null)
+        {
+            return await FailAsync(context, problem).ConfigureAwait(false);
+        }
+        problem = await context.Services.GetRequiredService<Ccflare.Security.BaseUrlGuard>().CheckAsync(args.BaseUrl, context.CancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return await FailAsync(context, problem).ConfigureAwait(false);

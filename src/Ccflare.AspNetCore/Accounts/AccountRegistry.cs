@@ -227,6 +227,29 @@ internal sealed class AccountRegistry
     }
 
     /// <summary>
+    /// Records the strategy's choice for a request: the first account of the ordered candidates starts a session
+    /// when it has none active (written at once, so instances sharing the store stick to the same account).
+    /// Strategies only order accounts; this is where the sessions they read come from.
+    /// </summary>
+    public void RecordSelection(AccountState selected, DateTimeOffset now, TimeSpan sessionDuration)
+    {
+        if (!selected.HasActiveSession(now, sessionDuration))
+        {
+            Change(selected, now, static (a, now) => a with { SessionStart = now, SessionRequestCount = 0 }, urgent: true);
+        }
+    }
+
+    /// <summary>Records that <paramref name="account"/> served a request: its counters, its session's count and when it was last used.</summary>
+    public void RecordServed(AccountState account, DateTimeOffset now) =>
+        Change(account, now, static (a, now) => a with
+        {
+            RequestCount = a.RequestCount + 1,
+            TotalRequests = a.TotalRequests + 1,
+            SessionRequestCount = a.SessionRequestCount + 1,
+            LastUsed = now,
+        });
+
+    /// <summary>
     /// Applies a change of operator-owned fields (credentials) that could not be written to the store
     /// at once, and schedules the whole row for writing.
     /// </summary>

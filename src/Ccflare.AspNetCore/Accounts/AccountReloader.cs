@@ -20,7 +20,8 @@ namespace Ccflare.Accounts;
 /// settings, access-key users), and the periodic reload, now of all three, stays on as a backstop.
 /// </remarks>
 internal sealed class AccountReloader(
-    SecretProtectingStore store,
+    ICcflareStore store,
+    AccountStore accounts,
     AccountRegistry registry,
     StrategySelector strategies,
     RuntimeSettings settings,
@@ -35,7 +36,7 @@ internal sealed class AccountReloader(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var subscription = (store.Inner as ICcflareStoreChangeFeed)?.Subscribe(OnStoreChanged);
+        using var subscription = store.Capability<ICcflareStoreChangeFeed>()?.Subscribe(OnStoreChanged);
         var shared = subscription is not null;
         var intervalMs = options.Value.AccountReloadIntervalMs;
         if (intervalMs <= 0 && !shared)
@@ -94,7 +95,7 @@ internal sealed class AccountReloader(
         {
             if (changes.HasFlag(StoreChanges.Accounts))
             {
-                var stored = await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false);
+                var stored = await accounts.GetAccountsAsync(cancellationToken).ConfigureAwait(false);
                 var (added, removed, changed) = registry.Reconcile(stored);
                 if (added + removed + changed > 0)
                 {

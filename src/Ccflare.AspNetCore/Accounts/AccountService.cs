@@ -16,7 +16,7 @@ internal enum AccountChangeOutcome
 /// Account changes made by operators (API, CLI, OAuth sign-in): written to the store first,
 /// then published to the in-memory registry, so a failed write changes nothing.
 /// </summary>
-internal sealed class AccountService(AccountRegistry registry, AccountStatePersister persister, SecretProtectingStore store, TimeProvider time, ILogger<AccountService> logger)
+internal sealed class AccountService(AccountRegistry registry, AccountStatePersister persister, AccountStore store, TimeProvider time, ILogger<AccountService> logger)
 {
     public async Task<(AccountChangeOutcome Outcome, Account? Account)> AddAsync(Account account, CancellationToken cancellationToken)
     {

@@ -1,8 +1,8 @@
 namespace Ccflare;
 
 /// <summary>
-/// The live, in-memory view of an account that strategies order. Read-only for strategies;
-/// Ccflare updates it as requests complete.
+/// The live, read-only view of an account that strategies order: identity, weight, counters, session and
+/// rate-limit state. It carries no credential and no way to reach one; Ccflare updates it as requests complete.
 /// </summary>
 public sealed class AccountState
 {
@@ -56,8 +56,21 @@ public sealed class AccountState
     /// <summary>The account is skipped until this instant.</summary>
     public DateTimeOffset? RateLimitedUntil => _account.RateLimitedUntil;
 
-    /// <summary>A consistent copy of the stored fields.</summary>
-    public Account Snapshot => Volatile.Read(ref _account);
+    /// <summary>Rate-limit status the provider last reported (for example <c>allowed</c>, <c>allowed_warning</c>, <c>rate_limited</c>).</summary>
+    public string? RateLimitStatus => _account.RateLimitStatus;
+
+    /// <summary>Requests left in the provider's current window, as last reported.</summary>
+    public long? RateLimitRemaining => _account.RateLimitRemaining;
+
+    /// <summary>When the provider's current rate-limit window resets, as last reported.</summary>
+    public DateTimeOffset? RateLimitReset => _account.RateLimitReset;
+
+    /// <summary>True when the account's session started less than <paramref name="duration"/> before <paramref name="now"/>.</summary>
+    public bool HasActiveSession(DateTimeOffset now, TimeSpan duration) =>
+        Volatile.Read(ref _account).SessionStart is { } start && now - start < duration;
+
+    /// <summary>A consistent copy of the stored fields, credentials included; never handed to strategies.</summary>
+    internal Account Snapshot => Volatile.Read(ref _account);
 
     /// <summary>True when the account can take a request at <paramref name="now"/>.</summary>
     public bool IsAvailable(DateTimeOffset now)

@@ -12,7 +12,7 @@ namespace Ccflare.Accounts;
 /// session) is written at once so instances sharing the store learn of it quickly. Flushes once
 /// more on shutdown.
 /// </summary>
-internal sealed class AccountStatePersister(SecretProtectingStore store, TimeProvider time, ILogger<AccountStatePersister> logger) : BackgroundService
+internal sealed class AccountStatePersister(AccountStore store, TimeProvider time, ILogger<AccountStatePersister> logger) : BackgroundService
 {
     internal static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
     private readonly ConcurrentDictionary<string, AccountState> _dirty = new(StringComparer.Ordinal);
@@ -103,8 +103,8 @@ internal sealed class AccountStatePersister(SecretProtectingStore store, TimePro
     private async Task FlushCoreAsync(CancellationToken cancellationToken)
     {
         // A store shared by several instances writes just the proxy's fields, atomically, with no read first.
-        var partial = store.Inner as ICcflareAccountStateUpdates;
-        if (partial is not null)
+        var partial = store.CanUpdateStateOnly;
+        if (partial)
         {
             foreach (var id in _dirty.Keys)
             {
@@ -114,7 +114,7 @@ internal sealed class AccountStatePersister(SecretProtectingStore store, TimePro
                 }
                 try
                 {
-                    await partial.UpdateAccountStateAsync(state.Snapshot, cancellationToken).ConfigureAwait(false);
+                    await store.UpdateAccountStateAsync(state.Snapshot, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -145,7 +145,7 @@ internal sealed class AccountStatePersister(SecretProtectingStore store, TimePro
         }
         foreach (var id in _dirty.Keys)
         {
-            if ((partial is not null && !_fullWrite.ContainsKey(id)) || !_dirty.TryRemove(id, out var state))
+            if ((partial && !_fullWrite.ContainsKey(id)) || !_dirty.TryRemove(id, out var state))
             {
                 continue;
             }
@@ -166,7 +166,7 @@ internal sealed class AccountStatePersister(SecretProtectingStore store, TimePro
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 Log.AccountStateWriteFailed(logger, state.Name, ex);
-                if (partial is not null)
+                if (partial)
                 {
                     _fullWrite.TryAdd(id, 0);
                 }

@@ -51,7 +51,7 @@ internal static class AnalyticsCalculator
     /// </summary>
     public static bool CanAggregateIn(ICcflareStore store, AnalyticsRequest request, out ICcflareRequestAggregates aggregates)
     {
-        aggregates = (store as ICcflareRequestAggregates)!;
+        aggregates = store.Capability<ICcflareRequestAggregates>()!;
         return aggregates is not null && request.Accounts.Count == 0;
     }
 

@@ -134,7 +134,7 @@ internal static class CompatEndpoints
             catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
             {
                 CompatLog.TranslationRejected(services.Logger, ex.Message);
-                rejection = new("The request could not be translated: " + ex.Message);
+                rejection = new("The request could not be translated: a field has a type or value the target API does not accept.");
                 return null;
             }
         }

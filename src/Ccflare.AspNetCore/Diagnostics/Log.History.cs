@@ -5,7 +5,7 @@ namespace Ccflare.Diagnostics;
 // Event ids 100-199: history, usage, analytics, logs, retention.
 internal static partial class Log
 {
-    [LoggerMessage(100, LogLevel.Warning, "No price is known for model '{Model}'; its requests are recorded with cost 0. Add Ccflare:Pricing:{Model} to price it")]
+    [LoggerMessage(100, LogLevel.Warning, "No price is known for model '{Model}'; its requests are recorded with cost 0. Add Ccflare:Pricing:{Model} or an entry in Ccflare:PricesFile to price it")]
     public static partial void UnknownModelPrice(ILogger logger, string model);
 
     [LoggerMessage(101, LogLevel.Warning, "Write queue full; stored request {RequestId} without its payload")]
@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(108, LogLevel.Debug, "A live-event subscriber fell behind; dropped an event")]
     public static partial void SubscriberLagging(ILogger logger);
+
+    [LoggerMessage(109, LogLevel.Information, "Prices file '{Path}' loaded: {Count} models")]
+    public static partial void PricesFileLoaded(ILogger logger, string path, int count);
+
+    [LoggerMessage(110, LogLevel.Error, "Prices file '{Path}' {Problem}; the prices loaded before stay in use")]
+    public static partial void PricesFileRejected(ILogger logger, string path, string problem);
 }

@@ -20,7 +20,8 @@ public sealed class CcflareEndpoints : IEndpointConventionBuilder
 
     /// <summary>
     /// The proxy routes: <c>/v1/{provider}/...</c>. Open to the network; they require a
-    /// <c>ccfk_</c> access key when <see cref="CcflareOptions.RequireAccessKeys"/> is on.
+    /// <c>ccfk_</c> access key when <see cref="CcflareOptions.RequireAccessKeys"/> is on. Browser requests
+    /// are refused unless their origin is in <see cref="CcflareOptions.AllowedOrigins"/>.
     /// </summary>
     public RouteGroupBuilder Proxy { get; }
 
@@ -28,6 +29,8 @@ public sealed class CcflareEndpoints : IEndpointConventionBuilder
     /// The management API: <c>/api/...</c>. Loopback-only unless <see cref="CcflareOptions.AdminToken"/>
     /// is configured (remote clients send it as a bearer token) or the host adds its own authorization
     /// (for example <c>Api.RequireAuthorization("admin")</c>), which then replaces the loopback rule.
+    /// Cross-site browser requests and foreign <c>Host</c> names from loopback are refused whatever the
+    /// authorization (<see cref="CcflareOptions.AllowedOrigins"/>, <see cref="CcflareOptions.AllowedHosts"/>).
     /// </summary>
     public RouteGroupBuilder Api { get; }
 

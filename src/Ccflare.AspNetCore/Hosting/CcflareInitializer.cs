@@ -1,18 +1,17 @@
 using System.Globalization;
 using Ccflare.Accounts;
-using Ccflare.Security;
 using Ccflare.Strategies;
 using Microsoft.Extensions.Hosting;
 
 namespace Ccflare.Hosting;
 
 /// <summary>Prepares the store and loads accounts and runtime settings before the server takes requests.</summary>
-internal sealed class CcflareInitializer(SecretProtectingStore store, AccountRegistry registry, StrategySelector strategies, RuntimeSettings settings) : IHostedService
+internal sealed class CcflareInitializer(ICcflareStore store, AccountStore accounts, AccountRegistry registry, StrategySelector strategies, RuntimeSettings settings) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        registry.Load(await store.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
+        registry.Load(await accounts.GetAccountsAsync(cancellationToken).ConfigureAwait(false));
 
         ApplySettings(await store.GetSettingsAsync(cancellationToken).ConfigureAwait(false), strategies, settings);
     }

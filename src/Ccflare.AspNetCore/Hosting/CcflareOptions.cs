@@ -53,6 +53,29 @@ public sealed class CcflareOptions
     /// </summary>
     public bool AllowRemoteManagement { get; set; }
 
+    /// <summary>
+    /// Host names, besides <c>localhost</c>, <c>127.0.0.1</c> and <c>[::1]</c>, that a request arriving
+    /// from a loopback address may name in its <c>Host</c> header (for example the name a local reverse
+    /// proxy forwards). Entries follow ASP.NET Core's host-filtering syntax: <c>example.com</c>,
+    /// <c>*.example.com</c>, optionally with a port. Other names are refused, which stops DNS rebinding.
+    /// </summary>
+    public List<string> AllowedHosts { get; } = [];
+
+    /// <summary>
+    /// Browser origins (<c>https://app.example.com</c>) allowed to call the management API and the proxy.
+    /// The management API always admits its own origin (the dashboard); any other origin, and any
+    /// cross-site request without one, is refused unless listed here. Proxy requests that carry an
+    /// <c>Origin</c> are refused unless it is listed, and listed origins get CORS answers.
+    /// </summary>
+    public List<string> AllowedOrigins { get; } = [];
+
+    /// <summary>
+    /// Accepts account base URLs on link-local and cloud-metadata addresses (169.254.0.0/16,
+    /// <c>fd00:ec2::254</c>) and numeric spellings of addresses. Off by default. Base URLs that point
+    /// at this server's own listeners are refused either way.
+    /// </summary>
+    public bool AllowPrivateBaseUrls { get; set; }
+
     /// <summary>Forward without credentials when no account exists (ccflare's behaviour). Off by default: 503 instead.</summary>
     public bool PassthroughWhenNoAccounts { get; set; }
 
@@ -89,10 +112,18 @@ public sealed class CcflareOptions
     public int RetentionIntervalMs { get; set; } = 3_600_000;
 
     /// <summary>
-    /// Price overrides and additions, keyed by model id prefix (longest prefix wins), for
-    /// example <c>Ccflare:Pricing:my-model:Input=3</c>. Replaces the built-in entry of the same key.
+    /// Price overrides and additions, keyed by model id or id prefix (longest prefix wins; a prefix never
+    /// covers a newer version: <c>my-model</c> prices <c>my-model-v2</c>, not <c>my-model-2</c>), for
+    /// example <c>Ccflare:Pricing:my-model:Input=3</c>. Wins over the built-in list and <see cref="PricesFile"/>.
     /// </summary>
     public Dictionary<string, ModelPrice> Pricing { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Path of a JSON price list that extends (or, with <c>"replace": true</c>, replaces) the built-in
+    /// one, in Ccflare's format or LiteLLM's <c>model_prices_and_context_window.json</c> format. Checked
+    /// at start-up and reloaded when it changes; a changed file that cannot be used keeps the last good prices.
+    /// </summary>
+    public string? PricesFile { get; set; }
 
     /// <summary>Port reported by <c>GET /api/config</c>; informational.</summary>
     public int? Port { get; set; }

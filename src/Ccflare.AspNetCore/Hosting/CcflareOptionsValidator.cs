@@ -96,6 +96,17 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 failures.Add($"{p}Pricing:{model} prices must be 0 or more.");
             }
         }
+        if (options.PricesFile is { } pricesFile && !string.IsNullOrWhiteSpace(pricesFile))
+        {
+            try
+            {
+                Pricing.PriceList.Load(pricesFile);
+            }
+            catch (Pricing.PriceListException ex)
+            {
+                failures.Add($"{p}PricesFile '{pricesFile}' {ex.Message}.");
+            }
+        }
         var breaker = options.CircuitBreaker;
         if (breaker.FailureRatio is <= 0 or > 1)
         {
@@ -121,6 +132,20 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 {
                     failures.Add($"{p}Headers:{key} contains an invalid header name '{header}'.");
                 }
+            }
+        }
+        foreach (var host in options.AllowedHosts)
+        {
+            if (string.IsNullOrWhiteSpace(host) || host == "*" || host.Contains("://", StringComparison.Ordinal) || host.AsSpan().IndexOfAny(" \t\r\n/") >= 0)
+            {
+                failures.Add($"{p}AllowedHosts contains '{host}'; list host names such as 'ccflare.example.com' or '*.example.com' (no scheme, path or '*').");
+            }
+        }
+        foreach (var origin in options.AllowedOrigins)
+        {
+            if (origin is null || !Security.OriginText.TryNormalize(origin, out _))
+            {
+                failures.Add($"{p}AllowedOrigins contains '{origin}'; list origins such as 'https://app.example.com' (scheme, host and optional port, no path).");
             }
         }
         if (!(options.Usage.SwitchAtUtilization is > 0 and <= 1))

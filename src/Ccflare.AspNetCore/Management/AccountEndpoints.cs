@@ -2,6 +2,7 @@ using Ccflare.Accounts;
 using Ccflare.Hosting;
 using Ccflare.Http;
 using Ccflare.Providers;
+using Ccflare.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -64,7 +65,7 @@ internal static class AccountEndpoints
         });
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time)
+    private static async Task<IResult> CreateAsync(HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time, BaseUrlGuard baseUrls)
     {
         var (body, error) = await ManagementJson.ReadAsync<CreateAccountRequest>(context).ConfigureAwait(false);
         if (error is not null)
@@ -79,6 +80,7 @@ internal static class AccountEndpoints
             ?? AccountRules.ValidatePriority(request.Priority)
             ?? AccountRules.ValidateBaseUrl(request.BaseUrl);
         var authMethod = request.AuthMethod ?? AccountAuthMethods.ApiKey;
+        problem ??= await baseUrls.CheckAsync(request.BaseUrl, context.RequestAborted).ConfigureAwait(false);
         if (problem is null && authMethod is not (AccountAuthMethods.ApiKey or AccountAuthMethods.OAuth))
         {
             problem = "auth_method must be 'api_key' or 'oauth'.";
@@ -130,7 +132,7 @@ internal static class AccountEndpoints
             statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> UpdateAsync(string id, HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time)
+    private static async Task<IResult> UpdateAsync(string id, HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time, BaseUrlGuard baseUrls)
     {
         var (body, error) = await ManagementJson.ReadAsync<UpdateAccountRequest>(context).ConfigureAwait(false);
         if (error is not null)
@@ -162,6 +164,10 @@ internal static class AccountEndpoints
             ?? AccountRules.ValidateWeight(request.Weight)
             ?? AccountRules.ValidatePriority(request.Priority)
             ?? (clearBaseUrl ? null : AccountRules.ValidateBaseUrl(baseUrl));
+        if (problem is null && !clearBaseUrl)
+        {
+            problem = await baseUrls.CheckAsync(baseUrl, context.RequestAborted).ConfigureAwait(false);
+        }
         if (problem is null && request.Name is null && !baseUrlSent && request.Weight is null && request.Priority is null)
         {
             problem = "Nothing to update: send name, base_url, weight or priority.";

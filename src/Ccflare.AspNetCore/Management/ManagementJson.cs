@@ -42,6 +42,12 @@ internal static class ManagementJson
                 }
                 return (default, JsonErrors.Result(StatusCodes.Status400BadRequest, "A JSON request body is required."));
             }
+            if (!IsJsonContentType(context.Request.ContentType))
+            {
+                // Forms and text/plain are what a cross-site page can send without a preflight.
+                return (default, JsonErrors.Result(StatusCodes.Status415UnsupportedMediaType,
+                    "Management request bodies must be JSON: send 'Content-Type: application/json'."));
+            }
             if (!System.Text.Unicode.Utf8.IsValid(body.Span))
             {
                 return (default, JsonErrors.Result(StatusCodes.Status400BadRequest, "The request body is not valid UTF-8."));
@@ -85,6 +91,11 @@ internal static class ManagementJson
         }
         return await next(invocation).ConfigureAwait(false);
     }
+
+    internal static bool IsJsonContentType(string? contentType) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+        && (mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (mediaType.Type.Equals("application", StringComparison.OrdinalIgnoreCase) && mediaType.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)));
 
     public static IResult Success(string message) =>
         Results.Json(new SuccessBody(true, message), CcflareJson.Options);

@@ -26,7 +26,11 @@ internal static class RequestEndpoints
             {
                 return error!;
             }
-            var records = await store.GetRecentRequestsAsync(limit, includePayloads: false, context.RequestAborted).ConfigureAwait(false);
+            if (!TryReadClientSession(context, out var session, out error))
+            {
+                return error!;
+            }
+            var records = await RecentAsync(store, session, limit, includePayloads: false, context.RequestAborted).ConfigureAwait(false);
             var list = new List<RequestSummaryResponse>(records.Count);
             foreach (var record in records)
             {
@@ -41,7 +45,11 @@ internal static class RequestEndpoints
             {
                 return error!;
             }
-            var records = await store.GetRecentRequestsAsync(limit, includePayloads: true, context.RequestAborted).ConfigureAwait(false);
+            if (!TryReadClientSession(context, out var session, out error))
+            {
+                return error!;
+            }
+            var records = await RecentAsync(store, session, limit, includePayloads: true, context.RequestAborted).ConfigureAwait(false);
             var list = new List<RequestDetailResponse>(records.Count);
             foreach (var record in records)
             {
@@ -83,6 +91,65 @@ internal static class RequestEndpoints
         return RequestSummaryResponse.From(record, AccountName(record, registry), userName, costUnknown);
     }
 
+    /// <summary>
+    /// The newest <paramref name="limit"/> requests, newest first; with a client session, only that
+    /// session's (read through the store's query, keeping the last <paramref name="limit"/> rows).
+    /// </summary>
+    private static async Task<IReadOnlyList<RequestRecord>> RecentAsync(ICcflareStore store, string? clientSessionId, int limit, bool includePayloads, CancellationToken cancellationToken)
+    {
+        if (clientSessionId is null)
+        {
+            return await store.GetRecentRequestsAsync(limit, includePayloads, cancellationToken).ConfigureAwait(false);
+        }
+        var newest = new Queue<RequestRecord>(Math.Min(limit, 256));
+        await foreach (var record in store.QueryRequestsAsync(new RequestQuery { ClientSessionIds = [clientSessionId] }, cancellationToken).ConfigureAwait(false))
+        {
+            // A third-party store written before the session filter existed returns every row.
+            if (!string.Equals(record.ClientSessionId, clientSessionId, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            if (newest.Count == limit)
+            {
+                newest.Dequeue();
+            }
+            newest.Enqueue(record);
+        }
+        var list = new List<RequestRecord>(newest.Count);
+        while (newest.Count > 0)
+        {
+            list.Add(newest.Dequeue());
+        }
+        list.Reverse();
+        if (includePayloads)
+        {
+            for (var i = 0; i < list.Count; i++)
+            {
+                list[i] = await store.GetRequestAsync(list[i].Id, cancellationToken).ConfigureAwait(false) ?? list[i];
+            }
+        }
+        return list;
+    }
+
+    /// <summary>Reads the optional <c>clientSessionId</c> filter.</summary>
+    internal static bool TryReadClientSession(HttpContext context, out string? clientSessionId, out IResult? error)
+    {
+        error = null;
+        clientSessionId = null;
+        var raw = context.Request.Query["clientSessionId"];
+        if (raw.Count == 0 || string.IsNullOrEmpty(raw[0]))
+        {
+            return true;
+        }
+        if (raw.Count > 1 || raw[0]!.Length > 200)
+        {
+            error = JsonErrors.Result(StatusCodes.Status400BadRequest, "clientSessionId must be given once and be at most 200 characters.");
+            return false;
+        }
+        clientSessionId = raw[0];
+        return true;
+    }
+
     private static string? AccountName(RequestRecord record, AccountRegistry registry) =>
         record.AccountName ?? (record.AccountUsed is { } id ? registry.Find(id)?.Name : null);
 
@@ -105,8 +172,9 @@ internal static class RequestEndpoints
 }
 
 /// <summary>
-/// A request as <c>GET /api/requests</c> shows it (ccflare's camelCase names). <c>costUnknown</c> is
-/// Ccflare's addition: true when the response reported tokens but the model has no price (cost 0).
+/// A request as <c>GET /api/requests</c> shows it (ccflare's camelCase names). <c>costUnknown</c> and
+/// <c>costEstimated</c> are Ccflare's additions: true when the response reported tokens but neither the
+/// model nor its family has a price (cost 0), and when the cost is the model family's estimate.
 /// </summary>
 internal sealed record RequestSummaryResponse(
     string Id, DateTimeOffset Timestamp, string Method, string Path, string? Provider, string? UpstreamPath,
@@ -115,14 +183,14 @@ internal sealed record RequestSummaryResponse(
     long? OutputTokens, long? CacheReadInputTokens, long? CacheCreationInputTokens, long? ReasoningTokens, decimal? CostUsd,
     double? TokensPerSecond, double? TtftMs, double? ProxyOverheadMs, double? UpstreamTtfbMs, double? StreamingDurationMs,
     string? ResponseId, string? PreviousResponseId, string? ResponseChainId, string? ClientSessionId, string? UserId, string? UserName,
-    bool CostUnknown = false)
+    bool CostUnknown = false, bool CostEstimated = false)
 {
     public static RequestSummaryResponse From(RequestRecord r, string? accountName, string? userName = null, bool costUnknown = false) => new(
         r.Id, r.Timestamp, r.Method, r.Path, r.Provider, r.UpstreamPath, r.AccountUsed, accountName, r.StatusCode, r.Success,
         r.ErrorMessage, r.ResponseTimeMs, r.FailoverAttempts, r.Model, r.PromptTokens, r.CompletionTokens, r.TotalTokens,
         r.InputTokens, r.OutputTokens, r.CacheReadInputTokens, r.CacheCreationInputTokens, r.ReasoningTokens, r.CostUsd,
         r.OutputTokensPerSecond, r.TtftMs, r.ProxyOverheadMs, r.UpstreamTtfbMs, r.StreamingDurationMs, r.ResponseId,
-        r.PreviousResponseId, r.ResponseChainId, r.ClientSessionId, r.UserId, userName, costUnknown);
+        r.PreviousResponseId, r.ResponseChainId, r.ClientSessionId, r.UserId, userName, costUnknown, r.CostEstimated);
 }
 
 /// <summary>

@@ -17,7 +17,7 @@ internal static class StatsEndpoints
     {
         api.MapGet("/stats", async (HttpContext context, ICcflareStore store, AccountRegistry registry, RequestRecorder recorder, RequestWriter writer) =>
         {
-            var (totals, top) = store is ICcflareRequestAggregates aggregates
+            var (totals, top) = store.Capability<ICcflareRequestAggregates>() is { } aggregates
                 ? await AnalyticsCalculator.StatsAsync(aggregates, id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false)
                 : await AnalyticsCalculator.StatsAsync(
                     store.QueryRequestsAsync(new RequestQuery(), context.RequestAborted), id => registry.Find(id)?.Name, context.RequestAborted).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Serialization;
 using Ccflare.Http;
 using Ccflare.Management;
+using Ccflare.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -88,7 +89,7 @@ internal static class OAuthEndpoints
             return result.Succeeded
                 ? Page(StatusCodes.Status200OK, "Signed in", $"Account '{result.Value!.Name}' was added. You can close this window.")
                 : Page(result.StatusCode, "Sign-in failed", result.Error!);
-        });
+        }).RequireCcflareBrowserRules(BrowserSurface.Management);
     }
 
     private static IResult Page(int statusCode, string title, string message)

@@ -40,7 +40,7 @@ internal sealed class OAuthSignIn(
     OAuthProviders providers,
     ProviderRegistry known,
     OAuthTokenClient tokens,
-    SecretProtectingStore store,
+    AccountStore store,
     AccountRegistry registry,
     AccountService accounts,
     IOptionsMonitor<CcflareOptions> options,

@@ -9,7 +9,7 @@ namespace Ccflare.OAuth;
 internal sealed record OAuthTokens(string AccessToken, string? RefreshToken, DateTimeOffset? ExpiresAt);
 
 /// <summary>A token endpoint refused or failed; <see cref="Exception.Message"/> never contains a code, verifier or token.</summary>
-internal sealed class OAuthTokenException(string message, int? statusCode, bool isTransient) : Exception(message)
+internal sealed class OAuthTokenException(string message, int? statusCode, bool isTransient, Exception? inner = null) : Exception(message, inner)
 {
     /// <summary>HTTP status of the token endpoint's answer, or null when it could not be reached.</summary>
     public int? StatusCode { get; } = statusCode;
@@ -75,7 +75,8 @@ internal sealed class OAuthTokenClient(IHttpClientFactory clientFactory, TimePro
         }
         catch (HttpRequestException ex)
         {
-            throw new OAuthTokenException($"The token endpoint could not be reached: {ex.Message}", null, isTransient: true);
+            // The socket error's text stays in the log (the inner exception), not in messages shown to users.
+            throw new OAuthTokenException("The token endpoint could not be reached.", null, isTransient: true, ex);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

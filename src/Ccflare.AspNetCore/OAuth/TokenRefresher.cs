@@ -32,7 +32,8 @@ internal sealed class TokenRefresher(
     OAuthTokenClient tokens,
     AccountService accounts,
     AccountRegistry registry,
-    SecretProtectingStore store,
+    ICcflareStore store,
+    AccountStore accountStore,
     IOptionsMonitor<CcflareOptions> options,
     TimeProvider time,
     ILogger<TokenRefresher> logger)
@@ -69,7 +70,7 @@ internal sealed class TokenRefresher(
 
     private async Task<string?> RefreshCoreAsync(AccountState account, TimeSpan lookAhead)
     {
-        if (store.Inner is not ICcflareStoreLocks locks || account.Snapshot.AuthMethod != AccountAuthMethods.OAuth
+        if (store.Capability<ICcflareStoreLocks>() is not { } locks || account.Snapshot.AuthMethod != AccountAuthMethods.OAuth
             || string.IsNullOrEmpty(account.Snapshot.RefreshToken))
         {
             return await RefreshUnlockedAsync(account, lookAhead).ConfigureAwait(false);
@@ -93,11 +94,11 @@ internal sealed class TokenRefresher(
         await using (held.ConfigureAwait(false))
         {
             // Another instance may have refreshed while this one waited: adopt its tokens from the row.
-            foreach (var row in await store.GetAccountsAsync(timeout.Token).ConfigureAwait(false))
+            foreach (var row in await accountStore.GetAccountsAsync(timeout.Token).ConfigureAwait(false))
             {
                 var refreshedThere = row.ExpiresAt is { } stored && (account.Snapshot.ExpiresAt is not { } live || stored > live);
                 var refusedThere = row.TokenStatus is not null && account.Snapshot.TokenStatus is null;
-                if (row.Id == account.Id && (refreshedThere || refusedThere) && row.TokenStatus != SecretProtectingStore.DecryptFailedStatus)
+                if (row.Id == account.Id && (refreshedThere || refusedThere) && row.TokenStatus != AccountStore.DecryptFailedStatus)
                 {
                     account.Update(row, static (a, r) => a with
                     {

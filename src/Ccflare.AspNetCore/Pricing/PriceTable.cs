@@ -6,127 +6,95 @@ using Microsoft.Extensions.Options;
 
 namespace Ccflare.Pricing;
 
+/// <summary>A model's price and whether it is its family's estimate rather than its own.</summary>
+internal readonly record struct PriceMatch(ModelPrice Price, bool Estimated);
+
 /// <summary>
-/// Per-model prices: the built-in table for current Anthropic and OpenAI models, overridden
-/// and extended by <see cref="CcflareOptions.Pricing"/>. A model id matches the entry with
-/// the longest prefix of it (case-insensitive), so dated ids like <c>claude-sonnet-4-5-20250929</c>
-/// use the <c>claude-sonnet-4-5</c> price. Unknown models are never guessed: they cost 0
-/// and are reported once in the log.
+/// Per-model prices: the built-in list shipped with the package (<c>Pricing/prices.json</c>), extended
+/// or replaced by the file at <see cref="CcflareOptions.PricesFile"/> (reloaded when it changes) and
+/// then by <see cref="CcflareOptions.Pricing"/>. A model id is priced by, in order: its own entry; the
+/// entry of the id without a snapshot date or alias suffix (<c>claude-sonnet-4-5-20250929</c> is
+/// <c>claude-sonnet-4-5</c>); a configured <c>Ccflare:Pricing</c> key it starts with, unless what follows
+/// is a version number; the newest known model of its family (<c>claude-opus-9-9</c> is priced as the
+/// newest <c>claude-opus-*</c>), marked as an estimate. A newer model never takes an older one's price by
+/// prefix (<c>claude-opus-4-8</c> is not <c>claude-opus-4</c>). A model of no known family costs 0 and is
+/// reported once in the log.
 /// </summary>
-internal sealed class PriceTable
+internal sealed class PriceTable : IDisposable
 {
-    private readonly KeyValuePair<string, ModelPrice>[] _entries;
-    private readonly ConcurrentDictionary<string, ModelPrice?> _cache = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>How often the prices file is checked for changes.</summary>
+    internal static readonly TimeSpan ReloadInterval = TimeSpan.FromSeconds(2);
+
+    private readonly IReadOnlyDictionary<string, ModelPrice> _configured;
+    private readonly string? _pricesFile;
+    private readonly ILogger _logger;
+    private readonly ITimer? _timer;
     private readonly ConcurrentDictionary<string, byte> _reportedUnknown = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ILogger<PriceTable> _logger;
+    private readonly Lock _reloadGate = new();
+    private volatile Snapshot _snapshot;
+    private (DateTime WriteTime, long Length) _fileStamp;
 
-    public PriceTable(IOptions<CcflareOptions> options, ILogger<PriceTable> logger)
-        : this(options.Value.Pricing, logger)
+    public PriceTable(IOptions<CcflareOptions> options, ILogger<PriceTable> logger, TimeProvider time)
+        : this(options.Value.Pricing, options.Value.PricesFile, time, logger)
     {
     }
 
-    internal PriceTable(IReadOnlyDictionary<string, ModelPrice> overrides, ILogger<PriceTable> logger)
+    /// <summary>A table of the built-in prices and <paramref name="configured"/> only.</summary>
+    internal PriceTable(IReadOnlyDictionary<string, ModelPrice> configured, ILogger logger)
+        : this(configured, pricesFile: null, time: null, logger)
     {
+    }
+
+    internal PriceTable(IReadOnlyDictionary<string, ModelPrice> configured, string? pricesFile, TimeProvider? time, ILogger logger)
+    {
+        _configured = configured;
+        _pricesFile = string.IsNullOrWhiteSpace(pricesFile) ? null : Path.GetFullPath(pricesFile);
         _logger = logger;
-        var merged = new Dictionary<string, ModelPrice>(BuiltIn, StringComparer.OrdinalIgnoreCase);
-        foreach (var (model, price) in overrides)
+        _snapshot = new Snapshot(PriceList.BuiltIn, null, configured);
+        if (_pricesFile is not null)
         {
-            merged[model] = price;
-        }
-        // Longest prefix first, so the first match wins.
-        _entries = [.. merged.OrderByDescending(e => e.Key.Length).ThenBy(e => e.Key, StringComparer.Ordinal)];
-    }
-
-    /// <summary>The built-in prices (USD per million tokens; cache write = Anthropic's 5-minute cache write).</summary>
-    public static IReadOnlyDictionary<string, ModelPrice> BuiltIn { get; } = new Dictionary<string, ModelPrice>(StringComparer.OrdinalIgnoreCase)
-    {
-        // Anthropic
-        ["claude-opus-4-5"] = Anthropic(5m, 25m),
-        ["claude-opus-4-1"] = Anthropic(15m, 75m),
-        ["claude-opus-4"] = Anthropic(15m, 75m),
-        ["claude-sonnet-4-5"] = Anthropic(3m, 15m),
-        ["claude-sonnet-4"] = Anthropic(3m, 15m),
-        ["claude-haiku-4-5"] = Anthropic(1m, 5m),
-        ["claude-3-7-sonnet"] = Anthropic(3m, 15m),
-        ["claude-3-5-sonnet"] = Anthropic(3m, 15m),
-        ["claude-3-5-haiku"] = Anthropic(0.8m, 4m),
-        ["claude-3-opus"] = Anthropic(15m, 75m),
-        ["claude-3-sonnet"] = Anthropic(3m, 15m),
-        ["claude-3-haiku"] = new ModelPrice { Input = 0.25m, Output = 1.25m, CacheRead = 0.03m, CacheWrite = 0.30m },
-
-        // OpenAI
-        ["gpt-5.1-codex-mini"] = OpenAI(0.25m, 0.025m, 2m),
-        ["gpt-5.1-codex"] = OpenAI(1.25m, 0.125m, 10m),
-        ["gpt-5.1"] = OpenAI(1.25m, 0.125m, 10m),
-        ["gpt-5-codex"] = OpenAI(1.25m, 0.125m, 10m),
-        ["gpt-5-mini"] = OpenAI(0.25m, 0.025m, 2m),
-        ["gpt-5-nano"] = OpenAI(0.05m, 0.005m, 0.4m),
-        ["gpt-5"] = OpenAI(1.25m, 0.125m, 10m),
-        ["gpt-4.1-mini"] = OpenAI(0.4m, 0.1m, 1.6m),
-        ["gpt-4.1-nano"] = OpenAI(0.1m, 0.025m, 0.4m),
-        ["gpt-4.1"] = OpenAI(2m, 0.5m, 8m),
-        ["gpt-4o-mini"] = OpenAI(0.15m, 0.075m, 0.6m),
-        ["gpt-4o"] = OpenAI(2.5m, 1.25m, 10m),
-        ["o4-mini"] = OpenAI(1.1m, 0.275m, 4.4m),
-        ["o3-pro"] = OpenAI(20m, 20m, 80m),
-        ["o3-mini"] = OpenAI(1.1m, 0.55m, 4.4m),
-        ["o3"] = OpenAI(2m, 0.5m, 8m),
-        ["o1-pro"] = OpenAI(150m, 150m, 600m),
-        ["o1-mini"] = OpenAI(1.1m, 0.55m, 4.4m),
-        ["o1"] = OpenAI(15m, 7.5m, 60m),
-        ["codex-mini-latest"] = OpenAI(1.5m, 0.375m, 6m),
-    };
-
-    // Anthropic cache reads cost 10% and 5-minute cache writes 125% of the input price.
-    private static ModelPrice Anthropic(decimal input, decimal output) =>
-        new() { Input = input, Output = output, CacheRead = input / 10m, CacheWrite = input * 1.25m };
-
-    private static ModelPrice OpenAI(decimal input, decimal cachedInput, decimal output) =>
-        new() { Input = input, Output = output, CacheRead = cachedInput, CacheWrite = input };
-
-    /// <summary>The price for <paramref name="model"/>, or null when no entry matches.</summary>
-    public ModelPrice? Find(string? model)
-    {
-        if (string.IsNullOrEmpty(model))
-        {
-            return null;
-        }
-        return _cache.GetOrAdd(model, static (id, entries) =>
-        {
-            foreach (var (prefix, price) in entries)
+            Reload();
+            if (time is not null)
             {
-                if (id.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-                {
-                    return price;
-                }
+                _timer = time.CreateTimer(static state => ((PriceTable)state!).Reload(), this, ReloadInterval, ReloadInterval);
             }
-            return null;
-        }, _entries);
+        }
     }
+
+    /// <summary>The price for <paramref name="model"/>, or null when neither it nor its family is known.</summary>
+    public ModelPrice? Find(string? model) => Resolve(model)?.Price;
+
+    /// <summary>The price for <paramref name="model"/> and whether it is an estimate, or null when neither it nor its family is known.</summary>
+    public PriceMatch? Resolve(string? model) => string.IsNullOrWhiteSpace(model) ? null : _snapshot.Resolve(model);
 
     /// <summary>
-    /// Cost in USD of <paramref name="usage"/> for <paramref name="model"/>: null when the
-    /// response reported no tokens, 0 (and <paramref name="unknown"/> set) when the model has no price.
+    /// Cost in USD of <paramref name="usage"/> for <paramref name="model"/>: null when the response
+    /// reported no tokens, 0 (and <paramref name="unknown"/> set) when neither the model nor its family
+    /// has a price; <paramref name="estimated"/> when the family's price was used.
     /// </summary>
-    public decimal? Cost(string? model, UsageInfo usage, out bool unknown)
+    public decimal? Cost(string? model, UsageInfo usage, out bool unknown, out bool estimated)
     {
         unknown = false;
+        estimated = false;
         if (!usage.HasTokens)
         {
             return null;
         }
-        var price = Find(model);
-        if (price is null)
+        if (Resolve(model) is not { } match)
         {
             unknown = true;
-            if (_reportedUnknown.TryAdd(model ?? string.Empty, 0))
+            if (_reportedUnknown.Count < 1024 && _reportedUnknown.TryAdd(model ?? string.Empty, 0))
             {
                 Log.UnknownModelPrice(_logger, model ?? "(none)");
             }
             return 0m;
         }
-        return Compute(price, usage);
+        estimated = match.Estimated;
+        return Compute(match.Price, usage);
     }
+
+    /// <inheritdoc cref="Cost(string?, UsageInfo, out bool, out bool)"/>
+    public decimal? Cost(string? model, UsageInfo usage, out bool unknown) => Cost(model, usage, out unknown, out _);
 
     /// <summary>Input, cache and output tokens times their prices. Reasoning tokens are part of output tokens.</summary>
     public static decimal Compute(ModelPrice price, UsageInfo usage) =>
@@ -134,4 +102,148 @@ internal sealed class PriceTable
         + (usage.CacheReadInputTokens ?? 0) * price.CacheRead
         + (usage.CacheCreationInputTokens ?? 0) * price.CacheWrite
         + (usage.OutputTokens ?? 0) * price.Output) / 1_000_000m;
+
+    /// <summary>Reads the prices file again when it changed; a file that cannot be used keeps the last good table.</summary>
+    internal void Reload()
+    {
+        if (_pricesFile is not { } path)
+        {
+            return;
+        }
+        lock (_reloadGate)
+        {
+            (DateTime, long) stamp;
+            try
+            {
+                var info = new FileInfo(path);
+                stamp = info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -1);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                stamp = (DateTime.MinValue, -1);
+            }
+            if (stamp == _fileStamp)
+            {
+                return;
+            }
+            _fileStamp = stamp;
+            try
+            {
+                var contents = PriceList.Load(path);
+                _snapshot = new Snapshot(PriceList.BuiltIn, contents, _configured);
+                Log.PricesFileLoaded(_logger, path, contents.Prices.Count);
+            }
+            catch (PriceListException ex)
+            {
+                Log.PricesFileRejected(_logger, path, ex.Message);
+            }
+        }
+    }
+
+    public void Dispose() => _timer?.Dispose();
+
+    /// <summary>One immutable generation of the table; a reload swaps in a new one.</summary>
+    private sealed class Snapshot
+    {
+        private const int MaxCachedIds = 4096;
+
+        private readonly Dictionary<string, ModelPrice> _exact = new(StringComparer.OrdinalIgnoreCase);
+        private readonly KeyValuePair<string, ModelPrice>[] _configuredPrefixes;
+        private readonly Dictionary<string, (int[] Version, ModelPrice Price)> _newestOfFamily = new(StringComparer.OrdinalIgnoreCase);
+        private readonly ConcurrentDictionary<string, PriceMatch?> _cache = new(StringComparer.OrdinalIgnoreCase);
+
+        public Snapshot(IReadOnlyDictionary<string, ModelPrice> builtIn, PriceList.Contents? file, IReadOnlyDictionary<string, ModelPrice> configured)
+        {
+            if (file is not { Replace: true })
+            {
+                AddAll(builtIn);
+            }
+            if (file is not null)
+            {
+                AddAll(file.Prices);
+            }
+            AddAll(configured);
+            var prefixes = new List<KeyValuePair<string, ModelPrice>>(configured.Count);
+            foreach (var (model, price) in configured)
+            {
+                prefixes.Add(new(ModelId.Normalize(model), price));
+            }
+            // Longest first, so the most specific configured key wins.
+            _configuredPrefixes = [.. prefixes.OrderByDescending(e => e.Key.Length).ThenBy(e => e.Key, StringComparer.Ordinal)];
+            foreach (var (model, price) in _exact)
+            {
+                var id = ModelId.WithoutSuffix(model) ?? model;
+                if (ModelId.TryFamily(id, out var family, out var version)
+                    && (!_newestOfFamily.TryGetValue(family, out var newest) || ModelId.CompareVersions(version, newest.Version) > 0))
+                {
+                    _newestOfFamily[family] = (version, price);
+                }
+            }
+        }
+
+        private void AddAll(IReadOnlyDictionary<string, ModelPrice> prices)
+        {
+            foreach (var (model, price) in prices)
+            {
+                _exact[ModelId.Normalize(model)] = price;
+            }
+        }
+
+        public PriceMatch? Resolve(string model)
+        {
+            if (_cache.TryGetValue(model, out var cached))
+            {
+                return cached;
+            }
+            var match = Lookup(ModelId.Normalize(model));
+            if (_cache.Count < MaxCachedIds)
+            {
+                _cache.TryAdd(model, match);
+            }
+            return match;
+        }
+
+        private PriceMatch? Lookup(string id)
+        {
+            if (_exact.TryGetValue(id, out var price))
+            {
+                return new PriceMatch(price, Estimated: false);
+            }
+            var baseId = id;
+            while (ModelId.WithoutSuffix(baseId) is { } shorter)
+            {
+                baseId = shorter;
+                if (_exact.TryGetValue(baseId, out price))
+                {
+                    return new PriceMatch(price, Estimated: false);
+                }
+            }
+            foreach (var (prefix, configuredPrice) in _configuredPrefixes)
+            {
+                if (baseId.StartsWith(prefix, StringComparison.Ordinal) && !StartsWithVersion(baseId.AsSpan(prefix.Length)))
+                {
+                    return new PriceMatch(configuredPrice, Estimated: false);
+                }
+            }
+            if (ModelId.TryFamily(baseId, out var family, out _) && _newestOfFamily.TryGetValue(family, out var newest))
+            {
+                return new PriceMatch(newest.Price, Estimated: true);
+            }
+            return null;
+        }
+
+        /// <summary>True when what follows a prefix names another version (<c>-8</c>, <c>.1</c>, <c>5</c>), not a variant (<c>-v2</c>, <c>-beta</c>).</summary>
+        private static bool StartsWithVersion(ReadOnlySpan<char> rest)
+        {
+            if (rest.IsEmpty)
+            {
+                return false;
+            }
+            if (rest[0] is '-' or '.' or '_')
+            {
+                rest = rest[1..];
+            }
+            return !rest.IsEmpty && char.IsAsciiDigit(rest[0]);
+        }
+    }
 }

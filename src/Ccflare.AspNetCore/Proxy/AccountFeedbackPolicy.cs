@@ -41,14 +41,7 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
     }
 
     /// <summary>Counts a request the account answered.</summary>
-    public void RecordAnswered(AccountState account) =>
-        registry.Change(account, time.GetUtcNow(), static (a, now) => a with
-        {
-            RequestCount = a.RequestCount + 1,
-            TotalRequests = a.TotalRequests + 1,
-            SessionRequestCount = a.SessionRequestCount + 1,
-            LastUsed = now,
-        });
+    public void RecordAnswered(AccountState account) => registry.RecordServed(account, time.GetUtcNow());
 
     private void Apply(AccountState account, ProxyExchange exchange, RateLimitInfo info)
     {

@@ -86,6 +86,7 @@ internal sealed class FailoverLoop(
         {
             registry.CollectAvailable(plan.Providers[0].Name, now, candidates);
             ordering.Order(strategy, lbContext, candidates, ref model);
+            RecordSelection(candidates, now);
             return;
         }
         var scratch = new List<AccountState>(8);
@@ -94,7 +95,16 @@ internal sealed class FailoverLoop(
             scratch.Clear();
             registry.CollectAvailable(provider.Name, now, scratch);
             ordering.Order(strategy, lbContext with { Provider = provider.Name }, scratch, ref model);
+            RecordSelection(scratch, now);
             candidates.AddRange(scratch);
+        }
+    }
+
+    private void RecordSelection(List<AccountState> ordered, DateTimeOffset now)
+    {
+        if (ordered.Count > 0)
+        {
+            registry.RecordSelection(ordered[0], now, settings.SessionDuration);
         }
     }
 

@@ -8,12 +8,20 @@ namespace Ccflare.Proxy;
 /// <summary>Which headers cross the proxy, in each direction.</summary>
 internal static class HeaderRules
 {
-    // Client credentials, hop-by-hop and transport headers, and Ccflare's internal headers.
+    /// <summary>
+    /// Client headers that carry the client's own credentials or cookies, for any provider. They never reach
+    /// an upstream: Ccflare injects the account's credential instead.
+    /// </summary>
+    public static readonly FrozenSet<string> ClientCredentialHeaders = FrozenSet.ToFrozenSet(
+    [
+        "authorization", "x-api-key", "proxy-authorization", "cookie", "anthropic-api-key", "x-goog-api-key", "api-key",
+    ], StringComparer.OrdinalIgnoreCase);
+
+    // Hop-by-hop and transport headers, and Ccflare's internal headers.
     private static readonly FrozenSet<string> RequestDropped = FrozenSet.ToFrozenSet(
     [
         "host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-        "proxy-authorization", "proxy-authenticate", "content-length", "expect",
-        "authorization", "x-api-key", "accept-encoding", "x-ccflare-user-id",
+        "proxy-authenticate", "content-length", "expect", "accept-encoding", "x-ccflare-user-id",
     ], StringComparer.OrdinalIgnoreCase);
 
     private static readonly FrozenSet<string> ResponseDropped = FrozenSet.ToFrozenSet(
@@ -23,12 +31,12 @@ internal static class HeaderRules
 
     private static readonly FrozenSet<string> Sensitive = FrozenSet.ToFrozenSet(
     [
-        "authorization", "x-api-key", "proxy-authorization", "cookie", "set-cookie", "x-ccflare-user-id",
+        "authorization", "x-api-key", "proxy-authorization", "cookie", "set-cookie", "x-ccflare-user-id", "anthropic-api-key", "x-goog-api-key", "api-key",
     ], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Whether a client header may cross to any upstream; the provider then applies its own rule.</summary>
     public static bool ForwardRequestHeader(string name) =>
-        !RequestDropped.Contains(name) && !name.StartsWith("x-ccflare-", StringComparison.OrdinalIgnoreCase);
+        !RequestDropped.Contains(name) && !ClientCredentialHeaders.Contains(name) && !name.StartsWith("x-ccflare-", StringComparison.OrdinalIgnoreCase);
 
     public static bool ForwardResponseHeader(string name) => !ResponseDropped.Contains(name);
 

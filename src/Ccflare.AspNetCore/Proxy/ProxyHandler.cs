@@ -101,17 +101,19 @@ internal sealed class ProxyHandler(
     internal ProxyExchange StartExchange(HttpContext context, string provider, string upstreamPath)
     {
         var now = time.GetUtcNow();
+        var storedQuery = PayloadMasking.MaskQuery(context.Request.QueryString.Value);
         var exchange = new ProxyExchange
         {
             // Time-ordered ids: history rows are appended to the end of the primary-key index instead of scattered through it.
             Id = Guid.CreateVersion7(now).ToString(),
             Timestamp = now,
             Method = context.Request.Method,
-            Path = context.Request.Path.Value + context.Request.QueryString.Value,
+            Path = context.Request.Path.Value + storedQuery,
             StartTimestamp = Stopwatch.GetTimestamp(),
             Provider = provider,
-            UpstreamPath = upstreamPath + context.Request.QueryString.Value,
+            UpstreamPath = upstreamPath + storedQuery,
             UserId = context.Items.TryGetValue(ProxyContextKeys.UserId, out var user) ? user as string : null,
+            ClientSessionId = RecordBuilder.ReadClientSessionId(context.Request.Headers),
             Activity = CcflareMetrics.ActivitySource.StartActivity("ccflare.proxy", ActivityKind.Internal),
         };
         exchange.Activity?.SetTag("ccflare.provider", provider);

@@ -92,7 +92,7 @@ internal sealed class ResponseBodyCopier(IOptions<CcflareOptions> options, ILogg
     private async Task FailStreamAsync(HttpContext context, ProxyExchange exchange, Exception ex)
     {
         Log.UpstreamStreamFailed(logger, exchange.Account?.Name ?? "(none)", ex);
-        exchange.ErrorMessage = "Upstream stream failed: " + ex.Message;
+        exchange.ErrorMessage = "Upstream stream failed";
         exchange.StatusCode = StatusCodes.Status502BadGateway;
         if (!context.Response.HasStarted)
         {

@@ -28,7 +28,7 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlerFactor
         var adapted = plan.Adapter?.PrepareRequest(provider);
         var path = adapted?.UpstreamPath ?? plan.UpstreamPath;
         var query = adapted is { ForwardQuery: false } ? QueryString.Empty : context.Request.QueryString;
-        adaptedPath = adapted is null ? null : path + query.Value;
+        adaptedPath = adapted is null ? null : path + PayloadMasking.MaskQuery(query.Value);
         var snapshot = account?.Snapshot;
         var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), _uris.Get(snapshot?.BaseUrl ?? provider.BaseUrl, path, query))
         {
@@ -44,6 +44,7 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlerFactor
             request.Content = plan.Body.CreateContent();
         }
         HeaderRules.CopyRequestHeaders(context.Request.Headers, request, provider, headerPolicy);
+        Security.HopMarker.Add(request, context.Request.Protocol);
         plan.Adapter?.PrepareHeaders(provider, request);
         if (snapshot is not null && secret is not null)
         {
@@ -72,7 +73,7 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlerFactor
         {
             Polly.CircuitBreaker.BrokenCircuitException => "Account circuit open after repeated upstream failures",
             Polly.Timeout.TimeoutRejectedException or OperationCanceledException => "Upstream timed out",
-            _ => "Upstream unreachable: " + ex.Message,
+            _ => "Upstream unreachable",
         };
         Log.UpstreamUnreachable(logger, provider, account ?? "(none)", ex);
     }

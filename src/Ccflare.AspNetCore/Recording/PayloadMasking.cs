@@ -49,6 +49,53 @@ internal static class PayloadMasking
         return false;
     }
 
+    /// <summary>
+    /// The query string as stored: values of parameters named like credentials (<c>key</c>, <c>api_key</c>,
+    /// <c>token</c>, <c>access_token</c>, <c>sig</c>, ...) become <c>***</c>. Returns <paramref name="query"/>
+    /// itself when nothing needed masking (the usual case: no query at all).
+    /// </summary>
+    public static string MaskQuery(string? query)
+    {
+        if (string.IsNullOrEmpty(query))
+        {
+            return string.Empty;
+        }
+        StringBuilder? masked = null;
+        var position = query[0] == '?' ? 1 : 0;
+        var copied = 0;
+        while (position < query.Length)
+        {
+            var end = query.IndexOf('&', position);
+            if (end < 0)
+            {
+                end = query.Length;
+            }
+            var equals = query.IndexOf('=', position, end - position);
+            if (equals > position && end > equals + 1 && IsSensitiveQueryName(Uri.UnescapeDataString(query[position..equals])))
+            {
+                masked ??= new StringBuilder(query.Length);
+                masked.Append(query, copied, equals + 1 - copied).Append(Masked);
+                copied = end;
+            }
+            position = end + 1;
+        }
+        if (masked is null)
+        {
+            return query;
+        }
+        return masked.Append(query, copied, query.Length - copied).ToString();
+    }
+
+    private static bool IsSensitiveQueryName(string name) =>
+        IsSensitiveProperty(name)
+        || name.Equals("key", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("sig", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("signature", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("code", StringComparison.OrdinalIgnoreCase)
+        || name.EndsWith("_key", StringComparison.OrdinalIgnoreCase)
+        || name.EndsWith("-key", StringComparison.OrdinalIgnoreCase)
+        || name.EndsWith("token", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Masks credentials in <paramref name="body"/>; returns the same array when nothing needed masking.</summary>
     public static byte[] Mask(byte[] body, IReadOnlyList<string> secrets)
     {

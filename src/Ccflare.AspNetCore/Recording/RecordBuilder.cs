@@ -15,6 +15,24 @@ internal static class RecordBuilder
     public static RequestRecord Build(ProxyExchange exchange, bool capturePayloads) =>
         Build(exchange, capturePayloads, prices: null, chains: null, out _);
 
+    /// <summary>Reads the client's session id: Claude Code's header, else Codex's (<c>session_id</c>, formerly also <c>conversation_id</c>).</summary>
+    public static string? ReadClientSessionId(Microsoft.AspNetCore.Http.IHeaderDictionary headers)
+    {
+        foreach (var name in ClientSessionHeaders)
+        {
+            if (headers.TryGetValue(name, out var values) && values.Count > 0 && values[0] is { Length: > 0 and <= MaxClientSessionIdLength } value
+                && !value.AsSpan().ContainsAnyInRange('\0', '\u001f'))
+            {
+                return value;
+            }
+        }
+        return null;
+    }
+
+    private const int MaxClientSessionIdLength = 200;
+
+    private static readonly string[] ClientSessionHeaders = ["x-claude-code-session-id", "session_id", "conversation_id"];
+
     public static RequestRecord Build(ProxyExchange exchange, bool capturePayloads, PriceTable? prices, ResponseChains? chains, out bool costUnknown)
     {
         var requestBody = exchange.RequestBodyOwner is { Length: > 0 } owner ? owner.Span : default;
@@ -29,7 +47,8 @@ internal static class RecordBuilder
         // The model that answered wins over the one asked for (aliases resolve to dated ids).
         var model = usage.Model ?? exchange.Model ?? fields.Model;
         costUnknown = false;
-        var cost = prices?.Cost(model, usage, out costUnknown);
+        var costEstimated = false;
+        var cost = prices?.Cost(model, usage, out costUnknown, out costEstimated);
 
         var proxyOverheadMs = exchange.ResponseTimeMs is { } total
             ? Math.Max(0, total - (exchange.UpstreamWaitTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency))
@@ -63,6 +82,7 @@ internal static class RecordBuilder
             CompletionTokens = usage.CompletionTokens,
             TotalTokens = usage.TotalTokens,
             CostUsd = cost,
+            CostEstimated = costEstimated,
             OutputTokensPerSecond = tokensPerSecond,
             InputTokens = usage.InputTokens,
             CacheReadInputTokens = usage.CacheReadInputTokens,

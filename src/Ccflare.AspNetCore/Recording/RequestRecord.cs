@@ -59,6 +59,12 @@ public sealed record RequestRecord
     /// <summary>Cost in US dollars from the price table.</summary>
     public decimal? CostUsd { get; init; }
 
+    /// <summary>
+    /// True when the model had no price of its own and <see cref="CostUsd"/> uses the newest known
+    /// price of its family (for example a new <c>claude-opus-*</c> priced as the newest known Opus).
+    /// </summary>
+    public bool CostEstimated { get; init; }
+
     /// <summary>Output tokens per second of generation.</summary>
     public double? OutputTokensPerSecond { get; init; }
 
@@ -86,7 +92,7 @@ public sealed record RequestRecord
     /// <summary>Id of the first response of a Responses API chain.</summary>
     public string? ResponseChainId { get; init; }
 
-    /// <summary>Client-provided session id, when sent.</summary>
+    /// <summary>The client's session id (Claude Code's <c>x-claude-code-session-id</c>, Codex's <c>session_id</c>), when sent.</summary>
     public string? ClientSessionId { get; init; }
 
     /// <summary>Time to first token.</summary>

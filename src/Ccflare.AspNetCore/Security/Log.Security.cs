@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(606, LogLevel.Error, "Reloading access-key users failed")]
     public static partial void UsersRefreshFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(607, LogLevel.Information, "Browser request {Method} {Path} refused: {Reason}")]
+    public static partial void BrowserRequestRefused(ILogger logger, string method, string path, string reason);
 }

@@ -99,6 +99,9 @@ public sealed record RequestQuery
     /// <summary>User ids to include.</summary>
     public IReadOnlyList<string> UserIds { get; init; } = [];
 
+    /// <summary>Client session ids (<see cref="RequestRecord.ClientSessionId"/>) to include.</summary>
+    public IReadOnlyList<string> ClientSessionIds { get; init; } = [];
+
     /// <summary>Success filter.</summary>
     public RequestStatusFilter Status { get; init; } = RequestStatusFilter.All;
 }

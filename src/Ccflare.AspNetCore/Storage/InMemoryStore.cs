@@ -107,6 +107,7 @@ internal sealed class InMemoryStore : ICcflareStore
         && (query.AccountIds.Count == 0 || (record.AccountUsed is not null && query.AccountIds.Contains(record.AccountUsed)))
         && (query.Models.Count == 0 || (record.Model is not null && query.Models.Contains(record.Model)))
         && (query.UserIds.Count == 0 || (record.UserId is not null && query.UserIds.Contains(record.UserId)))
+        && (query.ClientSessionIds.Count == 0 || (record.ClientSessionId is not null && query.ClientSessionIds.Contains(record.ClientSessionId)))
         && (query.Status switch
         {
             RequestStatusFilter.Success => record.Success,

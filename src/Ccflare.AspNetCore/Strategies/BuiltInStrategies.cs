@@ -1,13 +1,11 @@
-using Ccflare.Accounts;
-
 namespace Ccflare.Strategies;
 
 /// <summary>
 /// ccflare's default: stay on the account whose session started most recently while the
-/// session is younger than the session duration; otherwise start a session on the first
-/// account. Subscription accounts dislike rapid switching.
+/// session is younger than the session duration; otherwise keep the order (the proxy starts a
+/// session on whichever account a strategy puts first). Subscription accounts dislike rapid switching.
 /// </summary>
-internal sealed class SessionStrategy(AccountRegistry registry) : ILoadBalancingStrategy
+internal sealed class SessionStrategy : ILoadBalancingStrategy
 {
     public const string StrategyName = "session";
 
@@ -30,12 +28,6 @@ internal sealed class SessionStrategy(AccountRegistry registry) : ILoadBalancing
                 activeIndex = i;
                 newest = s;
             }
-        }
-
-        if (activeIndex < 0)
-        {
-            registry.Change(candidates[0], context.Now, static (account, now) => account with { SessionStart = now, SessionRequestCount = 0 }, urgent: true);
-            return;
         }
 
         if (activeIndex > 0)

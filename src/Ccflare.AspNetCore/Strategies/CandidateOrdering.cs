@@ -10,8 +10,8 @@ namespace Ccflare.Strategies;
 /// resort, taken only when no account at any level has headroom.
 /// </summary>
 /// <remarks>
-/// The strategy sees one rank only, so its side effects (a new session, a round-robin turn) happen
-/// for accounts it can actually pick. When every account has headroom and one priority, the common
+/// The strategy sees one rank only, so what it keeps between requests (a round-robin turn) and the
+/// session the proxy starts on its first account concern accounts it can actually pick. When every account has headroom and one priority, the common
 /// case, the strategy orders the list as it is and nothing is allocated.
 /// </remarks>
 internal sealed class CandidateOrdering(IOptions<CcflareOptions> options, NearLimitPolicy nearLimit)

@@ -7,7 +7,11 @@ namespace Ccflare;
 /// resulting order and fails over along it. Register with
 /// <c>builder.AddStrategy&lt;T&gt;()</c>; select by <see cref="Name"/>.
 /// </summary>
-/// <remarks>Called on the hot path: avoid allocations and blocking calls.</remarks>
+/// <remarks>
+/// Called on the hot path: avoid allocations and blocking calls. A strategy only orders: it sees each
+/// account through <see cref="AccountState"/>, which holds no credential, and changes nothing; the proxy
+/// counts requests and keeps sessions for the account that actually served.
+/// </remarks>
 public interface ILoadBalancingStrategy
 {
     /// <summary>Unique name, as used by <c>lb_strategy</c> and <c>POST /api/config/strategy</c>.</summary>

@@ -155,7 +155,26 @@ public sealed class SdkHistoryTests : IAsyncLifetime
 
         Assert.Equal(0m, row.Decimal("costUsd"));
         Assert.True(row.GetProperty("costUnknown").GetBoolean());
+        Assert.False(row.GetProperty("costEstimated").GetBoolean());
         Assert.Equal(14, row.Long("totalTokens"));
+    }
+
+    [Fact]
+    public async Task Current_models_are_priced_and_a_model_newer_than_the_price_list_takes_its_familys_price_marked_estimated()
+    {
+        var client = SdkClients.Anthropic(_host.BaseUrl + "/v1/anthropic");
+        await client.Messages.Create(new MessageCreateParams { Model = "claude-opus-4-8", MaxTokens = 100, Messages = [new UserMessageParam("Hi")] });
+        var known = await OnlyRequestAsync();
+        await client.Messages.Create(new MessageCreateParams { Model = "claude-opus-9-9", MaxTokens = 100, Messages = [new UserMessageParam("Hi")] });
+        var rows = await HistoryApi.RequestsAsync(_host);
+        var estimated = Assert.Single(rows, r => r.Str("model") == "claude-opus-9-9");
+
+        Assert.Equal(0.000185m, known.Decimal("costUsd")); // 12 x $5 + 5 x $25 per million, not claude-opus-4's $15/$75
+        Assert.False(known.GetProperty("costEstimated").GetBoolean());
+        Assert.False(known.GetProperty("costUnknown").GetBoolean());
+        Assert.Equal(0.000148m, estimated.Decimal("costUsd")); // the newest known Opus (5.5): 12 x $4 + 5 x $20 per million
+        Assert.True(estimated.GetProperty("costEstimated").GetBoolean());
+        Assert.False(estimated.GetProperty("costUnknown").GetBoolean());
     }
 
     [Fact]

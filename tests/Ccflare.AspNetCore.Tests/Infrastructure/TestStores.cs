@@ -1,3 +1,4 @@
+using Ccflare.Accounts;
 using Ccflare.Security;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,10 +9,12 @@ namespace Ccflare.Tests.Infrastructure;
 /// <summary>Stores wired like the host wires them, for tests that build core pieces by hand.</summary>
 public static class TestStores
 {
-    internal static SecretProtectingStore Protected(ICcflareStore inner)
+    /// <summary>Account persistence over <paramref name="inner"/>, encrypting with a throw-away key ring.</summary>
+    internal static AccountStore Accounts(ICcflareStore inner)
     {
         var services = new ServiceCollection();
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
-        return new SecretProtectingStore(inner, new SecretProtector(services.BuildServiceProvider()), NullLogger<SecretProtectingStore>.Instance);
+        var provider = services.BuildServiceProvider().GetRequiredService<IDataProtectionProvider>();
+        return new AccountStore(inner, new SecretProtector(provider), NullLogger<AccountStore>.Instance);
     }
 }

@@ -38,7 +38,7 @@ public sealed class TokenRefreshTests : OAuthHostTests
 
     private async Task<Account> StoredAsync(string id)
     {
-        var accounts = await Host.Services.GetRequiredService<SecretProtectingStore>().GetAccountsAsync(CancellationToken.None);
+        var accounts = await Host.Services.GetRequiredService<AccountStore>().GetAccountsAsync(CancellationToken.None);
         return accounts.Single(a => a.Id == id);
     }
 

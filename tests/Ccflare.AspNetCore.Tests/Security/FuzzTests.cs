@@ -113,8 +113,8 @@ public sealed class FuzzTests
         await using var host = await CcflareTestHost.StartAsync(host: b => b.WebHost.ConfigureKestrel(Ccflare.Security.CcflareKestrelLimits.Apply));
         var anthropicId = await host.AddAccountAsync("anthropic-1", "anthropic", "sk-ant-fuzz-account", upstream.BaseUrl + "/base");
         var openaiId = await host.AddAccountAsync("openai-1", "openai", "sk-openai-fuzz-account", upstream.OpenAIBaseUrl);
-        // Read through the secret-protecting layer: raw rows hold ciphertext, which changes on every rewrite.
-        var store = host.Services.GetRequiredService<Ccflare.Security.SecretProtectingStore>();
+        // Read through account persistence, which decrypts: raw rows hold ciphertext, which changes on every rewrite.
+        var store = host.Services.GetRequiredService<Ccflare.Accounts.AccountStore>();
         var before = (await store.GetAccountsAsync(default)).ToDictionary(a => a.Id);
         var baseUri = new Uri(host.BaseUrl);
         var outcomes = new ConcurrentBag<Outcome>();

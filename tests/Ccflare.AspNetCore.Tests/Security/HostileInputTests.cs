@@ -133,7 +133,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
         chunks.Append("0\r\n\r\n");
         var chunked = await RawHttp.SendAsync(new Uri(host.BaseUrl),
-            $"POST /v1/anthropic/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunks}");
+            $"POST /v1/anthropic/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunks}");
         Assert.Equal(413, chunked.Status);
         ErrorJson.AssertError(chunked.Body);
 
@@ -196,8 +196,12 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
 
         // Absolute-form with a matching Host: only the path is used; the request goes to the account's base URL.
-        var absolute = await RawHttp.SendAsync(baseUri, Raw("POST", "http://evil.example/v1/anthropic/v1/messages", body).Replace("Host: 127.0.0.1", "Host: evil.example", StringComparison.Ordinal));
+        var absolute = await RawHttp.SendAsync(baseUri, Raw("POST", "http://localhost/v1/anthropic/v1/messages", body).Replace("Host: 127.0.0.1", "Host: localhost", StringComparison.Ordinal));
         Assert.Equal(200, absolute.Status);
+        // The same with a foreign name is what a DNS-rebound page sends: refused before any forwarding.
+        var rebound = await RawHttp.SendAsync(baseUri, Raw("POST", "http://evil.example/v1/anthropic/v1/messages", body).Replace("Host: 127.0.0.1", "Host: evil.example", StringComparison.Ordinal));
+        Assert.Equal(403, rebound.Status);
+        Assert.Contains("Ccflare:AllowedHosts", ErrorJson.AssertError(rebound.Body), StringComparison.Ordinal);
 
         // Forms Kestrel refuses outright.
         foreach (var target in new[] { "evil.example:443", "*", "/v1/anthropic/v1/messages#frag", "/v1/anthropic/v1/mess ages" })

@@ -33,7 +33,7 @@ public sealed class PriorityLevelTests
     internal static LoadBalancingContext Context() => new(new DefaultHttpContext(), "anthropic", Now, TimeSpan.FromHours(5));
 
     internal static AccountRegistry Registry() =>
-        new(new AccountStatePersister(TestStores.Protected(new Ccflare.Storage.InMemoryStore()), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AccountStatePersister>.Instance));
+        new(new AccountStatePersister(TestStores.Accounts(new Ccflare.Storage.InMemoryStore()), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AccountStatePersister>.Instance));
 
     internal static CandidateOrdering Ordering(bool returnToPreferred = true) => Ordering(returnToPreferred, out _);
 
@@ -57,7 +57,7 @@ public sealed class PriorityLevelTests
 
     internal static ILoadBalancingStrategy Strategy(string name) => name switch
     {
-        "session" => new SessionStrategy(Registry()),
+        "session" => new SessionStrategy(),
         "round-robin" => new RoundRobinStrategy(),
         "least-requests" => new LeastRequestsStrategy(),
         _ => new WeightedStrategy(),
@@ -92,17 +92,15 @@ public sealed class PriorityLevelTests
     }
 
     [Fact]
-    public void A_session_goes_back_to_the_preferred_level_and_starts_no_session_below_it()
+    public void A_session_goes_back_to_the_preferred_level()
     {
         var spare = State("spare", 1, 10, session: Now.AddMinutes(-20));
         var pref = State("pref", 0, 20, session: Now.AddHours(-6));
         List<AccountState> candidates = [pref, spare];
 
-        Order(Ordering(), new SessionStrategy(Registry()), candidates);
+        Order(Ordering(), new SessionStrategy(), candidates);
 
         Assert.Equal(["pref", "spare"], candidates.Select(c => c.Name));
-        Assert.Equal(Now, pref.SessionStart);
-        Assert.Equal(Now.AddMinutes(-20), spare.SessionStart);
     }
 
     [Fact]
@@ -112,10 +110,9 @@ public sealed class PriorityLevelTests
         var pref = State("pref", 0, 20);
         List<AccountState> candidates = [pref, spare];
 
-        Order(Ordering(returnToPreferred: false), new SessionStrategy(Registry()), candidates);
+        Order(Ordering(returnToPreferred: false), new SessionStrategy(), candidates);
 
         Assert.Equal(["spare", "pref"], candidates.Select(c => c.Name));
-        Assert.Null(pref.SessionStart);
     }
 
     [Fact]

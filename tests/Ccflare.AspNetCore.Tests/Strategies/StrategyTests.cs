@@ -40,7 +40,7 @@ public sealed class StrategyTests
         new(new DefaultHttpContext(), "anthropic", Now, TimeSpan.FromMilliseconds(sessionMs));
 
     private static AccountRegistry Registry() =>
-        new(new AccountStatePersister(TestStores.Protected(new Ccflare.Storage.InMemoryStore()), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AccountStatePersister>.Instance));
+        new(new AccountStatePersister(TestStores.Accounts(new Ccflare.Storage.InMemoryStore()), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AccountStatePersister>.Instance));
 
     [Fact]
     public void Session_keeps_the_account_with_the_newest_live_session()
@@ -50,23 +50,47 @@ public sealed class StrategyTests
         var c = State("c", 10);
         List<AccountState> candidates = [a, b, c];
 
-        new SessionStrategy(Registry()).Order(Context(), candidates);
+        new SessionStrategy().Order(Context(), candidates);
 
         Assert.Equal(["b", "a", "c"], candidates.Select(x => x.Name));
     }
 
     [Fact]
-    public void Session_starts_a_new_session_on_the_first_account_when_all_expired()
+    public void Session_keeps_the_order_and_changes_nothing_when_all_sessions_expired()
     {
-        var a = State("a", 30, session: Now.AddHours(-6));
+        var expired = Now.AddHours(-6);
+        var a = State("a", 30, session: expired);
         var b = State("b", 20);
         List<AccountState> candidates = [a, b];
 
-        new SessionStrategy(Registry()).Order(Context(), candidates);
+        new SessionStrategy().Order(Context(), candidates);
 
-        Assert.Equal("a", candidates[0].Name);
+        Assert.Equal(["a", "b"], candidates.Select(x => x.Name));
+        Assert.Equal(expired, a.SessionStart);
+        Assert.Null(b.SessionStart);
+    }
+
+    [Fact]
+    public void Selecting_starts_a_session_when_none_is_active_and_serving_counts_in_it()
+    {
+        var registry = Registry();
+        var a = registry.Add(new Account { Id = "a", Name = "a", Provider = "anthropic", SessionStart = Now.AddHours(-6), SessionRequestCount = 7 });
+        var duration = TimeSpan.FromHours(5);
+
+        registry.RecordSelection(a, Now, duration);
         Assert.Equal(Now, a.SessionStart);
         Assert.Equal(0, a.SessionRequestCount);
+        registry.RecordServed(a, Now);
+        Assert.Equal(1, a.SessionRequestCount);
+        Assert.Equal(1, a.RequestCount);
+
+        // A live session is kept.
+        registry.RecordSelection(a, Now.AddMinutes(1), duration);
+        registry.RecordServed(a, Now.AddMinutes(1));
+        Assert.Equal(Now, a.SessionStart);
+        Assert.Equal(2, a.SessionRequestCount);
+        Assert.Equal(2, a.TotalRequests);
+        Assert.Equal(Now.AddMinutes(1), a.LastUsed);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Ccflare.StandaloneServer.Tui;
 using Ccflare.StandaloneServer.Tui.Screens;
 using Ccflare.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console.Testing;
 
 namespace Ccflare.Tests.Tui;
@@ -108,6 +109,19 @@ public sealed class TuiScreenTests : IAsyncLifetime
         Assert.Contains("0 / 0", beta);
         Assert.Contains("never", beta);
         AssertNoSecrets(console);
+    }
+
+    [Fact]
+    public async Task Accounts_screen_marks_an_account_whose_provider_is_no_longer_configured()
+    {
+        await _host.Services.GetRequiredService<Ccflare.Accounts.AccountService>().AddAsync(
+            new Account { Id = Guid.NewGuid().ToString(), Name = "orphan", Provider = "moonshot", ApiKey = "sk-orphan-secret", CreatedAt = DateTimeOffset.UtcNow }, default);
+        using var console = NewConsole();
+
+        await new AccountsScreen(_api, TimeProvider.System).RenderAsync(console, default);
+
+        Assert.Contains("(not configured)", Assert.Single(console.Lines, l => l.Contains("│ orphan ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.DoesNotContain("(not configured)", Assert.Single(console.Lines, l => l.Contains("│ alpha ", StringComparison.Ordinal)), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -26,6 +26,7 @@ export interface RequestSummary {
   userId: string | null; userName: string | null;
   /** Ccflare: the response reported tokens but the model has no price, so costUsd is 0. */
   costUnknown: boolean;
+  costEstimated: boolean;
   /** Set by the dashboard while only the "start" event has arrived. */
   pending?: boolean;
 }

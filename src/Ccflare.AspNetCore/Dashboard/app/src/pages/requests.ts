@@ -14,6 +14,8 @@ export function requestsPage(root: HTMLElement): () => void {
   let renderTimer = 0;
   let stopStream: () => void = () => undefined;
   let poll = 0;
+  // One client session (Claude Code's or Codex's session id) the list is narrowed to, or "".
+  let session = "";
 
   const search = h("input", { type: "search", name: "q", placeholder: "Path, model, account, id…" });
   const status = select([["all", "All statuses"], ["success", "Success"], ["error", "Errors"]], "all", { name: "status" });
@@ -25,6 +27,7 @@ export function requestsPage(root: HTMLElement): () => void {
   const tbody = h("tbody");
   const pager = h("div", { className: "pager" });
   const count = h("span", { className: "muted", "data-testid": "request-count", "aria-live": "polite" });
+  const sessionFilter = h("span", { "data-testid": "session-filter" });
 
   for (const el of [search, status, provider, account, model]) el.addEventListener("input", () => { page = 0; queueRender(); });
   limit.addEventListener("change", () => { byId.clear(); void loadInitial(); });
@@ -33,10 +36,10 @@ export function requestsPage(root: HTMLElement): () => void {
     field("Search", search), field("Status", status), field("Provider", provider), field("Account", account), field("Model", model), field("Load last", limit));
 
   replace(root, filters, card("Requests",
-    h("div", { className: "toolbar" }, h("span", null, "Live: ", liveState), count),
+    h("div", { className: "toolbar" }, h("span", null, "Live: ", liveState), count, sessionFilter),
     h("div", { className: "table-wrap" },
       h("table", { className: "table requests", "aria-label": "Requests" },
-        h("thead", null, h("tr", null, ["Time", "Method", "Path", "Status", "Account", "Model", "Tokens", "Cost", "Duration", ""].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", null, h("tr", null, ["Time", "Method", "Path", "Status", "Account", "Model", "Tokens", "Cost", "Duration", "Session", ""].map((c) => h("th", { scope: "col" }, c)))),
         tbody)),
     pager));
 
@@ -62,6 +65,7 @@ export function requestsPage(root: HTMLElement): () => void {
   }
 
   function matches(r: RequestSummary): boolean {
+    if (session && r.clientSessionId !== session) return false;
     if (status.value === "success" && !(r.success || r.pending)) return false;
     if (status.value === "error" && (r.success || r.pending)) return false;
     if (provider.value && r.provider !== provider.value) return false;
@@ -85,7 +89,7 @@ export function requestsPage(root: HTMLElement): () => void {
     page = Math.min(page, pages - 1);
     const slice = rows.slice(page * pageSize, page * pageSize + pageSize);
     count.textContent = `${fmtInt(rows.length)} of ${fmtInt(ordered.length)} loaded requests`;
-    replace(tbody, slice.length === 0 ? h("tr", null, h("td", { colspan: 10 }, emptyState("No requests match."))) : slice.map(rowOf));
+    replace(tbody, slice.length === 0 ? h("tr", null, h("td", { colspan: 11 }, emptyState("No requests match."))) : slice.map(rowOf));
     replace(pager,
       h("button", { type: "button", className: "small ghost", disabled: page === 0, "aria-label": "Previous page", onclick: () => { page -= 1; render(); } }, "‹ Prev"),
       h("span", { "data-testid": "page-indicator" }, `Page ${page + 1} of ${pages}`),
@@ -103,20 +107,34 @@ export function requestsPage(root: HTMLElement): () => void {
       h("td", null, r.accountName ?? "–"),
       h("td", null, r.model ?? "–"),
       h("td", { className: "num" }, fmtInt(r.totalTokens)),
-      h("td", { className: "num", title: r.costUnknown ? "No price is known for this model" : null }, r.costUnknown ? "?" : fmtUsd(r.costUsd)),
+      h("td", { className: "num", title: r.costUnknown ? "No price is known for this model" : r.costEstimated ? "Estimated: this model has no price of its own; its family's newest price was used" : null },
+        r.costUnknown ? "?" : r.costEstimated ? `~${fmtUsd(r.costUsd)}` : fmtUsd(r.costUsd)),
       h("td", { className: "num" }, fmtMs(r.responseTimeMs)),
+      h("td", null, r.clientSessionId
+        ? h("button", { type: "button", className: "small ghost session", title: r.clientSessionId, "aria-label": `Show only session ${r.clientSessionId}`, onclick: () => showSession(r.clientSessionId!) }, shortId(r.clientSessionId))
+        : "–"),
       // A pending request has no row yet (GET /api/requests/{id} would answer 404): details open once it finished.
       h("td", null, h("button", { type: "button", className: "small ghost", disabled: r.pending === true, "aria-label": `Details of request ${r.id}`, onclick: () => void openDetail(r) }, "Details")));
   }
 
-  async function load(n: string): Promise<boolean> {
+  // Narrows the list to one session and loads that session's requests from the server, so the whole
+  // session shows even when its older requests are outside the loaded window.
+  function showSession(id: string): void {
+    session = id; page = 0;
+    replace(sessionFilter, id ? h("span", { className: "badge" }, `Session ${shortId(id)} `,
+      h("button", { type: "button", className: "small ghost", "aria-label": "Show all sessions", onclick: () => showSession("") }, "×")) : "");
+    if (id) void load(limit.value, id); else render();
+  }
+
+  async function load(n: string, onlySession = ""): Promise<boolean> {
     try {
-      const list = await get<RequestSummary[]>(`api/requests?limit=${n}`, abort.signal);
+      const sessionQuery = onlySession ? `&clientSessionId=${encodeURIComponent(onlySession)}` : "";
+      const list = await get<RequestSummary[]>(`api/requests?limit=${n}${sessionQuery}`, abort.signal);
       for (const r of list) upsert({ ...r, pending: false });
       resort(); refreshOptions(); render();
       return true;
     } catch (e) {
-      if ((e as Error).name !== "AbortError") replace(tbody, h("tr", null, h("td", { colspan: 10 }, emptyState(`Could not load requests: ${(e as Error).message}`))));
+      if ((e as Error).name !== "AbortError") replace(tbody, h("tr", null, h("td", { colspan: 11 }, emptyState(`Could not load requests: ${(e as Error).message}`))));
       return false;
     }
   }
@@ -164,6 +182,10 @@ export function requestsPage(root: HTMLElement): () => void {
   });
 
   return () => { abort.abort(); stopStream(); window.clearInterval(poll); window.clearTimeout(renderTimer); };
+}
+
+function shortId(id: string): string {
+  return id.length > 12 ? `${id.slice(0, 8)}…` : id;
 }
 
 function syncOptions(sel: HTMLSelectElement, allLabel: string, values: Set<string>): void {
