@@ -48,11 +48,53 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
 
         if (statusCode == 429)
         {
-            hard = true;
-            status ??= "rate_limited";
-            reset ??= ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, "x-ratelimit-reset")) ?? ResponseHeaderValues.RetryAfter(headers, now);
+            return ReadRateLimited(status, remaining, headers, now);
         }
         return new RateLimitInfo(status, reset, remaining, hard);
+    }
+
+    /// <summary>
+    /// A 429 cools the account down until the most specific reset it carries: the rejected window's, then
+    /// <c>retry-after</c>, then <c>x-ratelimit-reset</c>, then the unified reset when the unified status is
+    /// rejected. Without any, the reset stays unknown and the cool-down is short. A 429 whose only rejected
+    /// window is scoped to a model family, or that only reports the overage pool spent while the plan's
+    /// windows have room, does not park the account: its usage routes that family elsewhere.
+    /// </summary>
+    private RateLimitInfo ReadRateLimited(string? status, long? remaining, HttpResponseHeaders headers, DateTimeOffset now)
+    {
+        var usage = ReadUsage(headers, now);
+        UsageWindow? rejected = null;
+        var onlyFamilyRejected = false;
+        foreach (var window in usage?.Windows ?? [])
+        {
+            if (window.Status == UsageStatuses.Rejected)
+            {
+                var family = AccountUsage.WindowFamily(window.Name) is not null;
+                onlyFamilyRejected = (rejected is null || onlyFamilyRejected) && family;
+                if (rejected is null || (!family && AccountUsage.WindowFamily(rejected.Name) is not null))
+                {
+                    rejected = window;
+                }
+            }
+        }
+        var claimIsFamily = usage?.RepresentativeClaim is { } claim && AccountUsage.WindowFamily(claim) is not null;
+        var familyOnly = rejected is not null
+            ? onlyFamilyRejected && (status != UsageStatuses.Rejected || claimIsFamily)
+            : status == UsageStatuses.Rejected && claimIsFamily;
+        if (familyOnly)
+        {
+            return new RateLimitInfo(status, rejected?.ResetsAt ?? usage?.ResetsAt, remaining, IsHardLimited: false);
+        }
+        var planHasRoom = status is UsageStatuses.Allowed or UsageStatuses.AllowedWarning && rejected is null;
+        if (planHasRoom && (usage?.Overage?.Status == UsageStatuses.Rejected || ResponseHeaderValues.Get(headers, UnifiedPrefix + "overage-disabled-reason") is not null))
+        {
+            return new RateLimitInfo(status, null, remaining, IsHardLimited: true);
+        }
+        var reset = rejected?.ResetsAt
+            ?? ResponseHeaderValues.RetryAfter(headers, now)
+            ?? ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, "x-ratelimit-reset"))
+            ?? (status == UsageStatuses.Rejected ? ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, UnifiedPrefix + "reset")) : null);
+        return new RateLimitInfo(status is null || planHasRoom ? "rate_limited" : status, reset, remaining, IsHardLimited: true);
     }
 
     public override AccountUsage? ReadUsage(HttpResponseHeaders headers, DateTimeOffset now)
