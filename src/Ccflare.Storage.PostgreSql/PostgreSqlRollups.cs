@@ -6,7 +6,7 @@ namespace Ccflare.Storage.PostgreSql;
 /// Hourly rollups of the request history, kept by statement-level triggers on <c>requests</c> in the
 /// writing transaction, so they always agree with the rows:
 /// <list type="bullet">
-/// <item><c>request_rollups</c>: per hour, model, account, account name, user and success, the sums
+/// <item><c>request_rollups</c>: per hour, model, account, account name, provider, user and success, the sums
 /// analytics needs (<see cref="RequestGroup"/>).</item>
 /// <item><c>request_latency_rollups</c>: per hour, model, user and success, a histogram of response
 /// times in buckets <see cref="BucketRatio"/> wide (a relative error of at most 1% for a percentile).</item>
@@ -66,7 +66,7 @@ internal static class PostgreSqlRollups
         _ => $"sum({column})::bigint",
     }));
 
-    private const string Keys = "hour, model, account_used, account_name, user_id, success";
+    private const string Keys = "hour, model, account_used, account_name, provider, user_id, success";
     private const string LatencyKeys = "hour, model, user_id, success";
 
     /// <summary>Adds (or with <paramref name="sign"/> -1 subtracts) the request rows <c>r</c> of <paramref name="from"/> to both rollups.</summary>
@@ -82,8 +82,8 @@ internal static class PostgreSqlRollups
         return $"""
             INSERT INTO {"{s}"}.request_rollups AS t ({Keys}, {string.Join(", ", SumColumns)})
             SELECT {HourOf("r.timestamp")}, coalesce(r.model, ''), coalesce(r.account_used, ''), coalesce(r.account_name, ''),
-                coalesce(r.user_id, ''), r.success, {Sums(sign)}
-            FROM {from} GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+                coalesce(r.provider, ''), coalesce(r.user_id, ''), r.success, {Sums(sign)}
+            FROM {from} GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
             ON CONFLICT ({Keys}) DO UPDATE SET {updates};
             INSERT INTO {"{s}"}.request_latency_rollups AS t ({LatencyKeys}, histogram)
             SELECT hour, model, user_id, success, {"{s}"}.ccflare_histogram(bucket, n) FROM (
@@ -103,23 +103,34 @@ internal static class PostgreSqlRollups
             AND NOT EXISTS (SELECT 1 FROM unnest(histogram) AS u(n) WHERE u.n > 0);
         UPDATE {"{s}"}.request_rollups x SET tps_min = e.tps_min, tps_max = e.tps_max
         FROM (
-            SELECT k.hour, k.model, k.account_used, k.account_name, k.user_id, k.success, a.tps_min, a.tps_max
+            SELECT k.hour, k.model, k.account_used, k.account_name, k.provider, k.user_id, k.success, a.tps_min, a.tps_max
             FROM (SELECT DISTINCT {HourOf("o.timestamp")} AS hour, coalesce(o.model, '') AS model, coalesce(o.account_used, '') AS account_used,
-                    coalesce(o.account_name, '') AS account_name, coalesce(o.user_id, '') AS user_id, o.success
+                    coalesce(o.account_name, '') AS account_name, coalesce(o.provider, '') AS provider, coalesce(o.user_id, '') AS user_id, o.success
                   FROM old_rows o WHERE o.output_tokens_per_second > 0) k
             LEFT JOIN (
                 -- One index range scan per touched hour, never the whole table.
                 SELECT h.hour, coalesce(r.model, '') AS model, coalesce(r.account_used, '') AS account_used,
-                    coalesce(r.account_name, '') AS account_name, coalesce(r.user_id, '') AS user_id, r.success,
+                    coalesce(r.account_name, '') AS account_name, coalesce(r.provider, '') AS provider, coalesce(r.user_id, '') AS user_id, r.success,
                     min(r.output_tokens_per_second) AS tps_min, max(r.output_tokens_per_second) AS tps_max
                 FROM (SELECT DISTINCT {HourOf("o.timestamp")} AS hour FROM old_rows o WHERE o.output_tokens_per_second > 0) h
                 CROSS JOIN LATERAL (SELECT * FROM {"{s}"}.requests q WHERE q.timestamp >= h.hour AND q.timestamp < h.hour + interval '1 hour'
                     AND q.output_tokens_per_second > 0) r
-                GROUP BY 1, 2, 3, 4, 5, 6) a
+                GROUP BY 1, 2, 3, 4, 5, 6, 7) a
             ON a.hour = k.hour AND a.model = k.model AND a.account_used = k.account_used AND a.account_name = k.account_name
-                AND a.user_id = k.user_id AND a.success = k.success) e
+                AND a.provider = k.provider AND a.user_id = k.user_id AND a.success = k.success) e
         WHERE x.hour = e.hour AND x.model = e.model AND x.account_used = e.account_used AND x.account_name = e.account_name
-            AND x.user_id = e.user_id AND x.success = e.success;
+            AND x.provider = e.provider AND x.user_id = e.user_id AND x.success = e.success;
+        """;
+
+    /// <summary>
+    /// Migration step replacing rollups of an earlier shape (without the provider key, before schema version 4) by
+    /// the current ones, filled afresh from the stored rows.
+    /// </summary>
+    internal static string Rebuild() => $"""
+        DROP TABLE {"{s}"}.request_rollups, {"{s}"}.request_latency_rollups;
+        DROP FUNCTION {"{s}"}.ccflare_rollup_inserted, {"{s}"}.ccflare_rollup_updated, {"{s}"}.ccflare_rollup_deleted, {"{s}"}.ccflare_rollup_truncated CASCADE;
+        DROP FUNCTION {"{s}"}.ccflare_histogram_step, {"{s}"}.ccflare_histogram_merge, {"{s}"}.ccflare_latency_bucket CASCADE;
+        {Migration()}
         """;
 
     /// <summary>Migration step creating the rollups, their triggers, and filling them from the rows already stored.</summary>
@@ -129,6 +140,7 @@ internal static class PostgreSqlRollups
             model text NOT NULL,
             account_used text NOT NULL,
             account_name text NOT NULL,
+            provider text NOT NULL,
             user_id text NOT NULL,
             success boolean NOT NULL,
             requests bigint NOT NULL,

@@ -159,7 +159,9 @@ internal static class PostgreSqlSchema
         ALTER TABLE {s}.requests ADD COLUMN IF NOT EXISTS cost_estimated boolean NOT NULL DEFAULT false;
         CREATE INDEX IF NOT EXISTS requests_client_session_id_timestamp_idx ON {s}.requests (client_session_id, timestamp) WHERE client_session_id IS NOT NULL;
         """,
-        // 4: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
+        // 4: the rollups also keyed by provider (analytics' providerBreakdown and providers= filter), rebuilt from the rows.
+        PostgreSqlRollups.Rebuild(),
+        // 5: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
         """
         ALTER TABLE {s}.accounts ADD COLUMN priority integer NOT NULL DEFAULT 0;
         ALTER TABLE {s}.accounts ADD COLUMN usage_json text;

@@ -466,30 +466,30 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         }
         AddFilterParameters(command, query);
         var rowGroups = new StringBuilder("SELECT ").Append(PostgreSqlRollups.BucketOf("r.timestamp", buckets))
-            .Append(", coalesce(r.model, ''), coalesce(r.account_used, ''), coalesce(r.account_name, ''), r.success, ")
+            .Append(", coalesce(r.model, ''), coalesce(r.account_used, ''), coalesce(r.account_name, ''), coalesce(r.provider, ''), r.success, ")
             .Append(PostgreSqlRollups.Sums()).Append(" FROM ").Append(_s).Append(".requests r");
         StringBuilder sql;
         if (PostgreSqlRollups.TrySplit(query, bucket, out var split))
         {
             AddSplitParameters(command, split);
-            sql = new StringBuilder("SELECT b, model, account_used, account_name, success, ").Append(PostgreSqlRollups.Resums)
+            sql = new StringBuilder("SELECT b, model, account_used, account_name, provider, success, ").Append(PostgreSqlRollups.Resums)
                 .Append(" FROM (SELECT ").Append(PostgreSqlRollups.BucketOf("x.hour", buckets))
-                .Append(" AS b, x.model, x.account_used, x.account_name, x.success, ").Append(PostgreSqlRollups.SumColumnList("x"))
+                .Append(" AS b, x.model, x.account_used, x.account_name, x.provider, x.success, ").Append(PostgreSqlRollups.SumColumnList("x"))
                 .Append(" FROM ").Append(_s).Append(".request_rollups x");
             PostgreSqlRollups.AppendHours(sql, split);
             AppendFilters(sql, query, "x", time: false);
             if (PostgreSqlRollups.AppendEdges(rowGroups, query, split))
             {
                 AppendFilters(rowGroups, query, "r", time: false);
-                sql.Append(" UNION ALL ").Append(rowGroups).Append(" GROUP BY 1, 2, 3, 4, 5");
+                sql.Append(" UNION ALL ").Append(rowGroups).Append(" GROUP BY 1, 2, 3, 4, 5, 6");
             }
-            sql.Append(") g GROUP BY 1, 2, 3, 4, 5;");
+            sql.Append(") g GROUP BY 1, 2, 3, 4, 5, 6;");
         }
         else
         {
             sql = rowGroups.Append(" WHERE true");
             AppendFilters(sql, query, "r", time: true);
-            sql.Append(" GROUP BY 1, 2, 3, 4, 5;");
+            sql.Append(" GROUP BY 1, 2, 3, 4, 5, 6;");
         }
         command.CommandText = sql.ToString();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -501,20 +501,21 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
                 Model = NonEmpty(reader, 1),
                 AccountUsed = NonEmpty(reader, 2),
                 AccountName = NonEmpty(reader, 3),
-                Success = reader.GetBoolean(4),
-                Requests = reader.GetInt64(5),
-                TotalTokens = reader.GetInt64(6),
-                CostUsd = reader.GetDecimal(7),
-                ResponseTimeSumMs = reader.GetDouble(8),
-                ResponseTimeCount = reader.GetInt64(9),
-                TokensPerSecondSum = reader.GetDouble(10),
-                TokensPerSecondCount = reader.GetInt64(11),
-                TokensPerSecondMin = reader.IsDBNull(12) ? null : reader.GetDouble(12),
-                TokensPerSecondMax = reader.IsDBNull(13) ? null : reader.GetDouble(13),
-                InputTokens = reader.GetInt64(14),
-                CacheReadInputTokens = reader.GetInt64(15),
-                CacheCreationInputTokens = reader.GetInt64(16),
-                OutputTokens = reader.GetInt64(17),
+                Provider = NonEmpty(reader, 4),
+                Success = reader.GetBoolean(5),
+                Requests = reader.GetInt64(6),
+                TotalTokens = reader.GetInt64(7),
+                CostUsd = reader.GetDecimal(8),
+                ResponseTimeSumMs = reader.GetDouble(9),
+                ResponseTimeCount = reader.GetInt64(10),
+                TokensPerSecondSum = reader.GetDouble(11),
+                TokensPerSecondCount = reader.GetInt64(12),
+                TokensPerSecondMin = reader.IsDBNull(13) ? null : reader.GetDouble(13),
+                TokensPerSecondMax = reader.IsDBNull(14) ? null : reader.GetDouble(14),
+                InputTokens = reader.GetInt64(15),
+                CacheReadInputTokens = reader.GetInt64(16),
+                CacheCreationInputTokens = reader.GetInt64(17),
+                OutputTokens = reader.GetInt64(18),
             };
         }
     }

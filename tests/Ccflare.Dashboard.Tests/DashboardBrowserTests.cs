@@ -44,6 +44,11 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         // The write path's counters (history was seeded into the store directly, so nothing went through it).
         Assert.Equal(0, stats.GetProperty("writeQueue").GetProperty("written").GetInt64());
         await Expect(page.GetByTestId("write-queue").Locator("dd")).ToHaveTextAsync(["0", "0", "0", "0", "0"]);
+        // ccflare's recentErrors: every 20th seeded row failed, so the latest 200 rows hold 10 failures, all listed.
+        var recentErrors = stats.GetProperty("recentErrors").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Equal(Enumerable.Repeat("Upstream returned 500", 10), recentErrors);
+        await Expect(page.GetByRole(AriaRole.List, new() { Name = "Recent errors" }).Locator("li")).ToHaveCountAsync(10);
+        await Expect(page.GetByRole(AriaRole.List, new() { Name = "Recent errors" }).Locator("li").First).ToHaveTextAsync("Upstream returned 500");
 
         // Four uPlot charts drawn on canvas.
         await Expect(page.Locator("figure.chart canvas")).ToHaveCountAsync(4);
@@ -261,9 +266,13 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         // The numbers on screen are the real GET /api/analytics over the seeded rows.
         var analytics = await host.GetJsonAsync("/api/analytics?range=24h");
         var totals = analytics.GetProperty("totals");
-        Assert.Equal(10_000, totals.GetProperty("totalRequests").GetInt64());
+        Assert.Equal(10_000, totals.GetProperty("requests").GetInt64());
         Assert.Equal(95, totals.GetProperty("successRate").GetDouble());
         Assert.Equal(2, totals.GetProperty("activeAccounts").GetInt32());
+        var providersJson = analytics.GetProperty("providerBreakdown").EnumerateArray().ToDictionary(p => p.GetProperty("provider").GetString()!);
+        Assert.Equal(7_500, providersJson["anthropic"].GetProperty("requests").GetInt64());
+        Assert.Equal(2_500, providersJson["openai"].GetProperty("requests").GetInt64());
+        Assert.Equal(80, providersJson["openai"].GetProperty("successRate").GetDouble());
         var perfJson = analytics.GetProperty("modelPerformance").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
         // claude-sonnet-4: i % 4 != 3, response time 200 + (i % 100) * 10 ms -> nearest-rank p95 = 1,140 ms; gpt-4o (i % 4 == 3) -> 1,150 ms.
         Assert.Equal(1140, perfJson["claude-sonnet-4"].GetProperty("p95ResponseTime").GetDouble());
@@ -294,11 +303,21 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         await Expect(accountPerf.Locator("tr", new() { HasText = "beta" })).ToContainTextAsync("2,500");
         await Expect(accountPerf.Locator("tr", new() { HasText = "alpha" })).ToContainTextAsync("7,500");
         await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Token breakdown" }).Locator("tr", new() { HasText = "Output" })).ToContainTextAsync("500,000");
+        var providerPerf = page.GetByRole(AriaRole.Table, new() { Name = "Provider breakdown" });
+        await Expect(providerPerf.Locator("tr", new() { HasText = "anthropic" })).ToContainTextAsync("7,500");
+        await Expect(providerPerf.Locator("tr", new() { HasText = "openai" })).ToContainTextAsync("2,500");
+        await Expect(providerPerf.Locator("tr", new() { HasText = "openai" })).ToContainTextAsync("80%");
 
         // Filters go to the real endpoint; only the newest answer is shown however fast they change.
         await page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("gpt-4o");
         await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("2,500");
         await page.GetByLabel("Model", new() { Exact = true }).SelectOptionAsync("");
+        await page.RunAndWaitForResponseAsync(
+            () => page.GetByLabel("Provider", new() { Exact = true }).SelectOptionAsync("anthropic"),
+            r => r.Url.Contains("providers=anthropic", StringComparison.Ordinal) && r.Status == 200);
+        await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("7,500");
+        await Expect(providerPerf.Locator("tbody tr")).ToHaveCountAsync(1);
+        await page.GetByLabel("Provider", new() { Exact = true }).SelectOptionAsync("");
         await page.GetByLabel("Status", new() { Exact = true }).SelectOptionAsync("error");
         await Expect(page.GetByTestId("an-total-requests").Locator(".metric-value")).ToHaveTextAsync("500");
         await Expect(page.GetByTestId("an-success-rate").Locator(".metric-value")).ToHaveTextAsync("0%");

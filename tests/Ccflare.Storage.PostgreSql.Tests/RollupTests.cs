@@ -42,10 +42,11 @@ public sealed class RollupTests : IAsyncLifetime
     {
         var groups = $"""
             SELECT {PostgreSqlRollups.HourOf("r.timestamp")} AS hour, coalesce(r.model, '') AS model, coalesce(r.account_used, '') AS account_used,
-                coalesce(r.account_name, '') AS account_name, coalesce(r.user_id, '') AS user_id, r.success, {PostgreSqlRollups.Sums()}
-            FROM {"{s}"}.requests r GROUP BY 1, 2, 3, 4, 5, 6
+                coalesce(r.account_name, '') AS account_name, coalesce(r.provider, '') AS provider, coalesce(r.user_id, '') AS user_id, r.success,
+                {PostgreSqlRollups.Sums()}
+            FROM {"{s}"}.requests r GROUP BY 1, 2, 3, 4, 5, 6, 7
             """;
-        var rollups = $"SELECT hour, model, account_used, account_name, user_id, success, {PostgreSqlRollups.SumColumnList("x")} FROM {"{s}"}.request_rollups x";
+        var rollups = $"SELECT hour, model, account_used, account_name, provider, user_id, success, {PostgreSqlRollups.SumColumnList("x")} FROM {"{s}"}.request_rollups x";
         var buckets = """
             SELECT date_bin(interval '1 hour', r.timestamp, timestamptz '1970-01-01 00:00:00+00'), r.model, coalesce(r.user_id, ''), r.success,
                 {s}.ccflare_latency_bucket(r.response_time_ms), count(*)

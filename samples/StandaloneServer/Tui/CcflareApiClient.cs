@@ -271,5 +271,5 @@ internal sealed record ModelCost(string? Model, decimal CostUsd, long Requests, 
 
 internal sealed record ModelPerformance(string? Model, double AvgResponseTime, double P95ResponseTime, double ErrorRate, double? AvgTokensPerSecond);
 
-/// <summary>One entry of <c>/api/logs/history</c>; the timestamp may be ISO text or Unix milliseconds.</summary>
-internal sealed record LogEntry(JsonElement Timestamp, string? Level, string? Component, string? Message);
+/// <summary>One entry of <c>/api/logs/history</c>: ccflare's <c>{ts, level, msg}</c> (ts in Unix milliseconds) and Ccflare's <c>component</c>.</summary>
+internal sealed record LogEntry(JsonElement Ts, string? Level, string? Msg, string? Component);

@@ -56,8 +56,13 @@ internal static class AnalyticsCalculator
     }
 
     /// <summary>The same result as <see cref="ComputeAsync(IAsyncEnumerable{RequestRecord}, AnalyticsRequest, DateTimeOffset, Func{string, string?}?, CancellationToken)"/>, from the store's groups.</summary>
+    /// <remarks>
+    /// A group without <see cref="RequestGroup.Provider"/> is attributed to its account's provider (<paramref name="accountProvider"/>),
+    /// which is the route's provider for every request an account served.
+    /// </remarks>
     public static async Task<AnalyticsResult> ComputeAsync(
-        ICcflareRequestAggregates store, AnalyticsRequest request, DateTimeOffset now, Func<string, string?>? accountName, CancellationToken cancellationToken)
+        ICcflareRequestAggregates store, AnalyticsRequest request, DateTimeOffset now, Func<string, string?>? accountName, CancellationToken cancellationToken,
+        Func<string, string?>? accountProvider = null)
     {
         var query = ToQuery(request, now);
         // The percentiles and the groups are two independent scans: let the database run them side by side.
@@ -67,7 +72,7 @@ internal static class AnalyticsCalculator
         {
             groups.Add(group);
         }
-        var aggregate = new Aggregate(request, now, accountName, percentiles: await percentiles.ConfigureAwait(false));
+        var aggregate = new Aggregate(request, now, accountName, percentiles: await percentiles.ConfigureAwait(false), accountProvider: accountProvider);
         foreach (var group in groups)
         {
             aggregate.Add(group);
@@ -76,7 +81,7 @@ internal static class AnalyticsCalculator
     }
 
     /// <summary>Totals and top models over every row, for <c>/api/stats</c>, from the store's groups.</summary>
-    public static async Task<(AnalyticsTotals Totals, IReadOnlyList<ModelCount> TopModels)> StatsAsync(
+    public static async Task<(AnalyticsTotals Totals, IReadOnlyList<ModelCount> TopModels, IReadOnlyList<AccountPerformance> Accounts)> StatsAsync(
         ICcflareRequestAggregates store, Func<string, string?>? accountName, CancellationToken cancellationToken)
     {
         var request = new AnalyticsRequest { Range = new AnalyticsRange("all", TimeSpan.MaxValue, "1d", TimeSpan.FromDays(1)) };
@@ -87,11 +92,11 @@ internal static class AnalyticsCalculator
         }
         var result = aggregate.Build();
         var top = result.ModelDistribution.Count > 10 ? result.ModelDistribution.Take(10).ToList() : result.ModelDistribution;
-        return (result.Totals, top);
+        return (result.Totals, top, result.AccountPerformance);
     }
 
     /// <summary>Totals and top models over every row, for <c>/api/stats</c>.</summary>
-    public static async Task<(AnalyticsTotals Totals, IReadOnlyList<ModelCount> TopModels)> StatsAsync(
+    public static async Task<(AnalyticsTotals Totals, IReadOnlyList<ModelCount> TopModels, IReadOnlyList<AccountPerformance> Accounts)> StatsAsync(
         IAsyncEnumerable<RequestRecord> rows, Func<string, string?>? accountName, CancellationToken cancellationToken)
     {
         var request = new AnalyticsRequest { Range = new AnalyticsRange("all", TimeSpan.MaxValue, "1d", TimeSpan.FromDays(1)) };
@@ -102,7 +107,7 @@ internal static class AnalyticsCalculator
         }
         var result = aggregate.Build();
         var top = result.ModelDistribution.Count > 10 ? result.ModelDistribution.Take(10).ToList() : result.ModelDistribution;
-        return (result.Totals, top);
+        return (result.Totals, top, result.AccountPerformance);
     }
 
     internal static double Round(double value) => Math.Round(value, 2, MidpointRounding.AwayFromZero);
@@ -199,14 +204,18 @@ internal static class AnalyticsCalculator
 
     private sealed class Aggregate(
         AnalyticsRequest request, DateTimeOffset now, Func<string, string?>? accountName, bool timeSeries = true,
-        IReadOnlyDictionary<string, double>? percentiles = null)
+        IReadOnlyDictionary<string, double>? percentiles = null, Func<string, string?>? accountProvider = null)
     {
+        /// <summary>The provider of requests whose provider is not known (passthrough without an account, or a deleted account's groups).</summary>
+        public const string UnknownProvider = "unknown";
+
         private readonly DateTimeOffset _from = request.Range.Length == TimeSpan.MaxValue ? DateTimeOffset.MinValue : now - request.Range.Length;
         private readonly long _bucketMs = (long)request.Range.Bucket.TotalMilliseconds;
         private readonly Stats _total = new();
         private readonly Dictionary<(long Bucket, string? Model), Stats> _buckets = [];
         private readonly Dictionary<string, Stats> _models = new(StringComparer.Ordinal);
         private readonly Dictionary<string, Stats> _accounts = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Stats> _providers = new(StringComparer.Ordinal);
         private readonly HashSet<string> _activeAccounts = new(StringComparer.Ordinal);
 
         public void Add(RequestRecord r)
@@ -216,6 +225,7 @@ internal static class AnalyticsCalculator
                 return;
             }
             _total.Add(r);
+            Get(_providers, r.Provider ?? UnknownProvider).Add(r);
             var name = NameOf(r);
             if (r.AccountUsed is not null || name is not null)
             {
@@ -255,7 +265,13 @@ internal static class AnalyticsCalculator
             {
                 return;
             }
+            var provider = g.Provider ?? (g.AccountUsed is { } accountId && accountProvider is not null ? accountProvider(accountId) : null) ?? UnknownProvider;
+            if (request.Providers.Count > 0 && !request.Providers.Contains(provider, StringComparer.Ordinal))
+            {
+                return;
+            }
             _total.Add(g);
+            Get(_providers, provider).Add(g);
             var name = g.AccountName ?? (g.AccountUsed is { } id && accountName is not null ? accountName(id) : null);
             if (g.AccountUsed is not null || name is not null)
             {
@@ -294,6 +310,10 @@ internal static class AnalyticsCalculator
                 }
             }
             if (request.Models.Count > 0 && (r.Model is null || !request.Models.Contains(r.Model, StringComparer.Ordinal)))
+            {
+                return false;
+            }
+            if (request.Providers.Count > 0 && (r.Provider is null || !request.Providers.Contains(r.Provider, StringComparer.Ordinal)))
             {
                 return false;
             }
@@ -372,6 +392,10 @@ internal static class AnalyticsCalculator
                         s.TpsCount == 0 ? 0 : Round(s.TpsMin), s.TpsCount == 0 ? 0 : Round(s.TpsMax));
                 }).ToList();
 
+            var providers = _providers
+                .OrderByDescending(p => p.Value.Requests).ThenBy(p => p.Key, StringComparer.Ordinal)
+                .Select(p => new ProviderPerformance(p.Key, p.Value.Requests, Percent(p.Value.Successes, p.Value.Requests), p.Value.Tokens, p.Value.Cost)).ToList();
+
             return new AnalyticsResult(
                 new AnalyticsMeta(request.Range.Name, request.Range.BucketName, request.Cumulative, request.ModelBreakdown),
                 totals,
@@ -380,7 +404,8 @@ internal static class AnalyticsCalculator
                 distribution,
                 accounts,
                 costs,
-                performance);
+                performance,
+                providers);
         }
     }
 }

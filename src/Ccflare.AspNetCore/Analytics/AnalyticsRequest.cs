@@ -15,6 +15,15 @@ internal sealed record AnalyticsRange(string Name, TimeSpan Length, string Bucke
         new("30d", TimeSpan.FromDays(30), "1d", TimeSpan.FromDays(1)),
     ];
 
+    /// <summary>The range named in a query (<c>24h</c> when absent), or null with the message of a 400.</summary>
+    public static AnalyticsRange? FromQuery(string? name, out string? error)
+    {
+        name ??= "24h";
+        var range = Find(name);
+        error = range is null ? $"range must be one of 1h, 6h, 24h, 7d, 30d (was '{name}')." : null;
+        return range;
+    }
+
     public static AnalyticsRange? Find(string name)
     {
         foreach (var range in All)
@@ -38,6 +47,9 @@ internal sealed record AnalyticsRequest
 
     public IReadOnlyList<string> Models { get; init; } = [];
 
+    /// <summary>Providers (ccflare's <c>providers=</c>); empty = all.</summary>
+    public IReadOnlyList<string> Providers { get; init; } = [];
+
     /// <summary>Access-key user ids; empty = all.</summary>
     public IReadOnlyList<string> Users { get; init; } = [];
 
@@ -51,11 +63,9 @@ internal sealed record AnalyticsRequest
     public static AnalyticsRequest? Parse(IQueryCollection query, out string? error)
     {
         error = null;
-        var rangeName = Single(query, "range") ?? "24h";
-        var range = AnalyticsRange.Find(rangeName);
+        var range = AnalyticsRange.FromQuery(Single(query, "range"), out error);
         if (range is null)
         {
-            error = $"range must be one of 1h, 6h, 24h, 7d, 30d (was '{rangeName}').";
             return null;
         }
         var status = (Single(query, "status") ?? "all").ToLowerInvariant() switch
@@ -88,6 +98,7 @@ internal sealed record AnalyticsRequest
             Range = range,
             Accounts = List(query, "accounts"),
             Models = List(query, "models"),
+            Providers = List(query, "providers"),
             Users = List(query, "users"),
             Status = status.Value,
             Cumulative = mode == "cumulative",
@@ -95,7 +106,7 @@ internal sealed record AnalyticsRequest
         };
     }
 
-    private static string? Single(IQueryCollection query, string name) =>
+    internal static string? Single(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var values) && values.Count > 0 && !string.IsNullOrWhiteSpace(values[^1]) ? values[^1]!.Trim() : null;
 
     /// <summary>Comma-separated, repeatable: <c>models=a,b&amp;models=c</c>.</summary>

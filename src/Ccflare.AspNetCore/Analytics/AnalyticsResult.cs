@@ -11,12 +11,20 @@ internal sealed record AnalyticsResult(
     IReadOnlyList<ModelCount> ModelDistribution,
     IReadOnlyList<AccountPerformance> AccountPerformance,
     IReadOnlyList<ModelCost> CostByModel,
-    IReadOnlyList<ModelPerformance> ModelPerformance);
+    IReadOnlyList<ModelPerformance> ModelPerformance,
+    IReadOnlyList<ProviderPerformance> ProviderBreakdown);
 
 internal sealed record AnalyticsMeta(string Range, string Bucket, bool Cumulative, bool ModelBreakdown);
 
+/// <summary>
+/// ccflare names the count <c>requests</c> in <c>/api/analytics</c> and <c>totalRequests</c> in <c>/api/stats</c>;
+/// both are written here so either reader finds its name.
+/// </summary>
 internal sealed record AnalyticsTotals(
-    long TotalRequests, double SuccessRate, int ActiveAccounts, double AvgResponseTime, long TotalTokens, decimal TotalCostUsd, double AvgTokensPerSecond);
+    long TotalRequests, double SuccessRate, int ActiveAccounts, double AvgResponseTime, long TotalTokens, decimal TotalCostUsd, double AvgTokensPerSecond)
+{
+    public long Requests => TotalRequests;
+}
 
 /// <summary>One bucket; <see cref="Model"/> is set when the request asked for <c>modelBreakdown=true</c>.</summary>
 internal sealed record TimeSeriesPoint(
@@ -32,3 +40,5 @@ internal sealed record ModelCost(string Model, decimal CostUsd, long Requests, l
 
 internal sealed record ModelPerformance(
     string Model, double AvgResponseTime, double P95ResponseTime, double ErrorRate, double AvgTokensPerSecond, double MinTokensPerSecond, double MaxTokensPerSecond);
+
+internal sealed record ProviderPerformance(string Provider, long Requests, double SuccessRate, long TotalTokens, decimal TotalCostUsd);

@@ -48,7 +48,7 @@ internal sealed record AccountResponse(
             account.TokenStatusReason,
             account.ExpiresAt,
             new RateLimitStatusResponse(
-                limited ? account.RateLimitStatus ?? "rate_limited" : account.RateLimitStatus ?? "OK",
+                RateLimitCode(account, limited),
                 limited,
                 limited ? account.RateLimitedUntil : null),
             account.RateLimitReset,
@@ -58,6 +58,10 @@ internal sealed record AccountResponse(
             account.Priority,
             account.Usage?.AsOf(now));
     }
+
+    /// <summary>ccflare's codes: <c>"paused"</c> for a paused account, the last upstream status otherwise, <c>"ok"</c> when none is known.</summary>
+    private static string RateLimitCode(Account account, bool limited) =>
+        account.Paused ? "paused" : account.RateLimitStatus ?? (limited ? "rate_limited" : "ok");
 
     private static string TokenStatusOf(Account account, DateTimeOffset now)
     {

@@ -58,7 +58,7 @@ internal static class AccountEndpoints
             var (outcome, account) = await accounts.UpdateAsync(id, a => a with { Name = body.Name! }, context.RequestAborted).ConfigureAwait(false);
             return outcome switch
             {
-                AccountChangeOutcome.Done => Results.Json(new { success = true, message = $"Account renamed to '{account!.Name}'", newName = account.Name }, CcflareJson.Options),
+                AccountChangeOutcome.Done => Results.Json(new { success = true, message = $"Account renamed to '{account!.Name}'", data = new { newName = account.Name }, newName = account.Name }, CcflareJson.Options),
                 AccountChangeOutcome.DuplicateName => Duplicate(body.Name!),
                 _ => NotFound(id),
             };
@@ -127,7 +127,7 @@ internal static class AccountEndpoints
             return Duplicate(account.Name);
         }
         return Results.Json(
-            new { success = true, message = $"Account '{created!.Name}' added", account = AccountResponse.From(created, time.GetUtcNow(), settings.SessionDuration) },
+            new { success = true, message = $"Account '{created!.Name}' added", data = new { accountId = created.Id }, account = AccountResponse.From(created, time.GetUtcNow(), settings.SessionDuration) },
             CcflareJson.Options,
             statusCode: StatusCodes.Status201Created);
     }

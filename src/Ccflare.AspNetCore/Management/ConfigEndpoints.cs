@@ -65,7 +65,7 @@ internal static class ConfigEndpoints
             await store.SetSettingAsync(RuntimeSettings.StrategyKey, body.Strategy, context.RequestAborted).ConfigureAwait(false);
             strategies.TrySelect(body.Strategy);
             Log.StrategyChanged(logger, strategies.Current.Name);
-            return Results.Json(new { success = true, message = $"Strategy set to '{strategies.Current.Name}'", strategy = strategies.Current.Name }, CcflareJson.Options);
+            return Results.Json(new { success = true, message = $"Strategy set to '{strategies.Current.Name}'", data = new { strategy = strategies.Current.Name }, strategy = strategies.Current.Name }, CcflareJson.Options);
         });
     }
 

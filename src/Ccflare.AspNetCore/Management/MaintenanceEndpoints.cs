@@ -51,9 +51,18 @@ internal static class MaintenanceEndpoints
         api.MapPost("/maintenance/cleanup", async (HttpContext context, RetentionService retention) =>
         {
             var result = await retention.ApplyAsync(context.RequestAborted).ConfigureAwait(false);
+            // ccflare answers in a data envelope with one cutoff: the payload cutoff, the one its retention card shows.
+            // Ccflare keeps its own top-level counts and both cutoffs beside it.
             return Results.Json(new
             {
                 success = true,
+                message = $"Removed {result.RemovedRequests} requests and {result.RemovedPayloads} payloads",
+                data = new
+                {
+                    removedRequests = result.RemovedRequests,
+                    removedPayloads = result.RemovedPayloads,
+                    cutoffIso = result.PayloadCutoff.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+                },
                 removedRequests = result.RemovedRequests,
                 removedPayloads = result.RemovedPayloads,
                 requestCutoff = result.RequestCutoff,

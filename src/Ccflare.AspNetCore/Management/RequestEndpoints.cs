@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ccflare.Accounts;
 using Ccflare.Http;
 using Ccflare.Pricing;
@@ -71,6 +72,22 @@ internal static class RequestEndpoints
             await ServerSentEvents.RunAsync(context, subscription.Reader, e => Shape(e, registry, prices, users), ServerSentEvents.DefaultHeartbeat, time).ConfigureAwait(false);
         });
 
+        api.MapGet("/requests/{id}/conversation", async (string id, HttpContext context, ICcflareStore store, AccountRegistry registry) =>
+        {
+            var record = await store.GetRequestAsync(id, context.RequestAborted).ConfigureAwait(false);
+            if (record is null)
+            {
+                return JsonErrors.Result(StatusCodes.Status404NotFound, $"Request '{id}' not found.");
+            }
+            var chain = await ConversationOf(record, store, context.RequestAborted).ConfigureAwait(false);
+            var list = new List<RequestDetailResponse>(chain.Count);
+            foreach (var link in chain)
+            {
+                list.Add(RequestDetailResponse.From(link, AccountName(link, registry)));
+            }
+            return Results.Json(list, CcflareJson.Options);
+        });
+
         api.MapGet("/requests/{id}", async (string id, HttpContext context, ICcflareStore store, AccountRegistry registry) =>
         {
             var record = await store.GetRequestAsync(id, context.RequestAborted).ConfigureAwait(false);
@@ -80,15 +97,59 @@ internal static class RequestEndpoints
         });
     }
 
-    private static object Shape(RequestLiveEvent e, AccountRegistry registry, PriceTable prices, AccessKeyService users) => e.Record is { } record
-        ? new { type = e.Type, id = e.Id, payload = Summary(record, registry, prices, users) }
-        : new { type = e.Type, id = e.Id, timestamp = e.Timestamp, method = e.Method, path = e.Path, provider = e.Provider };
+    /// <summary>ccflare's stream events, exactly: no field of its own is added, since ccflare's dashboard validates each event.</summary>
+    private static object Shape(RequestLiveEvent e, AccountRegistry registry, PriceTable prices, AccessKeyService users) => e.Type switch
+    {
+        RequestEvents.Summary => new { type = e.Type, payload = Summary(e.Record!, registry, prices, users) },
+        RequestEvents.Payload => new { type = e.Type, payload = RequestDetailResponse.From(e.Record!, AccountName(e.Record!, registry)) },
+        RequestEvents.Start => new { type = e.Type, id = e.Id, timestamp = e.Timestamp.ToUnixTimeMilliseconds(), method = e.Method, path = e.Path, accountId = e.AccountId, statusCode = e.StatusCode },
+        _ => (object)new { type = e.Type, id = e.Id, timestamp = e.Timestamp.ToUnixTimeMilliseconds(), method = e.Method, path = e.Path },
+    };
 
     internal static RequestSummaryResponse Summary(RequestRecord record, AccountRegistry registry, PriceTable prices, AccessKeyService users)
     {
         var userName = users.NameOf(record.UserId);
         var costUnknown = record.CostUsd == 0m && (record.PromptTokens is not null || record.CompletionTokens is not null) && prices.Find(record.Model) is null;
         return RequestSummaryResponse.From(record, AccountName(record, registry), userName, costUnknown);
+    }
+
+    /// <summary>How far back <c>/api/requests/{id}/conversation</c> looks for earlier turns of a Responses API chain.</summary>
+    internal static readonly TimeSpan ConversationWindow = TimeSpan.FromDays(1);
+
+    /// <summary>Most turns one conversation answer holds (the latest ones).</summary>
+    internal const int MaxConversationTurns = 100;
+
+    /// <summary>
+    /// The request and the earlier turns of its conversation, oldest first. A Responses API call that continued an
+    /// earlier response (<c>previous_response_id</c>) shares that response's chain id; Messages and Chat Completions
+    /// calls carry their whole conversation in their own body, so they are a conversation of one.
+    /// </summary>
+    private static async Task<IReadOnlyList<RequestRecord>> ConversationOf(RequestRecord record, ICcflareStore store, CancellationToken ct)
+    {
+        if (record.ResponseChainId is not { } chain)
+        {
+            return [record];
+        }
+        var ids = new List<string>();
+        var query = new RequestQuery { From = record.Timestamp - ConversationWindow, To = record.Timestamp };
+        await foreach (var row in store.QueryRequestsAsync(query, ct).ConfigureAwait(false))
+        {
+            if (row.ResponseChainId == chain && row.Id != record.Id)
+            {
+                ids.Add(row.Id);
+            }
+        }
+        var turns = new List<RequestRecord>(Math.Min(ids.Count, MaxConversationTurns) + 1);
+        foreach (var earlier in ids.Count > MaxConversationTurns - 1 ? ids[^(MaxConversationTurns - 1)..] : ids)
+        {
+            if (await store.GetRequestAsync(earlier, ct).ConfigureAwait(false) is { } turn)
+            {
+                turns.Add(turn);
+            }
+        }
+        turns.Sort(static (a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        turns.Add(record);
+        return turns;
     }
 
     /// <summary>
@@ -194,21 +255,54 @@ internal sealed record RequestSummaryResponse(
 }
 
 /// <summary>
-/// A request as <c>GET /api/requests/detail</c> shows it: ccflare's
-/// <c>{id, request {headers, body}, response {status, headers, body}, meta {...}}</c>, bodies base64,
-/// credentials masked. <c>meta.timestamp</c> is epoch milliseconds as in ccflare.
+/// A request as <c>GET /api/requests/detail</c>, <c>GET /api/requests/{id}</c>, <c>GET /api/requests/{id}/conversation</c>
+/// and the stream's <c>payload</c> event show it, in ccflare's shape:
+/// <c>{id, request {headers, body}, response {status, headers, body} | null, error?, meta {trace, account, transport}}</c>,
+/// bodies base64, credentials masked, <c>meta.trace.timestamp</c> in epoch milliseconds. Ccflare's additions sit beside
+/// ccflare's fields: <c>response.truncated</c>, <c>meta.trace.model</c> and <c>meta.transport.accountIdsAttempted</c>.
 /// </summary>
-internal sealed record RequestDetailResponse(string Id, RequestPart Request, ResponsePart Response, DetailMeta Meta)
+internal sealed record RequestDetailResponse(
+    string Id,
+    RequestPart Request,
+    ResponsePart? Response,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error,
+    DetailMeta Meta)
 {
     public static RequestDetailResponse From(RequestRecord record, string? accountName)
     {
         var payload = record.Payload ?? new RequestPayload();
+        var status = payload.ResponseStatus ?? record.StatusCode;
+        var response = status is { } code
+            ? new ResponsePart(code, payload.ResponseHeaders, Base64(payload.ResponseBody), payload.ResponseBodyTruncated)
+            : null;
         return new(
             record.Id,
             new RequestPart(payload.RequestHeaders, Base64(payload.RequestBody)),
-            new ResponsePart(payload.ResponseStatus ?? record.StatusCode, payload.ResponseHeaders, Base64(payload.ResponseBody), payload.ResponseBodyTruncated),
-            new DetailMeta(record.AccountUsed, accountName, record.FailoverAttempts, record.Timestamp.ToUnixTimeMilliseconds(), record.Success,
-                payload.RateLimited, payload.AccountsAttempted.Count, payload.AccountsAttempted, record.Path, record.Method, record.Model));
+            response,
+            record.Success ? null : record.ErrorMessage,
+            new DetailMeta(
+                new TraceMeta(record.Timestamp.ToUnixTimeMilliseconds(), record.Method, record.Path, record.Provider, record.UpstreamPath,
+                    record.ResponseId, record.PreviousResponseId, record.ResponseChainId, record.ClientSessionId, record.Model),
+                new AccountMeta(record.AccountUsed, accountName),
+                new TransportMeta(record.Success, payload.RateLimited, payload.AccountsAttempted.Count, Pending: false, record.FailoverAttempts,
+                    IsStream(record, payload), record.TtftMs, record.ProxyOverheadMs, record.UpstreamTtfbMs, record.StreamingDurationMs,
+                    payload.AccountsAttempted)));
+    }
+
+    private static bool IsStream(RequestRecord record, RequestPayload payload)
+    {
+        if (record.StreamingDurationMs is not null)
+        {
+            return true;
+        }
+        foreach (var (name, value) in payload.ResponseHeaders)
+        {
+            if (string.Equals(name, "content-type", StringComparison.OrdinalIgnoreCase))
+            {
+                return value.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
+            }
+        }
+        return false;
     }
 
     private static string? Base64(byte[]? body) => body is null ? null : Convert.ToBase64String(body);
@@ -216,8 +310,19 @@ internal sealed record RequestDetailResponse(string Id, RequestPart Request, Res
 
 internal sealed record RequestPart(IReadOnlyDictionary<string, string> Headers, string? Body);
 
-internal sealed record ResponsePart(int? Status, IReadOnlyDictionary<string, string> Headers, string? Body, bool Truncated);
+internal sealed record ResponsePart(int Status, IReadOnlyDictionary<string, string> Headers, string? Body, bool Truncated);
 
-internal sealed record DetailMeta(
-    string? AccountId, string? AccountName, int Retry, long Timestamp, bool Success, bool RateLimited, int AccountsAttempted,
-    IReadOnlyList<string> AccountIdsAttempted, string Path, string Method, string? Model);
+internal sealed record DetailMeta(TraceMeta Trace, AccountMeta Account, TransportMeta Transport);
+
+/// <summary>ccflare's <c>meta.trace</c>; provider and upstreamPath are left out rather than null when unknown, as ccflare's readers expect.</summary>
+internal sealed record TraceMeta(
+    long Timestamp, string Method, string Path,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Provider,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UpstreamPath,
+    string? ResponseId, string? PreviousResponseId, string? ResponseChainId, string? ClientSessionId, string? Model);
+
+internal sealed record AccountMeta(string? Id, string? Name);
+
+internal sealed record TransportMeta(
+    bool Success, bool RateLimited, int AccountsAttempted, bool Pending, int Retry, bool IsStream, double? TtftMs, double? ProxyOverheadMs,
+    double? UpstreamTtfbMs, double? StreamingDurationMs, IReadOnlyList<string> AccountIdsAttempted);

@@ -61,13 +61,21 @@ internal static class OAuthEndpoints
             var result = await signIn.GetStatusAsync(id, ct).ConfigureAwait(false);
             if (!result.Succeeded)
             {
-                return JsonErrors.Result(result.StatusCode, result.Error!);
+                // ccflare's dashboard polls until the status is final: a session it does not know (never started, or
+                // already cleaned up) is over for it, so it reads "expired" rather than an error.
+                return result.StatusCode == StatusCodes.Status404NotFound
+                    ? Results.Json(new { status = "expired" }, CcflareJson.Options)
+                    : JsonErrors.Result(result.StatusCode, result.Error!);
             }
             var s = result.Value!;
             return Results.Json(new
             {
-                success = true,
-                data = new { sessionId = s.SessionId, provider = s.Provider, name = s.AccountName, status = s.Status, expiresAt = s.ExpiresAt, accountId = s.AccountId },
+                status = s.Status,
+                sessionId = s.SessionId,
+                provider = s.Provider,
+                name = s.AccountName,
+                expiresAt = s.ExpiresAt,
+                accountId = s.AccountId,
             }, CcflareJson.Options);
         });
 

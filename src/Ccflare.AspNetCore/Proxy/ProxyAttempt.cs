@@ -18,6 +18,7 @@ internal sealed class ProxyAttempt(
     AccountFeedbackPolicy feedback,
     ResponseBodyCopier copier,
     HeaderPolicy headerPolicy,
+    RequestRecorder recorder,
     IOptions<CcflareOptions> options)
 {
     private readonly bool _capturePayloads = options.Value.CapturePayloads;
@@ -92,6 +93,7 @@ internal sealed class ProxyAttempt(
             feedback.RecordAnswered(account);
         }
 
+        recorder.Responding(exchange);
         context.Response.StatusCode = status;
         HeaderRules.CopyResponseHeaders(response, context.Response.Headers, headerPolicy);
         var mediaType = response.Content.Headers.ContentType?.MediaType;

@@ -51,6 +51,9 @@ internal sealed class RequestRecorder
     /// <summary>Raised on the request path when a request starts. Handlers must be quick and must not throw.</summary>
     public event Action<ProxyExchange>? RequestStarted;
 
+    /// <summary>Raised on the request path when the upstream's status is about to be sent to the client. Handlers must be quick and must not throw.</summary>
+    public event Action<ProxyExchange>? ResponseStarted;
+
     /// <summary>Rows dropped because the queue and its overflow allowance were full (or the writer had stopped).</summary>
     public long Dropped => Interlocked.Read(ref _droppedRows);
 
@@ -73,6 +76,8 @@ internal sealed class RequestRecorder
         Interlocked.Increment(ref _inFlight);
         RequestStarted?.Invoke(exchange);
     }
+
+    public void Responding(ProxyExchange exchange) => ResponseStarted?.Invoke(exchange);
 
     /// <summary>Queues a finished exchange. Completes synchronously unless the queue is full.</summary>
     public ValueTask CompletedAsync(ProxyExchange exchange)

@@ -14,13 +14,16 @@ internal static class ServerSentEvents
 {
     public static readonly TimeSpan DefaultHeartbeat = TimeSpan.FromSeconds(15);
 
+    /// <summary>The default opening: a named <c>connected</c> event, which ccflare's readers (listening to unnamed messages) skip.</summary>
+    public const string ConnectedEvent = "event: connected\ndata: {\"type\":\"connected\"}\n\n";
+
     /// <summary>
-    /// Sends <c>event: connected</c>, then each item as <c>data: {json}</c> (after the optional
+    /// Sends <paramref name="opening"/> (by default <see cref="ConnectedEvent"/>) once the subscriber is registered, then each item as <c>data: {json}</c> (after the optional
     /// <paramref name="backlog"/>), and a <c>: heartbeat</c> comment whenever nothing was sent for
     /// <paramref name="heartbeat"/>. Returns when the client goes away or the application stops (an open
     /// dashboard must not hold up a graceful shutdown until its timeout); the caller disposes the subscription.
     /// </summary>
-    public static async Task RunAsync<T>(HttpContext context, ChannelReader<T> reader, Func<T, object> shape, TimeSpan heartbeat, TimeProvider time, IEnumerable<T>? backlog = null)
+    public static async Task RunAsync<T>(HttpContext context, ChannelReader<T> reader, Func<T, object> shape, TimeSpan heartbeat, TimeProvider time, IEnumerable<T>? backlog = null, string opening = ConnectedEvent)
     {
         var response = context.Response;
         var stopping = context.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
@@ -33,7 +36,7 @@ internal static class ServerSentEvents
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         try
         {
-            await response.WriteAsync("event: connected\ndata: {\"type\":\"connected\"}\n\n", ct).ConfigureAwait(false);
+            await response.WriteAsync(opening, ct).ConfigureAwait(false);
             if (backlog is not null)
             {
                 foreach (var item in backlog)

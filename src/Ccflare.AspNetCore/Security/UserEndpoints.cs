@@ -46,7 +46,8 @@ internal static class UserEndpoints
                 return JsonErrors.Result(created.Duplicate ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest, created.Error!);
             }
             return Results.Json(
-                new CreatedUserResponse(true, $"User '{created.User!.Name}' added. Store the access key now: it is not shown again.", UserResponse.From(created.User), created.Key!),
+                new CreatedUserResponse(created.User!.Id, created.User.Name, created.Key!, created.User.CreatedAt, true,
+                    $"User '{created.User.Name}' added. Store the access key now: it is not shown again.", UserResponse.From(created.User)),
                 CcflareJson.Options,
                 statusCode: StatusCodes.Status201Created);
         });
@@ -60,7 +61,7 @@ internal static class UserEndpoints
             var removed = await keys.DeleteAsync(id, context.RequestAborted).ConfigureAwait(false);
             return removed is null
                 ? JsonErrors.Result(StatusCodes.Status404NotFound, $"User '{id}' not found.")
-                : ManagementJson.Success($"User '{removed.Name}' deleted");
+                : Results.Json(new { deleted = true, success = true, message = $"User '{removed.Name}' deleted" }, CcflareJson.Options);
         });
     }
 
@@ -77,9 +78,13 @@ internal static class UserEndpoints
         public static UserResponse From(AccessKeyUser user) => new(user.Id, user.Name, user.CreatedAt);
     }
 
+/// <summary>ccflare's <c>{id, name, key, createdAt}</c>, with Ccflare's <c>success</c>, <c>message</c> and <c>user</c> beside it.</summary>
     private sealed record CreatedUserResponse(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("name")] string Name,
+        [property: JsonPropertyName("key")] string Key,
+        [property: JsonPropertyName("createdAt")] DateTimeOffset CreatedAt,
         [property: JsonPropertyName("success")] bool Success,
         [property: JsonPropertyName("message")] string Message,
-        [property: JsonPropertyName("user")] UserResponse User,
-        [property: JsonPropertyName("key")] string Key);
+        [property: JsonPropertyName("user")] UserResponse User);
 }

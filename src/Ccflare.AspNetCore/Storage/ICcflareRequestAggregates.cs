@@ -38,6 +38,12 @@ public sealed record RequestGroup
     /// <summary>Account name of the group's requests.</summary>
     public string? AccountName { get; init; }
 
+    /// <summary>
+    /// Provider of the group's requests, when the store groups by <see cref="RequestRecord.Provider"/> too; when null,
+    /// analytics attribute the group to its account's provider.
+    /// </summary>
+    public string? Provider { get; init; }
+
     /// <summary>Whether the group's requests succeeded.</summary>
     public bool Success { get; init; }
 

@@ -85,7 +85,7 @@ public sealed class AggregatedAnalyticsTests
         {
             var bucketMs = (long)bucket.TotalMilliseconds;
             var groups = Matching(query)
-                .GroupBy(r => (Bucket: bucketMs > 0 ? (long)Math.Floor(r.Timestamp.ToUnixTimeMilliseconds() / (double)bucketMs) * bucketMs : 0, r.Model, r.AccountUsed, r.AccountName, r.Success))
+                .GroupBy(r => (Bucket: bucketMs > 0 ? (long)Math.Floor(r.Timestamp.ToUnixTimeMilliseconds() / (double)bucketMs) * bucketMs : 0, r.Model, r.AccountUsed, r.AccountName, r.Provider, r.Success))
                 .Select(g =>
                 {
                     var tps = g.Where(r => r.OutputTokensPerSecond > 0).Select(r => r.OutputTokensPerSecond!.Value).ToList();
@@ -95,6 +95,7 @@ public sealed class AggregatedAnalyticsTests
                         Model = g.Key.Model,
                         AccountUsed = g.Key.AccountUsed,
                         AccountName = g.Key.AccountName,
+                        Provider = g.Key.Provider,
                         Success = g.Key.Success,
                         Requests = g.Count(),
                         TotalTokens = g.Sum(r => r.TotalTokens ?? 0),

@@ -38,7 +38,7 @@ public sealed class LiveStreamTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Request_stream_sends_a_start_and_a_summary_event()
+    public async Task Request_stream_sends_ingress_start_summary_and_payload_events()
     {
         await _host.AddAccountAsync("anthropic-1", "anthropic", Key, _upstream.BaseUrl);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -49,18 +49,30 @@ public sealed class LiveStreamTests : IAsyncLifetime
             await client.Messages.Create(new Anthropic.Models.Messages.MessageCreateParams { Model = "claude-sonnet-4-5", MaxTokens = 10, Messages = [new Anthropic.Models.Messages.UserMessageParam("Hi")] });
 
             Assert.True(await events.MoveNextAsync());
+            var ingress = JsonDocument.Parse(events.Current).RootElement;
+            Assert.Equal("ingress", ingress.Str("type"));
+            Assert.Equal("/v1/anthropic/v1/messages", ingress.Str("path"));
+            Assert.Equal("POST", ingress.Str("method"));
+
+            Assert.True(await events.MoveNextAsync());
             var start = JsonDocument.Parse(events.Current).RootElement;
             Assert.Equal("start", start.Str("type"));
-            Assert.Equal("/v1/anthropic/v1/messages", start.Str("path"));
-            Assert.Equal("POST", start.Str("method"));
+            Assert.Equal(ingress.Str("id"), start.Str("id"));
+            Assert.Equal(200, start.Long("statusCode"));
 
             Assert.True(await events.MoveNextAsync());
             var summary = JsonDocument.Parse(events.Current).RootElement;
             Assert.Equal("summary", summary.Str("type"));
-            Assert.Equal(start.Str("id"), summary.Str("id"));
             var payload = summary.GetProperty("payload");
+            Assert.Equal(start.Str("id"), payload.Str("id"));
             Assert.Equal("anthropic-1", payload.Str("accountName"));
             Assert.Equal(17, payload.Long("totalTokens"));
+            Assert.DoesNotContain(Key, events.Current, StringComparison.Ordinal);
+
+            Assert.True(await events.MoveNextAsync());
+            var detail = JsonDocument.Parse(events.Current).RootElement;
+            Assert.Equal("payload", detail.Str("type"));
+            Assert.Equal(start.Str("id"), detail.GetProperty("payload").Str("id"));
             Assert.DoesNotContain(Key, events.Current, StringComparison.Ordinal);
         }
         await events.DisposeAsync();
@@ -84,7 +96,7 @@ public sealed class LiveStreamTests : IAsyncLifetime
         var client = SdkClients.Anthropic(_host.BaseUrl + "/v1/anthropic");
         for (var i = 0; i < 300; i++)
         {
-            events.Live.Publish(new RequestLiveEvent("start", "x" + i, DateTimeOffset.UnixEpoch, "POST", "/", null, null));
+            events.Live.Publish(new RequestLiveEvent("ingress", "x" + i, DateTimeOffset.UnixEpoch, "POST", "/", null, null, null, null));
         }
         var sent = await client.Messages.Create(new Anthropic.Models.Messages.MessageCreateParams { Model = "claude-sonnet-4-5", MaxTokens = 10, Messages = [new Anthropic.Models.Messages.UserMessageParam("Hi")] });
 
@@ -107,13 +119,13 @@ public sealed class LiveStreamTests : IAsyncLifetime
         var text = await _host.Client.GetStringAsync("/api/logs/history");
         var logs = JsonDocument.Parse(text).RootElement.EnumerateArray().ToList();
 
-        var failover = Assert.Single(logs, l => l.Str("message")!.Contains("failing over", StringComparison.Ordinal));
+        var failover = Assert.Single(logs, l => l.Str("msg")!.Contains("failing over", StringComparison.Ordinal));
         Assert.Equal("WARN", failover.Str("level"));
         Assert.Equal("ProxyHandler", failover.Str("component"));
         Assert.Equal("limited", failover.GetProperty("metadata").Str("Account"));
         Assert.Equal("429", failover.GetProperty("metadata").Str("StatusCode"));
         Assert.NotNull(failover.Str("timestamp"));
-        Assert.Single(logs, l => l.Str("message")!.Contains("No usable openai account", StringComparison.Ordinal));
+        Assert.Single(logs, l => l.Str("msg")!.Contains("No usable openai account", StringComparison.Ordinal));
         Assert.DoesNotContain(Key, text, StringComparison.Ordinal);
         Assert.DoesNotContain("sk-ant-second-account-key-9", text, StringComparison.Ordinal);
 
@@ -138,7 +150,7 @@ public sealed class LiveStreamTests : IAsyncLifetime
             while (await events.MoveNextAsync())
             {
                 var entry = JsonDocument.Parse(events.Current).RootElement;
-                message = entry.Str("message");
+                message = entry.Str("msg");
                 if (message?.Contains("No usable anthropic account", StringComparison.Ordinal) == true)
                 {
                     Assert.Equal("WARN", entry.Str("level"));

@@ -214,13 +214,15 @@ public sealed class SdkHistoryTests : IAsyncLifetime
             Assert.Contains("claude-sonnet-4-5", requestBody, StringComparison.Ordinal);
             Assert.Contains("Hello from fake", responseBody, StringComparison.Ordinal);
             Assert.Equal(200, responsePart.Long("status"));
-            Assert.Equal(_anthropicId, meta.Str("accountId"));
-            Assert.Equal("anthropic-1", meta.Str("accountName"));
-            Assert.Equal(0, meta.Long("retry"));
-            Assert.True(meta.GetProperty("success").GetBoolean());
-            Assert.False(meta.GetProperty("rateLimited").GetBoolean());
-            Assert.Equal(1, meta.Long("accountsAttempted"));
-            Assert.True(meta.Long("timestamp") > 1_600_000_000_000);
+            var account = meta.GetProperty("account");
+            var transport = meta.GetProperty("transport");
+            Assert.Equal(_anthropicId, account.Str("id"));
+            Assert.Equal("anthropic-1", account.Str("name"));
+            Assert.Equal(0, transport.Long("retry"));
+            Assert.True(transport.GetProperty("success").GetBoolean());
+            Assert.False(transport.GetProperty("rateLimited").GetBoolean());
+            Assert.Equal(1, transport.Long("accountsAttempted"));
+            Assert.True(meta.GetProperty("trace").Long("timestamp") > 1_600_000_000_000);
             Assert.StartsWith("sk-", request.GetProperty("headers").GetProperty("x-api-key").GetString(), StringComparison.Ordinal);
             Assert.EndsWith("***", request.GetProperty("headers").GetProperty("x-api-key").GetString(), StringComparison.Ordinal);
         }

@@ -180,8 +180,10 @@ public sealed class OAuthSignInTests : OAuthHostTests
             Assert.Contains("already completed", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
         Assert.Single(Auth.Requests);
+        // As ccflare: a session the server does not know is over for the polling dashboard.
         using var missing = await Host.Client.GetAsync("/api/auth/session/nope/status");
-        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, missing.StatusCode);
+        Assert.Equal("""{"status":"expired"}""", await missing.Content.ReadAsStringAsync());
     }
 
     [Fact]
@@ -218,7 +220,8 @@ public sealed class OAuthSignInTests : OAuthHostTests
 
         Assert.Null(await store.GetAuthSessionAsync(sessionId, CancellationToken.None));
         using var status = await Host.Client.GetAsync($"/api/auth/session/{sessionId}/status");
-        Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        Assert.Contains("\"status\":\"expired\"", await status.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -103,7 +103,7 @@ public sealed class TuiScreenTests : IAsyncLifetime
         Assert.Contains("api_key", alpha);
         Assert.Contains("active", alpha);
         Assert.Contains("valid", alpha);
-        Assert.Contains("OK", alpha);
+        Assert.Contains("ok", alpha);
         // The session strategy sent the one proxied request to the first account.
         Assert.Contains("1 / 1", alpha);
         Assert.Contains("0 / 0", beta);

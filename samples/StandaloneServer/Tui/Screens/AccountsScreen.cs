@@ -107,7 +107,7 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
 
     private static string RateLimit(AccountInfo a, DateTimeOffset now)
     {
-        var parts = new List<string> { Markup.Escape(a.RateLimitStatus?.Code ?? "OK") };
+        var parts = new List<string> { Markup.Escape(a.RateLimitStatus?.Code ?? "ok") };
         if (a.RateLimitRemaining is { } remaining)
         {
             parts.Add($"{TuiFormat.Number(remaining)} left");

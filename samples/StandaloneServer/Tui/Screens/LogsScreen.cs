@@ -33,7 +33,7 @@ internal sealed class LogsScreen(CcflareApiClient api, TimeProvider time, TuiOpt
                 "DEBUG" or "TRACE" => "grey",
                 _ => "default",
             };
-            table.AddRow(TuiFormat.Time(e.Timestamp), $"[{color}]{Markup.Escape(level)}[/]", Markup.Escape(e.Component ?? ""), Markup.Escape(e.Message ?? ""));
+            table.AddRow(TuiFormat.Time(e.Ts), $"[{color}]{Markup.Escape(level)}[/]", Markup.Escape(e.Component ?? ""), Markup.Escape(e.Msg ?? ""));
         }
         console.Write(table);
     }

@@ -74,7 +74,10 @@ internal sealed class RequestsScreen(CcflareApiClient api, TimeProvider time, Tu
         }
     }
 
-    /// <summary>Every SSE <c>data:</c> line means something changed; the table is re-read from <c>/api/requests</c>.</summary>
+    /// <summary>
+    /// A <c>summary</c> event means a row was written; the table is then re-read from <c>/api/requests</c>. The
+    /// other events (<c>ingress</c>, <c>start</c>, <c>payload</c>) change nothing the table shows.
+    /// </summary>
     private static async Task ReadEventsAsync(Stream stream, Action onEvent, CancellationToken cancellationToken)
     {
         using var lines = new StreamReader(stream);
@@ -82,7 +85,7 @@ internal sealed class RequestsScreen(CcflareApiClient api, TimeProvider time, Tu
         {
             while (await lines.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
             {
-                if (line.StartsWith("data:", StringComparison.Ordinal))
+                if (line.StartsWith("data:", StringComparison.Ordinal) && line.Contains("\"type\":\"summary\"", StringComparison.Ordinal))
                 {
                     onEvent();
                 }

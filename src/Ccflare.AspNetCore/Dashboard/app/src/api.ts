@@ -27,34 +27,51 @@ export interface RequestSummary {
   /** Ccflare: the response reported tokens but the model has no price, so costUsd is 0. */
   costUnknown: boolean;
   costEstimated: boolean;
-  /** Set by the dashboard while only the "start" event has arrived. */
+  /** Set by the dashboard while only the "ingress"/"start" events have arrived. */
   pending?: boolean;
 }
 /**
- * GET /api/requests/stream data lines (after "event: connected"): "start" when a request
- * arrives, "summary" with its /api/requests row once the row has been written.
+ * GET /api/requests/stream data lines (after "event: connected"), ccflare's four kinds: "ingress" when a
+ * request arrives, "start" when the upstream's status is known, "summary" with its /api/requests row
+ * once the row has been written and "payload" with its /api/requests/detail item. Timestamps are epoch ms.
  */
 export type RequestStreamEvent =
-  | { type: "start"; id: string; timestamp: string; method: string; path: string; provider: string | null }
-  | { type: "summary"; id: string; payload: RequestSummary };
-/** GET /api/requests/{id} and the items of GET /api/requests/detail: bodies base64, credentials masked. */
+  | { type: "ingress"; id: string; timestamp: number; method: string; path: string }
+  | { type: "start"; id: string; timestamp: number; method: string; path: string; accountId: string | null; statusCode: number | null }
+  | { type: "summary"; payload: RequestSummary }
+  | { type: "payload"; payload: RequestDetail };
+/**
+ * GET /api/requests/{id}, the items of GET /api/requests/detail and of GET /api/requests/{id}/conversation
+ * (ccflare's shape): bodies base64, credentials masked; response is null when no status was recorded.
+ */
 export interface RequestDetail {
   id: string;
   request: { headers: Record<string, string>; body: string | null };
-  response: { status: number | null; headers: Record<string, string>; body: string | null; truncated: boolean };
+  response: { status: number; headers: Record<string, string>; body: string | null; truncated: boolean } | null;
+  error?: string;
   meta: {
-    accountId: string | null; accountName: string | null; retry: number; /** epoch ms */ timestamp: number;
-    success: boolean; rateLimited: boolean; accountsAttempted: number; accountIdsAttempted: string[];
-    path: string; method: string; model: string | null;
+    trace: {
+      /** epoch ms */ timestamp: number; method: string; path: string; provider?: string; upstreamPath?: string;
+      responseId: string | null; previousResponseId: string | null; responseChainId: string | null; clientSessionId: string | null;
+      model: string | null;
+    };
+    account: { id: string | null; name: string | null };
+    transport: {
+      success: boolean; rateLimited: boolean; accountsAttempted: number; pending: boolean; retry: number; isStream: boolean;
+      ttftMs: number | null; proxyOverheadMs: number | null; upstreamTtfbMs: number | null; streamingDurationMs: number | null;
+      accountIdsAttempted: string[];
+    };
   };
 }
-/** Totals of GET /api/stats and of GET /api/analytics ("totals"). Rates are percentages (0-100). */
+/** Totals of GET /api/stats and of GET /api/analytics ("totals", where ccflare names the count "requests"). Rates are percentages (0-100). */
 export interface Totals {
-  totalRequests: number; successRate: number; activeAccounts: number; avgResponseTime: number;
+  requests?: number; totalRequests: number; successRate: number; activeAccounts: number; avgResponseTime: number;
   totalTokens: number; totalCostUsd: number; avgTokensPerSecond: number;
 }
 export interface Stats extends Totals {
   topModels: Array<{ model: string; count: number }>;
+  accounts: Array<{ name: string; requestCount: number; successRate: number }>;
+  recentErrors: string[];
   writeQueue: { pending: number; inFlight: number; written: number; droppedRows: number; droppedPayloads: number; failedWrites: number };
 }
 /** One time-series bucket: ts is the bucket start in epoch ms; model is set only with modelBreakdown=true. */
@@ -64,7 +81,7 @@ export interface TimePoint {
 }
 export interface Analytics {
   meta: { range: string; bucket: string; cumulative: boolean; modelBreakdown: boolean };
-  totals: Totals;
+  totals: Totals & { requests: number };
   timeSeries: TimePoint[];
   tokenBreakdown: { inputTokens: number; cacheReadInputTokens: number; cacheCreationInputTokens: number; outputTokens: number };
   modelDistribution: Array<{ model: string; count: number }>;
@@ -73,11 +90,12 @@ export interface Analytics {
   /** Token speeds are 0 when no row of the model had one. */
   modelPerformance: Array<{ model: string; avgResponseTime: number; p95ResponseTime: number; errorRate: number;
     avgTokensPerSecond: number; minTokensPerSecond: number; maxTokensPerSecond: number }>;
+  providerBreakdown: Array<{ provider: string; requests: number; successRate: number; totalTokens: number; totalCostUsd: number }>;
 }
-/** GET /api/logs/history items and GET /api/logs/stream data lines. */
+/** GET /api/logs/history items and GET /api/logs/stream data lines: ccflare's {ts (epoch ms), level, msg}, then Ccflare's fields. */
 export interface LogEntry {
-  timestamp: string; level: "DEBUG" | "INFO" | "WARN" | "ERROR"; component: string; message: string;
-  metadata: Record<string, string | null> | null;
+  ts: number; level: "DEBUG" | "INFO" | "WARN" | "ERROR"; msg: string;
+  timestamp: string; component: string; metadata: Record<string, string | null> | null;
 }
 export interface Config { lbStrategy: string; port: number; sessionDurationMs: number }
 export interface Retention { payloadDays: number; requestDays: number }
@@ -139,9 +157,9 @@ export async function send<T = { success?: boolean; message?: string }>(method: 
 }
 
 /**
- * Subscribes to one of Ccflare's server-sent event streams. Ccflare sends "event: connected"
- * once it has registered the subscriber (so nothing published after onConnected is missed), then
- * unnamed "data: {json}" lines. onConnected runs again after every automatic reconnect, so the
+ * Subscribes to one of Ccflare's server-sent event streams. Once it has registered the subscriber (so
+ * nothing published after onConnected is missed) Ccflare sends "event: connected" (requests stream) or,
+ * as ccflare does on its log stream, an unnamed {"connected": true} line; then unnamed "data: {json}" lines. onConnected runs again after every automatic reconnect, so the
  * caller can fill the gap; onClosed runs when the stream is unavailable (the caller can poll).
  */
 export function subscribe<T>(path: string, handlers: { onConnected: () => void; onData: (data: T) => void; onClosed: () => void }): () => void {
@@ -151,6 +169,7 @@ export function subscribe<T>(path: string, handlers: { onConnected: () => void; 
   source.onmessage = (e: MessageEvent<string>) => {
     let data: T;
     try { data = JSON.parse(e.data) as T; } catch { return; }
+    if (typeof data === "object" && data !== null && (data as { connected?: unknown }).connected === true) { handlers.onConnected(); return; }
     handlers.onData(data);
   };
   let closedReported = false;

@@ -3,6 +3,9 @@ import { barList } from "../charts";
 import { card, emptyState, field, fmtCompact, fmtInt, fmtMs, fmtPct, fmtRate, fmtUsd, h, replace, select } from "../dom";
 import { analyticsCharts, metric, ranges } from "./shared";
 
+/** The providers ccflare's providers= filter accepts. */
+const providerNames = ["anthropic", "claude-code", "openai", "codex"];
+
 const fmts = { ms: fmtMs, usd: fmtUsd, int: fmtCompact, pct: fmtPct, rate: (v: number) => (Math.abs(v) < 100 ? v.toFixed(1) : v.toFixed(0)) };
 
 export function analyticsPage(root: HTMLElement): () => void {
@@ -13,6 +16,7 @@ export function analyticsPage(root: HTMLElement): () => void {
   const range = select(ranges, "24h", { name: "range" });
   const status = select([["all", "All"], ["success", "Success only"], ["error", "Errors only"]], "all", { name: "status" });
   const account = select([["", "All accounts"]], "", { name: "accounts" });
+  const provider = select([["", "All providers"], ...providerNames.map((p) => [p, p] as [string, string])], "", { name: "providers" });
   const model = select([["", "All models"]], "", { name: "models" });
   const user = select([["", "All users"]], "", { name: "users" });
   const userField = field("User", user);
@@ -30,15 +34,16 @@ export function analyticsPage(root: HTMLElement): () => void {
   const costs = h("div");
   const tokens = h("div");
   const accountsPerf = h("div");
+  const providersPerf = h("div");
 
   const filters = h("form", { className: "filters", "aria-label": "Analytics filters", onsubmit: (e: Event) => e.preventDefault() },
-    field("Range", range), field("Account", account), field("Model", model), field("Status", status), userField, cumulativeField, perModelField);
-  for (const el of [range, status, account, model, user, cumulative, perModel]) el.addEventListener("change", () => void load());
+    field("Range", range), field("Provider", provider), field("Account", account), field("Model", model), field("Status", status), userField, cumulativeField, perModelField);
+  for (const el of [range, status, provider, account, model, user, cumulative, perModel]) el.addEventListener("change", () => void load());
 
   replace(root, filters, totals, card("Trends", charts),
     card("Model performance", perf),
     h("div", { className: "two-col" }, card("Cost by model", costs), card("Token breakdown", tokens)),
-    card("Account performance", accountsPerf));
+    h("div", { className: "two-col" }, card("Account performance", accountsPerf), card("Provider breakdown", providersPerf)));
 
   async function loadFilterOptions(): Promise<void> {
     const accounts = await getOptional<Account[]>("api/accounts", abort.signal).catch(() => null);
@@ -57,6 +62,7 @@ export function analyticsPage(root: HTMLElement): () => void {
     const mine = ++generation;
     const q = new URLSearchParams({ range: range.value, status: status.value, mode: cumulative.checked ? "cumulative" : "normal" });
     if (perModel.checked) q.set("modelBreakdown", "true");
+    if (provider.value) q.set("providers", provider.value);
     if (account.value) q.set("accounts", account.value);
     if (model.value) q.set("models", model.value);
     if (user.value) q.set("users", user.value);
@@ -66,7 +72,7 @@ export function analyticsPage(root: HTMLElement): () => void {
       disposeCharts(); disposeCharts = () => undefined;
       if (!data) {
         const empty = "Analytics are not available on this server.";
-        for (const el of [totals, charts, perf, costs, tokens, accountsPerf]) replace(el);
+        for (const el of [totals, charts, perf, costs, tokens, accountsPerf, providersPerf]) replace(el);
         replace(charts, emptyState(empty));
         return;
       }
@@ -79,7 +85,7 @@ export function analyticsPage(root: HTMLElement): () => void {
   function render(data: Analytics): void {
     const t = data.totals;
     replace(totals,
-      metric("Requests", fmtInt(t.totalRequests), "an-total-requests"),
+      metric("Requests", fmtInt(t.requests), "an-total-requests"),
       metric("Success rate", fmtPct(t.successRate), "an-success-rate"),
       metric("Avg response time", fmtMs(t.avgResponseTime), "an-avg-response"),
       metric("Tokens", fmtInt(t.totalTokens), "an-total-tokens"),
@@ -124,6 +130,12 @@ export function analyticsPage(root: HTMLElement): () => void {
       h("thead", null, h("tr", null, ["Account", "Requests", "Success rate"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", null, data.accountPerformance.map((a) => h("tr", null, h("th", { scope: "row" }, a.name), h("td", { className: "num" }, fmtInt(a.requests)), h("td", { className: "num" }, fmtPct(a.successRate))))))
       : emptyState("No account data."));
+
+    replace(providersPerf, data.providerBreakdown?.length ? h("table", { className: "table", "aria-label": "Provider breakdown" },
+      h("thead", null, h("tr", null, ["Provider", "Requests", "Success rate", "Tokens", "Cost"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", null, data.providerBreakdown.map((p) => h("tr", null, h("th", { scope: "row" }, p.provider), h("td", { className: "num" }, fmtInt(p.requests)),
+        h("td", { className: "num" }, fmtPct(p.successRate)), h("td", { className: "num" }, fmtInt(p.totalTokens)), h("td", { className: "num" }, fmtUsd(p.totalCostUsd))))))
+      : emptyState("No provider data."));
   }
 
   void loadFilterOptions().then(load);

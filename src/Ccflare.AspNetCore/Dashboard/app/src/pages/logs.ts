@@ -4,7 +4,7 @@ import { card, emptyState, field, fmtTime, h, replace, select } from "../dom";
 const maxLines = 2000;
 const levels = ["DEBUG", "INFO", "WARN", "ERROR"];
 
-const keyOf = (e: LogEntry) => `${e.timestamp}|${e.level}|${e.component}|${e.message}`;
+const keyOf = (e: LogEntry) => `${e.ts}|${e.level}|${e.component}|${e.msg}`;
 
 function metadataText(metadata: LogEntry["metadata"]): string | null {
   if (!metadata) return null;
@@ -54,15 +54,15 @@ export function logsPage(root: HTMLElement): () => void {
     if (paused) return;
     if (!historyLoaded) return;
     const q = search.value.trim().toLowerCase();
-    const rows = entries.filter((e) => (!level.value || e.level === level.value) && (!q || `${e.component} ${e.message}`.toLowerCase().includes(q)));
+    const rows = entries.filter((e) => (!level.value || e.level === level.value) && (!q || `${e.component} ${e.msg}`.toLowerCase().includes(q)));
     if (rows.length === 0) { replace(list, h("li", null, emptyState(entries.length ? "No log entries match." : "No log entries yet."))); return; }
     replace(list, rows.slice(-500).reverse().map((e) => {
       const lvl = e.level.toLowerCase();
       const meta = metadataText(e.metadata);
       return h("li", { className: `log log-${lvl}`, "data-level": e.level },
-        h("time", { datetime: e.timestamp }, fmtTime(e.timestamp)), h("span", { className: `badge level-${lvl}` }, e.level),
+        h("time", { datetime: new Date(e.ts).toISOString() }, fmtTime(e.ts)), h("span", { className: `badge level-${lvl}` }, e.level),
         h("span", { className: "component" }, e.component),
-        h("span", { className: "message" }, e.message),
+        h("span", { className: "message" }, e.msg),
         meta ? h("code", { className: "meta" }, meta) : null);
     }));
   }
@@ -78,7 +78,7 @@ export function logsPage(root: HTMLElement): () => void {
       entries = []; known.clear();
       for (const e of history) add(e);
       for (const e of live) add(e);
-      entries.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+      entries.sort((a, b) => a.ts - b.ts);
       trim();
       historyLoaded = true;
       render();
@@ -95,7 +95,7 @@ export function logsPage(root: HTMLElement): () => void {
       void loadHistory().then((ok) => { if (ok && !abort.signal.aborted) setLive("live", "good"); });
     },
     onData: (entry) => {
-      if (typeof entry !== "object" || entry === null || typeof entry.message !== "string") return;
+      if (typeof entry !== "object" || entry === null || typeof entry.msg !== "string") return;
       if (add(entry)) { trim(); render(); }
     },
     onClosed: () => {

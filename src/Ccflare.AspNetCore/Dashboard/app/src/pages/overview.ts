@@ -25,7 +25,7 @@ export function overviewPage(root: HTMLElement): () => void {
       card("Top models", models)),
     h("div", { className: "two-col" },
       card("Data retention", retention),
-      card("History recording", system)));
+      card("System status", system)));
 
   async function loadStats(): Promise<void> {
     try {
@@ -45,7 +45,10 @@ export function overviewPage(root: HTMLElement): () => void {
         ([["Queued", q.pending + q.inFlight], ["Written since start", q.written], ["Dropped rows", q.droppedRows],
           ["Dropped payloads", q.droppedPayloads], ["Failed writes", q.failedWrites]] as Array<[string, number]>)
           .flatMap(([k, v]) => [h("dt", null, k), h("dd", null, fmtInt(v))])),
-        h("p", { className: lost ? "badge warn" : "muted" }, lost ? "Some history was not recorded (see logs)." : "Every finished request is being recorded."));
+        h("p", { className: lost ? "badge warn" : "muted" }, lost ? "Some history was not recorded (see logs)." : "Every finished request is being recorded."),
+        stats.recentErrors.length
+          ? h("ul", { className: "recent-errors", "aria-label": "Recent errors", "data-testid": "recent-errors" }, stats.recentErrors.map((e) => h("li", null, e)))
+          : h("p", { className: "muted", "data-testid": "recent-errors" }, "No recent errors."));
       replace(models, stats.topModels.length
         ? barList("Top models", stats.topModels.map((m) => ({ label: m.model, value: m.count, text: fmtInt(m.count) })))
         : emptyState("No model usage yet."));

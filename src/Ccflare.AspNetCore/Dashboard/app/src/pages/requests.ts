@@ -141,9 +141,14 @@ export function requestsPage(root: HTMLElement): () => void {
   const loadInitial = () => load(limit.value);
 
   function onData(e: RequestStreamEvent): void {
-    if (e.type === "start") {
-      if (byId.has(e.id)) return;
-      upsert({ id: e.id, timestamp: e.timestamp, method: e.method, path: e.path, provider: e.provider, accountName: null, success: false, pending: true } as RequestSummary);
+    if (e.type === "ingress" || e.type === "start") {
+      const known = byId.get(e.id);
+      if (known && !known.pending) return;
+      upsert({
+        ...(known ?? { id: e.id, provider: null, accountName: null, success: false }),
+        timestamp: new Date(e.timestamp).toISOString(), method: e.method, path: e.path,
+        statusCode: e.type === "start" ? e.statusCode : known?.statusCode ?? null, pending: true,
+      } as RequestSummary);
     } else if (e.type === "summary") {
       upsert({ ...e.payload, pending: false });
     } else {
@@ -203,7 +208,7 @@ async function openDetail(r: RequestSummary): Promise<void> {
   let detail: RequestDetail | null = null;
   try { detail = await getOptional<RequestDetail>(`api/requests/${encodeURIComponent(r.id)}`); } catch { detail = null; }
   // A row without a stored payload (retention, capture off) answers with empty headers and no bodies.
-  const hasPayload = detail !== null && (detail.request.body !== null || detail.response.body !== null || Object.keys(detail.request.headers).length > 0);
+  const hasPayload = detail !== null && (detail.request.body !== null || (detail.response?.body ?? null) !== null || Object.keys(detail.request.headers).length > 0);
   if (!hasPayload) detail = null;
   const reqText = decodeBody(detail?.request?.body);
   const resText = decodeBody(detail?.response?.body);
@@ -212,7 +217,7 @@ async function openDetail(r: RequestSummary): Promise<void> {
   const panels: Record<string, HTMLElement> = {
     Conversation: conversation.length ? h("div", { className: "conversation", "data-testid": "conversation" }, conversation.map(turnView)) : emptyState(detail ? "No conversation could be read from this payload." : "The payload of this request is not available."),
     Request: detail ? h("div", null, headersView(detail.request.headers), h("pre", { className: "code", "aria-label": "Request body" }, prettyText(reqText))) : emptyState("No payload stored."),
-    Response: detail ? h("div", null, h("p", null, `Status ${detail.response.status ?? "–"}`,
+    Response: detail?.response ? h("div", null, h("p", null, `Status ${detail.response.status}`,
       detail.response.truncated ? h("span", { className: "badge warn" }, " body truncated (capture limit)") : null),
       headersView(detail.response.headers), h("pre", { className: "code", "aria-label": "Response body" }, prettyText(resText))) : emptyState("No response stored."),
     Summary: h("dl", { className: "kv" }, ([
@@ -220,7 +225,7 @@ async function openDetail(r: RequestSummary): Promise<void> {
       ["Account", r.accountName ?? "–"], ["Model", r.model ?? "–"], ["Input tokens", fmtInt(r.inputTokens ?? r.promptTokens)], ["Output tokens", fmtInt(r.outputTokens ?? r.completionTokens)],
       ["Cache read", fmtInt(r.cacheReadInputTokens)], ["Cache write", fmtInt(r.cacheCreationInputTokens)], ["Reasoning tokens", fmtInt(r.reasoningTokens)], ["Cost", fmtUsd(r.costUsd)],
       ["Response time", fmtMs(r.responseTimeMs)], ["Time to first token", fmtMs(r.ttftMs)], ["Proxy overhead", fmtMs(r.proxyOverheadMs)], ["Failover attempts", String(r.failoverAttempts ?? 0)],
-      ["Error", r.errorMessage ?? "–"], ["Accounts attempted", detail ? String(detail.meta.accountsAttempted) : "–"], ["Rate limited", detail?.meta.rateLimited ? "yes" : "no"],
+      ["Error", r.errorMessage ?? "–"], ["Accounts attempted", detail ? String(detail.meta.transport.accountsAttempted) : "–"], ["Rate limited", detail?.meta.transport.rateLimited ? "yes" : "no"],
       ["User", r.userName ?? r.userId ?? "–"], ["Response id", r.responseId ?? "–"], ["Session", r.clientSessionId ?? "–"],
     ] as Array<[string, string]>).flatMap(([k, v]) => [h("dt", null, k), h("dd", null, v)])),
   };

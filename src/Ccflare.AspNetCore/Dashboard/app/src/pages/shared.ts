@@ -65,8 +65,8 @@ export function analyticsCharts(data: Analytics, which: ChartKind[], fmt: {
 /** Rate-limit state of one account: status badge, remaining, and a reset countdown. */
 export function rateLimitCell(a: Account): HTMLElement {
   const limited = a.rateLimitStatus?.isLimited;
-  const code = a.rateLimitStatus?.code ?? "OK";
-  const soft = /warning|soft/i.test(code);
+  const code = a.rateLimitStatus?.code ?? "ok";
+  const soft = /warning|soft|paused/i.test(code);
   const badge = h("span", { className: `badge ${limited ? "bad" : soft ? "warn" : "good"}` }, limited ? `Limited (${code})` : code);
   const reset = a.rateLimitStatus?.until ?? a.rateLimitReset;
   return h("div", { className: "ratelimit" }, badge,
