@@ -173,4 +173,26 @@ public sealed class CooldownRuleTests : IAsyncLifetime
         var firstAnswers = _upstream.Received.Where(r => r.Credential == "key-1").Select(r => r.Body.Contains("opus", StringComparison.Ordinal) ? "opus" : "sonnet");
         Assert.Equal(["opus", "sonnet"], firstAnswers);
     }
+
+    [Fact]
+    public async Task Health_is_degraded_while_no_account_of_a_provider_is_usable()
+    {
+        var healthy = await _host.Client.GetFromJsonAsync<JsonElement>("/health");
+        Assert.Equal("ok", healthy.GetProperty("status").GetString());
+        Assert.Equal(2, healthy.GetProperty("usableAccounts").GetProperty("anthropic").GetInt32());
+        Assert.False(healthy.GetProperty("usableAccounts").TryGetProperty("openai", out _));
+
+        _upstream.ScriptFor("key-1", (context, _) => FakeUpstream.WriteJsonAsync(context, 429, "{}", new Dictionary<string, string> { ["retry-after"] = "60" }));
+        _upstream.ScriptFor("key-2", (context, _) => FakeUpstream.WriteJsonAsync(context, 429, "{}", new Dictionary<string, string> { ["retry-after"] = "60" }));
+        await SendAsync();
+
+        using var response = await _host.Client.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var degraded = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("degraded", degraded.GetProperty("status").GetString());
+        Assert.Equal(0, degraded.GetProperty("usableAccounts").GetProperty("anthropic").GetInt32());
+
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal("ok", (await _host.Client.GetFromJsonAsync<JsonElement>("/health")).GetProperty("status").GetString());
+    }
 }
