@@ -163,8 +163,8 @@ internal static class PostgreSqlSchema
         PostgreSqlRollups.Rebuild(),
         // 5: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
         """
-        ALTER TABLE {s}.accounts ADD COLUMN priority integer NOT NULL DEFAULT 0;
-        ALTER TABLE {s}.accounts ADD COLUMN usage_json text;
+        ALTER TABLE {s}.accounts ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0;
+        ALTER TABLE {s}.accounts ADD COLUMN IF NOT EXISTS usage_json text;
         """,
     ];
 
