@@ -99,6 +99,8 @@ internal static class StandaloneProgram
         {
             options.Port = port;
             options.DataProtectionKeysPath ??= settings.KeysDirectory;
+            // PostgreSQL replicas each keep their own journal in their data directory; the file stores default to theirs anyway.
+            options.HistoryJournalDirectory ??= settings.DataDirectory;
         });
         ConfigureStorage(ccflare, settings);
 

@@ -70,6 +70,7 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, LeastRequestsStrategy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, WeightedStrategy>());
 
+        services.TryAddSingleton<Ccflare.Recording.Journal.HistoryJournal>();
         services.TryAddSingleton<RequestRecorder>();
         services.TryAddSingleton<RequestWriter>();
         services.TryAddSingleton<ProviderRegistry>();

@@ -21,6 +21,9 @@ public static class LiteDbCcflareBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<LiteDbStorageOptions>().Configure(configure);
+        // The history journal lives beside the database unless the host put it elsewhere.
+        builder.Services.AddOptions<CcflareOptions>().PostConfigure<IOptions<LiteDbStorageOptions>>((ccflare, storage) =>
+            ccflare.HistoryJournalDirectory ??= Path.GetDirectoryName(Path.GetFullPath(storage.Value.DatabasePath)));
         builder.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore>(
             sp => new LiteDbStore(sp.GetRequiredService<IOptions<LiteDbStorageOptions>>().Value)));
         return builder;

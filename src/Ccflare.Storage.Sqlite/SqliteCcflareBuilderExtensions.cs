@@ -21,6 +21,9 @@ public static class SqliteCcflareBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<SqliteStorageOptions>().Configure(configure);
+        // The history journal lives beside the database unless the host put it elsewhere.
+        builder.Services.AddOptions<CcflareOptions>().PostConfigure<IOptions<SqliteStorageOptions>>((ccflare, storage) =>
+            ccflare.HistoryJournalDirectory ??= Path.GetDirectoryName(Path.GetFullPath(storage.Value.DatabasePath)));
         builder.Services.Replace(ServiceDescriptor.Singleton<ICcflareStore>(
             sp => new SqliteStore(sp.GetRequiredService<IOptions<SqliteStorageOptions>>().Value)));
         return builder;

@@ -37,4 +37,16 @@ internal static partial class Log
 
     [LoggerMessage(110, LogLevel.Error, "Prices file '{Path}' {Problem}; the prices loaded before stay in use")]
     public static partial void PricesFileRejected(ILogger logger, string path, string problem);
+
+    [LoggerMessage(111, LogLevel.Error, "Appending to the history journal {Path} failed; rows of requests finishing now survive only a graceful stop")]
+    public static partial void JournalAppendFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(112, LogLevel.Warning, "History journal of an interrupted run: wrote {Rows} rows a crash had kept from the store and skipped {Existing} already stored, from {Files} files")]
+    public static partial void JournalReplayed(ILogger logger, int rows, int existing, int files);
+
+    [LoggerMessage(113, LogLevel.Warning, "History journal {Path} line {Line} is incomplete or unreadable; skipped")]
+    public static partial void JournalLineSkipped(ILogger logger, string path, int line);
+
+    [LoggerMessage(114, LogLevel.Warning, "Writing {Count} request records failed; retry {Attempt} of {Attempts} in {DelayMs} ms")]
+    public static partial void RequestWriteRetrying(ILogger logger, int count, int attempt, int attempts, double delayMs, Exception exception);
 }

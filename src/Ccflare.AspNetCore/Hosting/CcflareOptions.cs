@@ -15,13 +15,17 @@ public sealed class CcflareOptions
     /// <summary>How long the <c>session</c> strategy keeps an account (5 hours by default).</summary>
     public long SessionDurationMs { get; set; } = 18_000_000;
 
-    /// <summary>Transient-failure retries (kept for ccflare compatibility).</summary>
+    /// <summary>
+    /// How many more times the history writer tries a batch the store rejected (3 by default) before
+    /// counting its rows as failed. Upstream requests are never retried on one account: failover
+    /// moves to the next.
+    /// </summary>
     public int RetryAttempts { get; set; } = 3;
 
-    /// <summary>Delay before the first retry.</summary>
+    /// <summary>Wait before the history writer's first retry of a rejected batch (1 s by default).</summary>
     public int RetryDelayMs { get; set; } = 1000;
 
-    /// <summary>Backoff multiplier between retries.</summary>
+    /// <summary>Factor the wait grows by between retries of a rejected batch (2 by default).</summary>
     public double RetryBackoff { get; set; } = 2;
 
     /// <summary>Maximum bytes of a streamed response body kept for usage parsing and payload capture.</summary>
@@ -81,6 +85,33 @@ public sealed class CcflareOptions
 
     /// <summary>Stores request and response headers and bodies (credentials masked).</summary>
     public bool CapturePayloads { get; set; } = true;
+
+    /// <summary>
+    /// Most bytes of each stored request or response body (1 MiB by default); the rest is cut and
+    /// the payload says so. 0 stores no bodies. Usage and cost are read before the cut.
+    /// </summary>
+    public int MaxStoredPayloadBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Directory of the history journal: before the last bytes of a response leave, the facts of its
+    /// history row are appended to a file here, and rows a crash kept from the store are written at the
+    /// next start. The SQLite and LiteDB stores default it to their database's directory; other stores
+    /// have none unless set (one directory per process). Ignored by the in-memory store.
+    /// </summary>
+    public string? HistoryJournalDirectory { get; set; }
+
+    /// <summary>
+    /// Forces each journal append to disk (<c>fdatasync</c>) so that acknowledged rows also survive a
+    /// power loss or kernel crash. Off by default: appends reach the OS page cache, which survives the
+    /// process being killed.
+    /// </summary>
+    public bool HistoryJournalFlushToDisk { get; set; }
+
+    /// <summary>Most request rows the in-memory store keeps (100,000 by default); the oldest go first.</summary>
+    public int InMemoryMaxRequests { get; set; } = 100_000;
+
+    /// <summary>Most payload bytes the in-memory store keeps (256 MiB by default); the oldest payloads go first, their rows stay.</summary>
+    public long InMemoryMaxPayloadBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>Capacity of the background write queue.</summary>
     public int WriteQueueCapacity { get; set; } = 10_000;

@@ -34,6 +34,18 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
         {
             failures.Add($"{p}RetryBackoff must be at least 1 (was {options.RetryBackoff}).");
         }
+        if (options.MaxStoredPayloadBytes < 0)
+        {
+            failures.Add($"{p}MaxStoredPayloadBytes must be 0 or more (was {options.MaxStoredPayloadBytes}).");
+        }
+        if (options.InMemoryMaxRequests < 1)
+        {
+            failures.Add($"{p}InMemoryMaxRequests must be at least 1 (was {options.InMemoryMaxRequests}).");
+        }
+        if (options.InMemoryMaxPayloadBytes < 0)
+        {
+            failures.Add($"{p}InMemoryMaxPayloadBytes must be 0 or more (was {options.InMemoryMaxPayloadBytes}).");
+        }
         if (options.StreamBodyMaxBytes < 0)
         {
             failures.Add($"{p}StreamBodyMaxBytes must be 0 or more (was {options.StreamBodyMaxBytes}).");

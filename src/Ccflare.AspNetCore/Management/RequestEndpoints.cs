@@ -44,22 +44,31 @@ internal static class RequestEndpoints
         {
             if (!TryReadLimit(context, 100, out var limit, out var error))
             {
-                return error!;
+                await error!.ExecuteAsync(context).ConfigureAwait(false);
+                return;
             }
             if (!TryReadClientSession(context, out var session, out error))
             {
-                return error!;
+                await error!.ExecuteAsync(context).ConfigureAwait(false);
+                return;
             }
-            var records = await RecentAsync(store, session, limit, includePayloads: true, context.RequestAborted).ConfigureAwait(false);
-            var list = new List<RequestDetailResponse>(records.Count);
-            foreach (var record in records)
+            // Rows first, then one payload at a time, each written out before the next is read: the
+            // response never holds more than one request's bodies (each at most MaxStoredPayloadBytes).
+            var rows = await RecentAsync(store, session, limit, includePayloads: false, context.RequestAborted).ConfigureAwait(false);
+            context.Response.ContentType = JsonErrors.ContentType;
+            await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.BodyWriter);
+            json.WriteStartArray();
+            foreach (var row in rows)
             {
-                if (record.Payload is not null)
+                var record = await store.GetRequestAsync(row.Id, context.RequestAborted).ConfigureAwait(false);
+                if (record?.Payload is not null)
                 {
-                    list.Add(RequestDetailResponse.From(record, AccountName(record, registry)));
+                    System.Text.Json.JsonSerializer.Serialize(json, RequestDetailResponse.From(record, AccountName(record, registry)), CcflareJson.Options);
+                    await json.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                 }
             }
-            return Results.Json(list, CcflareJson.Options);
+            json.WriteEndArray();
+            await json.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         });
 
         api.MapGet("/requests/stream", async (HttpContext context, TimeProvider time) =>

@@ -49,9 +49,6 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
         return false;
     }
 
-    /// <summary>Counts a request the account answered.</summary>
-    public void RecordAnswered(AccountState account) => registry.RecordServed(account, time.GetUtcNow());
-
     private void Apply(AccountState account, ProxyExchange exchange, RateLimitInfo info)
     {
         if (!info.HasData)

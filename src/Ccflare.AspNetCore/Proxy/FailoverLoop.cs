@@ -35,6 +35,8 @@ internal sealed class FailoverLoop(
     public async Task ForwardAsync(HttpContext context, ProxyExchange exchange, ForwardPlan plan)
     {
         var candidates = new List<AccountState>(8);
+        // The writer reads the model from the body and may store it; it returns the buffer to the pool.
+        exchange.RequestBodyOwner = plan.Body;
         try
         {
             // Inside the guard: a host-supplied strategy that throws must still produce a JSON error and a record.
@@ -174,8 +176,6 @@ internal sealed class FailoverLoop(
     private async Task CompleteAsync(ProxyExchange exchange, ForwardPlan plan)
     {
         exchange.ResponseTimeMs = Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
-        // The writer reads the model from the body and may store it; it returns the buffer to the pool.
-        exchange.RequestBodyOwner = plan.Body;
         if (metrics.Requests.Enabled)
         {
             metrics.Requests.Add(1, new KeyValuePair<string, object?>("provider", exchange.Provider), new KeyValuePair<string, object?>("status_code", BoxedStatus.Get(exchange.StatusCode)),

@@ -88,11 +88,6 @@ internal sealed class ProxyAttempt(
             exchange.RequestHeaders = HeaderRules.Capture(request, headerPolicy);
             exchange.ResponseHeaders = HeaderRules.Capture(response, headerPolicy);
         }
-        if (account is not null)
-        {
-            feedback.RecordAnswered(account);
-        }
-
         recorder.Responding(exchange);
         context.Response.StatusCode = status;
         HeaderRules.CopyResponseHeaders(response, context.Response.Headers, headerPolicy);

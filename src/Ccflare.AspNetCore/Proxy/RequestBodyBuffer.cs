@@ -24,6 +24,9 @@ internal sealed class RequestBodyBuffer : IDisposable
 
     public static RequestBodyBuffer Empty { get; } = new([], 0, pooled: false);
 
+    /// <summary>Bodies longer than this (with an announced length) get an array of their own instead of a pooled one.</summary>
+    public const int LargeBodyBytes = 4 * 1024 * 1024;
+
     public int Length => _length;
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
@@ -44,7 +47,8 @@ internal sealed class RequestBodyBuffer : IDisposable
         {
             return Empty;
         }
-        if (exact && contentLength > 0 && contentLength <= Array.MaxLength)
+        // Large bodies are not pooled: the shared pool would keep tens of megabytes per core resident long after a burst.
+        if ((exact || contentLength > LargeBodyBytes) && contentLength > 0 && contentLength <= Array.MaxLength)
         {
             return await ReadExactAsync(body, (int)contentLength.Value, cancellationToken).ConfigureAwait(false);
         }

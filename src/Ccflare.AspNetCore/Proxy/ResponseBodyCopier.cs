@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Ccflare.Proxy;
 
 /// <summary>Streams an upstream body to the client chunk by chunk (translated when asked), teeing a capped copy for the history.</summary>
-internal sealed class ResponseBodyCopier(IOptions<CcflareOptions> options, ILogger<ProxyHandler> logger)
+internal sealed class ResponseBodyCopier(IOptions<CcflareOptions> options, ILogger<ProxyHandler> logger, Recording.RequestRecorder recorder)
 {
     private const int CopyBufferSize = 16 * 1024;
     private readonly CcflareOptions _options = options.Value;
@@ -22,6 +22,8 @@ internal sealed class ResponseBodyCopier(IOptions<CcflareOptions> options, ILogg
             _options.CapturePayloads ? ProxyHandler.ExactBodyMaxBytes : CaptureTee.SmallCaptureBytes);
         var bodyStart = Stopwatch.GetTimestamp();
         var firstChunk = true;
+        // A body of announced length is complete for the client with its last chunk, before the handler returns.
+        var unsentAnnounced = translator is null ? response.Content.Headers.ContentLength : null;
         try
         {
             // The connection's content stream is available synchronously; the async variant only adds a Task.
@@ -57,6 +59,11 @@ internal sealed class ResponseBodyCopier(IOptions<CcflareOptions> options, ILogg
                     exchange.FirstByteToClientMs = Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
                 }
                 tee.Append(buffer.AsSpan(0, read));
+                if (unsentAnnounced is { } unsent && (unsentAnnounced = unsent - read) <= 0)
+                {
+                    tee.HandTo(exchange);
+                    recorder.Acknowledge(exchange);
+                }
                 await WriteAsync(context, exchange, buffer.AsMemory(0, read), translator).ConfigureAwait(false);
             }
             if (translator is not null)

@@ -107,6 +107,51 @@ internal static class PayloadMasking
         return result;
     }
 
+    /// <summary>
+    /// A stored copy of <paramref name="body"/> cut to <paramref name="maxBytes"/> with
+    /// <see cref="CutMarker"/> after it. Credentials are masked in the whole body before the cut (a cut
+    /// JSON document cannot be parsed, and a secret may straddle the cut); a body that needs no masking,
+    /// nearly every one, is copied only up to the cut.
+    /// </summary>
+    public static byte[] MaskAndCut(ReadOnlySpan<byte> body, IReadOnlyList<string> secrets, int maxBytes)
+    {
+        var source = NeedsMasking(body, secrets) ? Mask(body.ToArray(), secrets) : null;
+        var kept = source is null ? body : source;
+        var keep = Math.Min(maxBytes, kept.Length);
+        var marker = Encoding.UTF8.GetBytes(string.Format(System.Globalization.CultureInfo.InvariantCulture, CutMarker, kept.Length - keep));
+        var result = GC.AllocateUninitializedArray<byte>(keep + marker.Length);
+        kept[..keep].CopyTo(result);
+        marker.CopyTo(result.AsSpan(keep));
+        return result;
+    }
+
+    /// <summary>What follows a body cut at <see cref="CcflareOptions.MaxStoredPayloadBytes"/>; {0} is the number of bytes left out.</summary>
+    public const string CutMarker = "\n[ccflare: {0} more bytes not stored]";
+
+    private static bool NeedsMasking(ReadOnlySpan<byte> body, IReadOnlyList<string> secrets)
+    {
+        foreach (var secret in secrets)
+        {
+            if (secret.Length >= 8 && body.IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0)
+            {
+                return true;
+            }
+        }
+        var trimmed = body.TrimStart(" \t\r\n"u8);
+        if (trimmed.IsEmpty || (trimmed[0] != '{' && trimmed[0] != '['))
+        {
+            return false;
+        }
+        try
+        {
+            return ContainsSensitiveProperty(body);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Rewrites a JSON document with credential-named string properties masked. Non-JSON input is returned unchanged.</summary>
     internal static byte[] MaskJsonProperties(byte[] body)
     {
@@ -165,7 +210,7 @@ internal static class PayloadMasking
         }
     }
 
-    private static bool ContainsSensitiveProperty(byte[] body)
+    private static bool ContainsSensitiveProperty(ReadOnlySpan<byte> body)
     {
         var reader = new Utf8JsonReader(body);
         while (reader.Read())

@@ -57,6 +57,15 @@ internal sealed class ProxyExchange
     /// <summary>Admitted past the queue's capacity (payload dropped); releases an overflow slot when dequeued.</summary>
     public bool InOverflow { get; set; }
 
+    /// <summary>Usage read from the response capture when the request was acknowledged; the writer reuses it.</summary>
+    public Usage.UsageInfo? Usage { get; set; }
+
+    /// <summary>Set once the request was counted on its account and journaled (<see cref="Journal.HistoryJournal.Acknowledge"/>).</summary>
+    public bool Acknowledged { get; set; }
+
+    /// <summary>The journal segment holding this request's row until the store has it.</summary>
+    public Journal.JournalSegment? JournalSegment { get; set; }
+
     /// <summary>The request's trace activity, when tracing is on.</summary>
     public System.Diagnostics.Activity? Activity { get; set; }
 

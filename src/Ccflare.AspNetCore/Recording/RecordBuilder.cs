@@ -33,7 +33,11 @@ internal static class RecordBuilder
 
     private static readonly string[] ClientSessionHeaders = ["x-claude-code-session-id", "session_id", "conversation_id"];
 
-    public static RequestRecord Build(ProxyExchange exchange, bool capturePayloads, PriceTable? prices, ResponseChains? chains, out bool costUnknown)
+    public static RequestRecord Build(ProxyExchange exchange, bool capturePayloads, PriceTable? prices, ResponseChains? chains, out bool costUnknown) =>
+        Build(exchange, capturePayloads, prices, chains, int.MaxValue, out costUnknown);
+
+    /// <summary>Builds the row; bodies longer than <c>maxStoredPayloadBytes</c> are stored cut (<see cref="CcflareOptions.MaxStoredPayloadBytes"/>).</summary>
+    public static RequestRecord Build(ProxyExchange exchange, bool capturePayloads, PriceTable? prices, ResponseChains? chains, int maxStoredPayloadBytes, out bool costUnknown)
     {
         var requestBody = exchange.RequestBodyOwner is { Length: > 0 } owner ? owner.Span : default;
         var fields = exchange.RequestFields ?? RequestFields.Read(requestBody);
@@ -42,7 +46,7 @@ internal static class RecordBuilder
         var responseBody = exchange.ResponseBody is { } captured
             ? new ReadOnlyMemory<byte>(captured, 0, exchange.ResponseBodyLength)
             : ReadOnlyMemory<byte>.Empty;
-        var usage = UsageParser.Parse(responseBody, exchange.IsStreaming);
+        var usage = exchange.Usage ?? UsageParser.Parse(responseBody, exchange.IsStreaming);
 
         // The model that answered wins over the one asked for (aliases resolve to dated ids).
         var model = usage.Model ?? exchange.Model ?? fields.Model;
@@ -59,9 +63,7 @@ internal static class RecordBuilder
             ? usage.OutputTokens.Value / (generationMs.Value / 1000.0)
             : null;
 
-        var chain = usage.Format == UsageFormat.OpenAIResponses || fields.PreviousResponseId is not null
-            ? chains?.Resolve(usage.ResponseId, fields.PreviousResponseId)
-            : null;
+        var chain = ResolveChain(chains, usage.Format, usage.ResponseId, fields.PreviousResponseId);
 
         return new RequestRecord
         {
@@ -98,22 +100,31 @@ internal static class RecordBuilder
             UpstreamTtfbMs = exchange.UpstreamTtfbMs,
             StreamingDurationMs = exchange.IsStreaming ? exchange.StreamingDurationMs : null,
             UserId = exchange.UserId,
-            Payload = capturePayloads && !exchange.PayloadDropped ? BuildPayload(exchange, account) : null,
+            Payload = capturePayloads && !exchange.PayloadDropped ? BuildPayload(exchange, account, maxStoredPayloadBytes) : null,
         };
     }
 
+    /// <summary>The Responses API chain a row belongs to; only Responses traffic (or a request naming a previous response) has one.</summary>
+    internal static string? ResolveChain(ResponseChains? chains, UsageFormat format, string? responseId, string? previousResponseId) =>
+        format == UsageFormat.OpenAIResponses || previousResponseId is not null ? chains?.Resolve(responseId, previousResponseId) : null;
+
     /// <summary>The stored payload. Takes over the exchange's exact (unpooled) body arrays instead of copying them.</summary>
-    private static RequestPayload BuildPayload(ProxyExchange exchange, Account? account)
+    private static RequestPayload BuildPayload(ProxyExchange exchange, Account? account, int maxBytes)
     {
         var secrets = Secrets(account);
+        var responseCut = exchange.ResponseBody is not null && exchange.ResponseBodyLength > maxBytes;
         return new()
         {
             RequestHeaders = Masked(exchange.RequestHeaders, secrets),
-            RequestBody = exchange.RequestBodyOwner is { Length: > 0 } owner ? PayloadMasking.Mask(owner.DetachArray(), secrets) : null,
+            RequestBody = exchange.RequestBodyOwner is { Length: > 0 } owner
+                ? owner.Length > maxBytes ? PayloadMasking.MaskAndCut(owner.Span, secrets, maxBytes) : PayloadMasking.Mask(owner.DetachArray(), secrets)
+                : null,
             ResponseStatus = exchange.UpstreamStatus ?? exchange.StatusCode,
             ResponseHeaders = Masked(exchange.ResponseHeaders, secrets),
-            ResponseBody = DetachResponseBody(exchange) is { } body ? PayloadMasking.Mask(body, secrets) : null,
-            ResponseBodyTruncated = exchange.ResponseBodyTruncated,
+            ResponseBody = responseCut
+                ? PayloadMasking.MaskAndCut(exchange.ResponseBody.AsSpan(0, exchange.ResponseBodyLength), secrets, maxBytes)
+                : DetachResponseBody(exchange) is { } body ? PayloadMasking.Mask(body, secrets) : null,
+            ResponseBodyTruncated = exchange.ResponseBodyTruncated || responseCut,
             RateLimited = exchange.RateLimited,
             AccountsAttempted = exchange.AccountsAttempted is { } attempted ? [.. attempted] : [],
         };

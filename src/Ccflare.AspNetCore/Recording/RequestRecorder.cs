@@ -32,9 +32,11 @@ internal sealed class RequestRecorder
     private long _droppedPayloads;
     private int _inFlight;
     private long _queuedBodyBytes;
+    private readonly Journal.HistoryJournal? _journal;
 
-    public RequestRecorder(IOptions<CcflareOptions> options, TimeProvider time, CcflareMetrics metrics, ILogger<RequestRecorder> logger)
+    public RequestRecorder(IOptions<CcflareOptions> options, TimeProvider time, CcflareMetrics metrics, ILogger<RequestRecorder> logger, Journal.HistoryJournal? journal = null)
     {
+        _journal = journal;
         var value = options.Value;
         _queue = Channel.CreateUnbounded<ProxyExchange>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false }); // multi-reader: supports Count
         _slots = new SemaphoreSlim(value.WriteQueueCapacity, value.WriteQueueCapacity);
@@ -79,9 +81,18 @@ internal sealed class RequestRecorder
 
     public void Responding(ProxyExchange exchange) => ResponseStarted?.Invoke(exchange);
 
+    /// <summary>
+    /// Call right before the last bytes of the response go to the client when they are not the end of
+    /// the handler (a body of announced length): the request is counted on its account and its row
+    /// journaled. Every other request is acknowledged when it completes, which is before the server
+    /// ends the response.
+    /// </summary>
+    public void Acknowledge(ProxyExchange exchange) => _journal?.Acknowledge(exchange);
+
     /// <summary>Queues a finished exchange. Completes synchronously unless the queue is full.</summary>
     public ValueTask CompletedAsync(ProxyExchange exchange)
     {
+        Acknowledge(exchange);
         if (_slots.Wait(0))
         {
             AdmitBody(exchange);
@@ -95,6 +106,7 @@ internal sealed class RequestRecorder
     /// <summary>Synchronous variant: never waits.</summary>
     public void Completed(ProxyExchange exchange)
     {
+        Acknowledge(exchange);
         if (_slots.Wait(0))
         {
             AdmitBody(exchange);
@@ -215,6 +227,7 @@ internal sealed class RequestRecorder
         _metrics.RecordsDropped.Add(1, new KeyValuePair<string, object?>("kind", "row"));
         Log.RequestRecordDropped(_logger, exchange.Id);
         exchange.Release();
+        _journal?.Settle(exchange);
     }
 
     private void ReleaseSlot(ProxyExchange exchange)

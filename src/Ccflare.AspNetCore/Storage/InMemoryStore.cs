@@ -2,15 +2,56 @@ using System.Runtime.CompilerServices;
 
 namespace Ccflare.Storage;
 
-/// <summary>A store that keeps everything in memory: for tests and for hosts that want no persistence.</summary>
+/// <summary>
+/// A store that keeps everything in memory: for tests and for hosts that want no persistence.
+/// History is bounded: past <see cref="CcflareOptions.InMemoryMaxRequests"/> rows the oldest go, and
+/// past <see cref="CcflareOptions.InMemoryMaxPayloadBytes"/> of payloads the oldest payloads go (their
+/// rows stay). Rows are indexed by time, so recent-request and range queries never sort the store.
+/// </summary>
 internal sealed class InMemoryStore : ICcflareStore
 {
     private readonly Lock _gate = new();
+    private readonly int _maxRequests;
+    private readonly long _maxPayloadBytes;
+    private readonly SortedSet<RowKey> _order = new(RowKey.Comparer);
+    private readonly SortedSet<RowKey> _payloadOrder = new(RowKey.Comparer);
+    private long _payloadBytes;
     private readonly List<Account> _accounts = [];
     private readonly Dictionary<string, RequestRecord> _requests = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AuthSession> _authSessions = new(StringComparer.Ordinal);
     private readonly List<AccessKeyUser> _users = [];
+
+    public InMemoryStore()
+        : this(new CcflareOptions())
+    {
+    }
+
+    /// <summary>
+    /// Applies the configuration of <see cref="CcflareOptions"/> (bound sections and <c>AddCcflare</c>'s
+    /// lambda) to a copy of its own instead of taking the validated options: validating them resolves
+    /// the strategies, which need the account registry, which needs this store.
+    /// </summary>
+    public InMemoryStore(IEnumerable<Microsoft.Extensions.Options.IConfigureOptions<CcflareOptions>> configure)
+        : this(Configured(configure))
+    {
+    }
+
+    private static CcflareOptions Configured(IEnumerable<Microsoft.Extensions.Options.IConfigureOptions<CcflareOptions>> configure)
+    {
+        var options = new CcflareOptions();
+        foreach (var step in configure)
+        {
+            step.Configure(options);
+        }
+        return options;
+    }
+
+    private InMemoryStore(CcflareOptions options)
+    {
+        _maxRequests = Math.Max(1, options.InMemoryMaxRequests);
+        _maxPayloadBytes = Math.Max(0, options.InMemoryMaxPayloadBytes);
+    }
 
     public Task InitializeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -63,18 +104,98 @@ internal sealed class InMemoryStore : ICcflareStore
         {
             foreach (var record in records)
             {
+                if (_requests.Remove(record.Id, out var previous))
+                {
+                    Forget(previous);
+                }
                 _requests[record.Id] = record;
+                _order.Add(RowKey.Of(record));
+                if (record.Payload is { } payload)
+                {
+                    _payloadOrder.Add(RowKey.Of(record));
+                    _payloadBytes += SizeOf(payload);
+                }
+            }
+            while (_requests.Count > _maxRequests)
+            {
+                var oldest = _order.Min;
+                Forget(_requests[oldest.Id]);
+                _requests.Remove(oldest.Id);
+            }
+            while (_payloadBytes > _maxPayloadBytes && _payloadOrder.Count > 0)
+            {
+                var oldest = _payloadOrder.Min;
+                StripPayload(_requests[oldest.Id]);
             }
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>Removes a row's entries from the indexes (not from the dictionary).</summary>
+    private void Forget(RequestRecord record)
+    {
+        var key = RowKey.Of(record);
+        _order.Remove(key);
+        if (record.Payload is { } payload)
+        {
+            _payloadOrder.Remove(key);
+            _payloadBytes -= SizeOf(payload);
+        }
+    }
+
+    private void StripPayload(RequestRecord record)
+    {
+        if (record.Payload is { } payload)
+        {
+            _payloadOrder.Remove(RowKey.Of(record));
+            _payloadBytes -= SizeOf(payload);
+            _requests[record.Id] = record with { Payload = null };
+        }
+    }
+
+    /// <summary>Bytes a payload holds: bodies plus header text (UTF-16).</summary>
+    internal static long SizeOf(RequestPayload payload)
+    {
+        long size = (payload.RequestBody?.Length ?? 0) + (payload.ResponseBody?.Length ?? 0);
+        foreach (var (name, value) in payload.RequestHeaders)
+        {
+            size += 2L * (name.Length + value.Length);
+        }
+        foreach (var (name, value) in payload.ResponseHeaders)
+        {
+            size += 2L * (name.Length + value.Length);
+        }
+        return size;
+    }
+
+    /// <summary>Rows currently kept and their payload bytes (for tests and diagnostics).</summary>
+    internal (int Rows, long PayloadBytes) Usage
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_requests.Count, _payloadBytes);
+            }
+        }
     }
 
     public Task<IReadOnlyList<RequestRecord>> GetRecentRequestsAsync(int limit, bool includePayloads, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            return Task.FromResult<IReadOnlyList<RequestRecord>>(
-                [.. _requests.Values.OrderByDescending(r => r.Timestamp).Take(limit).Select(r => includePayloads ? r : r with { Payload = null })]);
+            // Newest first straight from the ordered index: no sort of the whole store.
+            var result = new List<RequestRecord>(Math.Min(Math.Max(limit, 0), _requests.Count));
+            foreach (var key in _order.Reverse())
+            {
+                if (result.Count >= limit)
+                {
+                    break;
+                }
+                var record = _requests[key.Id];
+                result.Add(includePayloads ? record : record with { Payload = null });
+            }
+            return Task.FromResult<IReadOnlyList<RequestRecord>>(result);
         }
     }
 
@@ -88,10 +209,17 @@ internal sealed class InMemoryStore : ICcflareStore
 
     public async IAsyncEnumerable<RequestRecord> QueryRequestsAsync(RequestQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        List<RequestRecord> matches;
+        List<RequestRecord> matches = [];
         lock (_gate)
         {
-            matches = [.. _requests.Values.Where(r => Matches(query, r)).OrderBy(r => r.Timestamp).Select(r => r with { Payload = null })];
+            foreach (var key in Range(query.From, query.To))
+            {
+                var record = _requests[key.Id];
+                if (Matches(query, record))
+                {
+                    matches.Add(record with { Payload = null });
+                }
+            }
         }
         foreach (var record in matches)
         {
@@ -99,6 +227,18 @@ internal sealed class InMemoryStore : ICcflareStore
             yield return record;
         }
         await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <summary>Keys with timestamps in [from, to), oldest first, from the ordered index.</summary>
+    private IEnumerable<RowKey> Range(DateTimeOffset? from, DateTimeOffset? to)
+    {
+        if (_order.Count == 0)
+        {
+            return [];
+        }
+        var low = from is { } f ? new RowKey(f.UtcTicks, "") : _order.Min;
+        var high = to is { } t ? new RowKey(t.UtcTicks - 1, RowKey.MaxId) : _order.Max;
+        return RowKey.Comparer.Compare(low, high) > 0 ? [] : _order.GetViewBetween(low, high);
     }
 
     internal static bool Matches(RequestQuery query, RequestRecord record) =>
@@ -119,10 +259,11 @@ internal sealed class InMemoryStore : ICcflareStore
     {
         lock (_gate)
         {
-            var doomed = _requests.Values.Where(r => olderThan is null || r.Timestamp < olderThan).Select(r => r.Id).ToList();
-            foreach (var id in doomed)
+            var doomed = Range(null, olderThan).ToList();
+            foreach (var key in doomed)
             {
-                _requests.Remove(id);
+                Forget(_requests[key.Id]);
+                _requests.Remove(key.Id);
             }
             return Task.FromResult((long)doomed.Count);
         }
@@ -132,13 +273,32 @@ internal sealed class InMemoryStore : ICcflareStore
     {
         lock (_gate)
         {
-            var stripped = _requests.Values.Where(r => r.Timestamp < olderThan && r.Payload is not null).ToList();
-            foreach (var record in stripped)
+            var stripped = 0L;
+            foreach (var key in Range(null, olderThan).ToList())
             {
-                _requests[record.Id] = record with { Payload = null };
+                if (_requests[key.Id].Payload is not null)
+                {
+                    StripPayload(_requests[key.Id]);
+                    stripped++;
+                }
             }
-            return Task.FromResult((long)stripped.Count);
+            return Task.FromResult(stripped);
         }
+    }
+
+    /// <summary>A row's place in time order; the id breaks ties so that every row has its own key.</summary>
+    private readonly record struct RowKey(long Ticks, string Id)
+    {
+        /// <summary>Sorts after every real id (UUIDs are ASCII).</summary>
+        public const string MaxId = "\uffff";
+
+        public static readonly IComparer<RowKey> Comparer = Comparer<RowKey>.Create(static (a, b) =>
+        {
+            var byTime = a.Ticks.CompareTo(b.Ticks);
+            return byTime != 0 ? byTime : string.CompareOrdinal(a.Id, b.Id);
+        });
+
+        public static RowKey Of(RequestRecord record) => new(record.Timestamp.UtcTicks, record.Id);
     }
 
     public Task CompactAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -42,6 +42,9 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
 
+    /// <summary>False to drain request bodies without keeping them (tests that send tens of megabytes).</summary>
+    public bool KeepBodies { get; set; } = true;
+
     /// <summary>Handles every request first when set (before per-credential scripts and defaults).</summary>
     public Func<HttpContext, ReceivedRequest, Task>? Override { get; set; }
 
@@ -54,7 +57,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null).UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         var fake = new FakeUpstream(app);
         app.Run(fake.HandleAsync);
@@ -65,8 +68,17 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-        var body = await reader.ReadToEndAsync();
+        string body;
+        if (KeepBodies)
+        {
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            body = await reader.ReadToEndAsync();
+        }
+        else
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null);
+            body = "";
+        }
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in context.Request.Headers)
         {

@@ -68,7 +68,8 @@ public sealed class StandaloneProcess : IAsyncDisposable
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    public static async Task<StandaloneProcess> StartAsync(IEnumerable<string> args, int port, IDictionary<string, string>? environment = null)
+    /// <summary>Starts the server without waiting for it to answer (to kill it while it starts).</summary>
+    public static StandaloneProcess Launch(IEnumerable<string> args, int port, IDictionary<string, string>? environment = null)
     {
         var process = Start(args, environment, redirectInput: false);
         var server = new StandaloneProcess(process, port);
@@ -76,6 +77,16 @@ public sealed class StandaloneProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        return server;
+    }
+
+    /// <summary>The process id, for measuring it from outside.</summary>
+    public int ProcessId => _process.Id;
+
+    public static async Task<StandaloneProcess> StartAsync(IEnumerable<string> args, int port, IDictionary<string, string>? environment = null)
+    {
+        var server = Launch(args, port, environment);
+        var process = server._process;
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
