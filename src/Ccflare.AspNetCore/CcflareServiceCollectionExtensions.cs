@@ -63,6 +63,8 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<AccountReloader>();
         services.AddHttpClient(OAuthTokenClient.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
         services.TryAddSingleton<StrategySelector>();
+        services.TryAddSingleton<NearLimitPolicy>();
+        services.TryAddSingleton<CandidateOrdering>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, SessionStrategy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, RoundRobinStrategy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, LeastRequestsStrategy>());

@@ -34,6 +34,8 @@ internal static class LiteDbDocuments
         ["RateLimitRemaining"] = Long(account.RateLimitRemaining),
         ["TokenStatus"] = Str(account.TokenStatus),
         ["TokenStatusReason"] = Str(account.TokenStatusReason),
+        ["Priority"] = account.Priority,
+        ["Usage"] = account.Usage is { } usage ? AccountUsage.Serialize(usage) : BsonValue.Null,
     };
 
     public static Account ToAccount(BsonDocument d) => new()
@@ -61,6 +63,9 @@ internal static class LiteDbDocuments
         RateLimitRemaining = Long(d["RateLimitRemaining"]),
         TokenStatus = Str(d["TokenStatus"]),
         TokenStatusReason = Str(d["TokenStatusReason"]),
+        // Documents written before priorities and usage existed have neither field.
+        Priority = d["Priority"].IsNumber ? d["Priority"].AsInt32 : 0,
+        Usage = AccountUsage.Deserialize(Str(d["Usage"])),
     };
 
     public static BsonDocument FromRequest(RequestRecord r) => new()

@@ -161,6 +161,11 @@ internal static class PostgreSqlSchema
         """,
         // 4: the rollups also keyed by provider (analytics' providerBreakdown and providers= filter), rebuilt from the rows.
         PostgreSqlRollups.Rebuild(),
+        // 5: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
+        """
+        ALTER TABLE {s}.accounts ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0;
+        ALTER TABLE {s}.accounts ADD COLUMN IF NOT EXISTS usage_json text;
+        """,
     ];
 
     /// <summary>The version a fully migrated schema has.</summary>

@@ -133,7 +133,7 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
     private const string AccountColumns =
         "id, name, provider, auth_method, base_url, api_key, refresh_token, access_token, expires_at, created_at, last_used, " +
         "request_count, total_requests, weight, rate_limited_until, session_start, session_request_count, paused, " +
-        "rate_limit_reset, rate_limit_status, rate_limit_remaining, token_status, token_status_reason";
+        "rate_limit_reset, rate_limit_status, rate_limit_remaining, token_status, token_status_reason, priority, usage_json";
 
     public async Task<IReadOnlyList<Account>> GetAccountsAsync(CancellationToken cancellationToken) =>
         await ReadListAsync($"SELECT {AccountColumns} FROM {_s}.accounts ORDER BY created_at, seq;", ReadAccount, null, 0, cancellationToken).ConfigureAwait(false);
@@ -182,6 +182,8 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         RateLimitRemaining = GetInt64(reader, 20),
         TokenStatus = GetString(reader, 21),
         TokenStatusReason = GetString(reader, 22),
+        Priority = reader.GetInt32(23),
+        Usage = AccountUsage.Deserialize(GetString(reader, 24)),
     };
 
     public async Task<bool> AddAccountAsync(Account account, CancellationToken cancellationToken)
@@ -192,7 +194,7 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
             INSERT INTO {_s}.accounts ({AccountColumns}) VALUES (
             @id, @name, @provider, @auth_method, @base_url, @api_key, @refresh_token, @access_token, @expires_at, @created_at, @last_used,
             @request_count, @total_requests, @weight, @rate_limited_until, @session_start, @session_request_count, @paused,
-            @rate_limit_reset, @rate_limit_status, @rate_limit_remaining, @token_status, @token_status_reason)
+            @rate_limit_reset, @rate_limit_status, @rate_limit_remaining, @token_status, @token_status_reason, @priority, @usage_json)
             ON CONFLICT DO NOTHING;
             """, connection);
         BindAccount(command, account);
@@ -220,7 +222,8 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
             created_at = @created_at, last_used = @last_used, request_count = @request_count, total_requests = @total_requests,
             weight = @weight, rate_limited_until = GREATEST(a.rate_limited_until, @rate_limited_until), session_start = @session_start,
             session_request_count = @session_request_count, paused = @paused, rate_limit_reset = @rate_limit_reset,
-            rate_limit_status = @rate_limit_status, rate_limit_remaining = @rate_limit_remaining
+            rate_limit_status = @rate_limit_status, rate_limit_remaining = @rate_limit_remaining,
+            priority = @priority, usage_json = @usage_json
             WHERE a.id = @id;
             """, connection);
         BindAccount(command, account);
@@ -246,7 +249,7 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
             UPDATE {_s}.accounts SET request_count = @request_count, total_requests = @total_requests, last_used = @last_used,
             session_start = @session_start, session_request_count = @session_request_count,
             rate_limited_until = GREATEST(rate_limited_until, @rate_limited_until), rate_limit_reset = @rate_limit_reset,
-            rate_limit_status = @rate_limit_status, rate_limit_remaining = @rate_limit_remaining
+            rate_limit_status = @rate_limit_status, rate_limit_remaining = @rate_limit_remaining, usage_json = @usage_json
             WHERE id = @id;
             """, connection);
         var p = command.Parameters;
@@ -260,6 +263,7 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         p.Add(Time("rate_limit_reset", account.RateLimitReset));
         p.Add(Text("rate_limit_status", account.RateLimitStatus));
         p.Add(new NpgsqlParameter("rate_limit_remaining", NpgsqlDbType.Bigint) { Value = account.RateLimitRemaining is { } r ? r : DBNull.Value });
+        p.Add(UsageJson(account));
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
@@ -292,7 +296,12 @@ internal sealed class PostgreSqlStore : ICcflareStore, ICcflareStoreChangeFeed, 
         p.Add(new NpgsqlParameter("rate_limit_remaining", NpgsqlDbType.Bigint) { Value = account.RateLimitRemaining is { } r ? r : DBNull.Value });
         p.Add(Text("token_status", account.TokenStatus));
         p.Add(Text("token_status_reason", account.TokenStatusReason));
+        p.Add(new NpgsqlParameter<int>("priority", account.Priority));
+        p.Add(UsageJson(account));
     }
+
+    private static NpgsqlParameter UsageJson(Account account) =>
+        Text("usage_json", account.Usage is { } usage ? AccountUsage.Serialize(usage) : null);
 
     // Request history
 

@@ -121,6 +121,11 @@ internal static class SqliteSchema
         ALTER TABLE requests ADD COLUMN cost_estimated INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX idx_requests_client_session_id_timestamp ON requests (client_session_id, timestamp) WHERE client_session_id IS NOT NULL;
         """,
+        // 3: account priority levels and the usage windows providers report (JSON, see AccountUsage.Serialize).
+        """
+        ALTER TABLE accounts ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE accounts ADD COLUMN usage_json TEXT;
+        """,
     ];
 
     /// <summary>The version a fully migrated file has.</summary>

@@ -59,7 +59,7 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
     private const string AccountColumns =
         "id, name, provider, auth_method, base_url, api_key, refresh_token, access_token, expires_at, created_at, last_used, " +
         "request_count, total_requests, weight, rate_limited_until, session_start, session_request_count, paused, " +
-        "rate_limit_reset, rate_limit_status, rate_limit_remaining, token_status, token_status_reason";
+        "rate_limit_reset, rate_limit_status, rate_limit_remaining, token_status, token_status_reason, priority, usage_json";
 
     public async Task<IReadOnlyList<Account>> GetAccountsAsync(CancellationToken cancellationToken)
     {
@@ -95,6 +95,8 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
                 RateLimitRemaining = GetInt64(reader, 20),
                 TokenStatus = GetString(reader, 21),
                 TokenStatusReason = GetString(reader, 22),
+                Priority = reader.GetInt32(23),
+                Usage = AccountUsage.Deserialize(GetString(reader, 24)),
             });
         }
         return accounts;
@@ -110,7 +112,7 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
                 INSERT INTO accounts ({AccountColumns}) VALUES (
                 @id, @name, @provider, @auth_method, @base_url, @api_key, @refresh_token, @access_token, @expires_at, @created_at, @last_used,
                 @request_count, @total_requests, @weight, @rate_limited_until, @session_start, @session_request_count, @paused,
-                @rate_limit_reset, @rate_limit_status, @rate_limit_remaining, @token_status, @token_status_reason);
+                @rate_limit_reset, @rate_limit_status, @rate_limit_remaining, @token_status, @token_status_reason, @priority, @usage_json);
                 """;
             BindAccount(command, account);
             return ExecuteIgnoringConstraint(command) == 1;
@@ -130,7 +132,7 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
                 weight = @weight, rate_limited_until = @rate_limited_until, session_start = @session_start,
                 session_request_count = @session_request_count, paused = @paused, rate_limit_reset = @rate_limit_reset,
                 rate_limit_status = @rate_limit_status, rate_limit_remaining = @rate_limit_remaining,
-                token_status = @token_status, token_status_reason = @token_status_reason
+                token_status = @token_status, token_status_reason = @token_status_reason, priority = @priority, usage_json = @usage_json
                 WHERE id = @id;
                 """;
             BindAccount(command, account);
@@ -167,6 +169,8 @@ internal sealed class SqliteStore : ICcflareStore, IDisposable, IAsyncDisposable
         p.AddWithValue("@rate_limit_remaining", account.RateLimitRemaining is { } remaining ? remaining : DBNull.Value);
         p.AddWithValue("@token_status", Db(account.TokenStatus));
         p.AddWithValue("@token_status_reason", Db(account.TokenStatusReason));
+        p.AddWithValue("@priority", account.Priority);
+        p.AddWithValue("@usage_json", account.Usage is { } usage ? AccountUsage.Serialize(usage) : DBNull.Value);
     }
 
     // Request history

@@ -34,6 +34,21 @@ public static class StoreTestData
         RateLimitRemaining = 0,
         TokenStatus = "refresh_failed",
         TokenStatusReason = "invalid_grant",
+        Priority = 3,
+        Usage = new AccountUsage
+        {
+            UpdatedAt = T0.AddHours(4).AddMilliseconds(5),
+            Status = "allowed_warning",
+            ResetsAt = T0.AddHours(5),
+            RepresentativeClaim = "five_hour",
+            Windows =
+            [
+                new UsageWindow("five_hour", 300, 0.97, T0.AddHours(5), "allowed_warning"),
+                new UsageWindow("seven_day", 10080, 0.4, T0.AddDays(6), "allowed"),
+            ],
+            Overage = new UsageOverage("rejected", null),
+            FallbackPercentage = 0.5,
+        },
     };
 
     public static Account MinimalAccount(string id, string name, DateTimeOffset createdAt) => new()

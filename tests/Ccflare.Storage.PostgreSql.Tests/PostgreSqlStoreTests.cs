@@ -154,17 +154,18 @@ public sealed class PostgreSqlStoreTests : PersistentStoreContractTests
     }
 
     [Fact]
-    public async Task Writing_the_proxys_state_keeps_every_operator_field_and_never_moves_a_rate_limit_back()
+    public async Task Writing_the_proxys_state_keeps_every_operator_field_writes_usage_and_never_moves_a_rate_limit_back()
     {
         var stored = FullAccount() with { Paused = false, RateLimitedUntil = T0.AddHours(5) };
         await Store.AddAccountAsync(stored, Ct);
         // Another instance paused it and changed credentials; this one still has the old operator fields in memory.
-        var operatorChange = stored with { Paused = true, Name = "renamed", AccessToken = "at-new", ExpiresAt = T0.AddDays(90) };
+        var operatorChange = stored with { Paused = true, Name = "renamed", AccessToken = "at-new", ExpiresAt = T0.AddDays(90), Priority = 1 };
         Assert.True(await Store.UpdateAccountAsync(operatorChange, Ct));
         var fromMemory = stored with
         {
             RequestCount = 99, TotalRequests = 4_200_000_099L, LastUsed = T0.AddDays(2), SessionStart = T0.AddDays(2), SessionRequestCount = 3,
             RateLimitedUntil = T0.AddHours(1), RateLimitReset = T0.AddHours(7), RateLimitStatus = "allowed", RateLimitRemaining = 12,
+            Usage = new AccountUsage { UpdatedAt = T0.AddDays(2), Status = "rejected", Windows = [new UsageWindow("seven_day_opus", 10080, 1, T0.AddDays(3), "rejected")] },
         };
 
         Assert.True(await ((ICcflareAccountStateUpdates)Store).UpdateAccountStateAsync(fromMemory, Ct));
@@ -175,6 +176,7 @@ public sealed class PostgreSqlStoreTests : PersistentStoreContractTests
         {
             RequestCount = 99, TotalRequests = 4_200_000_099L, LastUsed = T0.AddDays(2), SessionStart = T0.AddDays(2), SessionRequestCount = 3,
             RateLimitedUntil = T0.AddHours(5), RateLimitReset = T0.AddHours(7), RateLimitStatus = "allowed", RateLimitRemaining = 12,
+            Usage = new AccountUsage { UpdatedAt = T0.AddDays(2), Status = "rejected", Windows = [new UsageWindow("seven_day_opus", 10080, 1, T0.AddDays(3), "rejected")] },
         }, row);
     }
 

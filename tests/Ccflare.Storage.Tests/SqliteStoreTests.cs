@@ -200,6 +200,34 @@ public sealed class SqliteStoreTests : FileStoreContractTests
     }
 
     [Fact]
+    public async Task A_version_1_file_gains_priority_and_usage_and_keeps_its_accounts()
+    {
+        var directory = Path.Combine(Directory, "v1");
+        System.IO.Directory.CreateDirectory(directory);
+        using (var connection = OpenRaw(directory))
+        {
+            Scalar(connection, SqliteSchema.Migrations[0]);
+            Scalar(connection, "PRAGMA user_version = 1;");
+            Scalar(connection, "INSERT INTO accounts (id, name, provider, created_at) VALUES ('old', 'old', 'claude-code', 0);");
+        }
+
+        var store = CreateStore(directory);
+        try
+        {
+            await store.InitializeAsync(Ct);
+            var old = Assert.Single(await store.GetAccountsAsync(Ct));
+            Assert.Equal(0, old.Priority);
+            Assert.Null(old.Usage);
+            Assert.True(await store.UpdateAccountAsync(old with { Priority = 2, Usage = FullAccount().Usage }, Ct));
+            Assert.Equal(old with { Priority = 2, Usage = FullAccount().Usage }, Assert.Single(await store.GetAccountsAsync(Ct)));
+        }
+        finally
+        {
+            await DisposeStoreAsync(store);
+        }
+    }
+
+    [Fact]
     public async Task An_existing_empty_database_file_is_migrated_from_version_zero()
     {
         var directory = Path.Combine(Directory, "empty");

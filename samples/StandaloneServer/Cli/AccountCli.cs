@@ -10,15 +10,15 @@ namespace Ccflare.StandaloneServer.Cli;
 
 /// <summary>
 /// Account commands of the standalone server: <c>--add-account NAME --provider P [--api-key KEY]
-/// [--base-url URL] [--weight N]</c>, <c>--list</c>, <c>--remove NAME</c>, <c>--pause NAME</c>,
-/// <c>--resume NAME</c>, with the server's <c>--data-dir DIR</c> and <c>--storage</c>. They work directly on the data
+/// [--base-url URL] [--weight N] [--priority N]</c>, <c>--list</c>, <c>--remove NAME</c>, <c>--pause NAME</c>,
+/// <c>--resume NAME</c>, <c>--set-priority NAME N</c>, with the server's <c>--data-dir DIR</c> and <c>--storage</c>. They work directly on the data
 /// directory's store (with the same Data Protection keys as the server), so they work whether or
 /// not the server is running; a running server picks the changes up within
 /// <see cref="CcflareOptions.AccountReloadIntervalMs"/>.
 /// </summary>
 internal static class AccountCli
 {
-    private static readonly string[] Commands = ["--add-account", "--list", "--remove", "--pause", "--resume"];
+    private static readonly string[] Commands = ["--add-account", "--list", "--remove", "--pause", "--resume", "--set-priority"];
 
     /// <summary>True when <paramref name="args"/> name an account command.</summary>
     private static bool IsCommand(IReadOnlyList<string> args)
@@ -87,6 +87,7 @@ internal static class AccountCli
                 "--add-account" => await AddAsync(context, parsed).ConfigureAwait(false),
                 "--remove" => await RemoveAsync(context, parsed.Name!).ConfigureAwait(false),
                 "--pause" => await SetPausedAsync(context, parsed.Name!, paused: true).ConfigureAwait(false),
+                "--set-priority" => await SetPriorityAsync(context, parsed.Name!, parsed.Priority!.Value).ConfigureAwait(false),
                 _ => await SetPausedAsync(context, parsed.Name!, paused: false).ConfigureAwait(false),
             };
         }
@@ -139,7 +140,7 @@ internal static class AccountCli
             await context.Out.WriteLineAsync("No accounts.").ConfigureAwait(false);
             return 0;
         }
-        var rows = new List<string[]> { new[] { "NAME", "PROVIDER", "AUTH", "STATUS", "WEIGHT", "REQUESTS", "BASE URL" } };
+        var rows = new List<string[]> { new[] { "NAME", "PROVIDER", "AUTH", "STATUS", "WEIGHT", "PRIORITY", "REQUESTS", "BASE URL" } };
         foreach (var state in accounts)
         {
             var a = state.Snapshot;
@@ -150,6 +151,7 @@ internal static class AccountCli
                 a.AuthMethod,
                 StatusOf(a, now),
                 a.Weight.ToString(CultureInfo.InvariantCulture),
+                a.Priority.ToString(CultureInfo.InvariantCulture),
                 a.TotalRequests.ToString(CultureInfo.InvariantCulture),
                 a.BaseUrl ?? "-",
             ]);
@@ -198,7 +200,8 @@ internal static class AccountCli
             ?? (args.Provider is not null && providers.Find(args.Provider) is null
                 ? $"provider '{args.Provider}' is unknown; use one of: {string.Join(", ", providers.Names)}." : null)
             ?? AccountRules.ValidateBaseUrl(args.BaseUrl)
-            ?? AccountRules.ValidateWeight(args.Weight);
+            ?? AccountRules.ValidateWeight(args.Weight)
+            ?? AccountRules.ValidatePriority(args.Priority);
         if (problem is not null)
         {
             return await FailAsync(context, problem).ConfigureAwait(false);
@@ -271,6 +274,7 @@ internal static class AccountCli
             ApiKey = apiKey,
             BaseUrl = args.BaseUrl,
             Weight = args.Weight ?? 1,
+            Priority = args.Priority ?? 0,
         }, context.CancellationToken).ConfigureAwait(false);
         if (outcome != AccountChangeOutcome.Done)
         {
@@ -302,6 +306,21 @@ internal static class AccountCli
         return 0;
     }
 
+    private static async Task<int> SetPriorityAsync(CliContext context, string name, int priority)
+    {
+        if (AccountRules.ValidatePriority(priority) is { } problem)
+        {
+            return await FailAsync(context, problem).ConfigureAwait(false);
+        }
+        if (context.Services.GetRequiredService<AccountRegistry>().FindByName(name) is not { } state)
+        {
+            return await FailAsync(context, $"no account named '{name}'.").ConfigureAwait(false);
+        }
+        await context.Services.GetRequiredService<AccountService>().UpdateAsync(state.Id, a => a with { Priority = priority }, context.CancellationToken).ConfigureAwait(false);
+        await context.Out.WriteLineAsync($"Account '{name}' now has priority {priority}.").ConfigureAwait(false);
+        return 0;
+    }
+
     private static async Task<int> FailAsync(CliContext context, string message)
     {
         await context.Error.WriteLineAsync("error: " + message).ConfigureAwait(false);
@@ -311,12 +330,12 @@ internal static class AccountCli
     private sealed record CliContext(IServiceProvider Services, TextReader In, TextWriter Out, TextWriter Error, CancellationToken CancellationToken);
 
     /// <summary>The parsed command line; unknown options are rejected so typos do not start a server.</summary>
-    private sealed record CliArguments(string Command, string? Name, string? Provider, string? ApiKey, string? BaseUrl, int? Weight)
+    private sealed record CliArguments(string Command, string? Name, string? Provider, string? ApiKey, string? BaseUrl, int? Weight, int? Priority)
     {
         public static CliArguments Parse(string[] args)
         {
             string? command = null, name = null, provider = null, apiKey = null, baseUrl = null;
-            int? weight = null;
+            int? weight = null, priority = null;
             for (var i = 0; i < args.Length; i++)
             {
                 var arg = args[i];
@@ -354,6 +373,14 @@ internal static class AccountCli
                     case "--base-url":
                         baseUrl = Value();
                         break;
+                    case "--set-priority":
+                        SetCommand(arg);
+                        name = Value();
+                        priority = Number(Value(), "--set-priority NAME N: N");
+                        break;
+                    case "--priority":
+                        priority = Number(Value(), "--priority");
+                        break;
                     case "--weight":
                         weight = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var w)
                             ? w : throw new FormatException("--weight must be a whole number.");
@@ -362,12 +389,16 @@ internal static class AccountCli
                         // --Section:Key=value arguments are configuration, not commands.
                         if (!arg.Contains(':', StringComparison.Ordinal))
                         {
-                            throw new FormatException($"unknown option '{arg}'. Commands: --add-account NAME --provider P [--api-key KEY] [--base-url URL] [--weight N], --list, --remove NAME, --pause NAME, --resume NAME; option --data-dir DIR.");
+                            throw new FormatException($"unknown option '{arg}'. Commands: --add-account NAME --provider P [--api-key KEY] [--base-url URL] [--weight N] [--priority N], --list, --remove NAME, --pause NAME, --resume NAME, --set-priority NAME N; option --data-dir DIR.");
                         }
                         break;
                 }
             }
-            return new CliArguments(command!, name, provider, apiKey, baseUrl, weight);
+            return new CliArguments(command!, name, provider, apiKey, baseUrl, weight, priority);
         }
+
+        private static int Number(string value, string option) =>
+            int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number)
+                ? number : throw new FormatException($"{option} must be a whole number.");
     }
 }

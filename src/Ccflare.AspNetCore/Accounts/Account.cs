@@ -48,6 +48,9 @@ public sealed record Account
     /// <summary>Relative weight for the <c>weighted</c> strategy (1 by default).</summary>
     public int Weight { get; init; } = 1;
 
+    /// <summary>Priority level: strategies prefer the lowest level that has a usable account (0 by default).</summary>
+    public int Priority { get; init; }
+
     /// <summary>The account is skipped until this instant.</summary>
     public DateTimeOffset? RateLimitedUntil { get; init; }
 
@@ -68,6 +71,9 @@ public sealed record Account
 
     /// <summary>Remaining requests in the window, as last reported.</summary>
     public long? RateLimitRemaining { get; init; }
+
+    /// <summary>The usage windows as last reported by the provider, or null until one was read.</summary>
+    public AccountUsage? Usage { get; init; }
 
     /// <summary>OAuth token status when it is not derived from <see cref="ExpiresAt"/>, for example <c>refresh_failed</c>.</summary>
     public string? TokenStatus { get; init; }

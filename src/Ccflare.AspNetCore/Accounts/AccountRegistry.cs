@@ -132,7 +132,7 @@ internal sealed class AccountRegistry
 
     /// <summary>
     /// <paramref name="live"/> with the operator-owned fields of <paramref name="stored"/>: the store is
-    /// authoritative for name, auth method, base URL, weight, paused and credentials (operators and the CLI
+    /// authoritative for name, auth method, base URL, weight, priority, paused and credentials (operators and the CLI
     /// write it first), memory for counters, session and rate-limit state. Credentials stay as in memory
     /// when memory holds a fresher token (a refresh whose write has not reached the store yet).
     /// </summary>
@@ -144,6 +144,7 @@ internal sealed class AccountRegistry
             AuthMethod = stored.AuthMethod,
             BaseUrl = stored.BaseUrl,
             Weight = stored.Weight,
+            Priority = stored.Priority,
             Paused = stored.Paused,
         };
         if (live.ExpiresAt is { } liveExpiry && (stored.ExpiresAt is null || liveExpiry > stored.ExpiresAt))
@@ -164,7 +165,7 @@ internal sealed class AccountRegistry
     /// <summary>
     /// <paramref name="live"/> with the proxy-side state of <paramref name="stored"/> where the stored one is
     /// later: a rate-limit block that ends later, a session that started later (with its request count),
-    /// a newer rate-limit report. Instances sharing a store thereby honour each other's rate limits and
+    /// a newer rate-limit report or usage reading. Instances sharing a store thereby honour each other's rate limits and
     /// stick to one session; both values only move forward, so instances converge whatever the order.
     /// </summary>
     public static Account WithReplicatedState(Account live, Account stored)
@@ -181,6 +182,10 @@ internal sealed class AccountRegistry
         if (stored.RateLimitReset is { } storedReset && (live.RateLimitReset is not { } liveReset || storedReset > liveReset))
         {
             merged = merged with { RateLimitReset = storedReset, RateLimitStatus = stored.RateLimitStatus, RateLimitRemaining = stored.RateLimitRemaining };
+        }
+        if (stored.Usage is { } storedUsage && (live.Usage is not { } liveUsage || storedUsage.UpdatedAt > liveUsage.UpdatedAt))
+        {
+            merged = merged with { Usage = storedUsage };
         }
         return merged;
     }

@@ -26,6 +26,12 @@ public sealed class AccountState
     /// <summary>Weight for weighted strategies (at least 1).</summary>
     public int Weight => Math.Max(1, _account.Weight);
 
+    /// <summary>Priority level; lower is preferred (0 by default).</summary>
+    public int Priority => _account.Priority;
+
+    /// <summary>The usage windows as last reported, or null.</summary>
+    public AccountUsage? Usage => _account.Usage;
+
     /// <summary>Requests since the last statistics reset.</summary>
     public long RequestCount => _account.RequestCount;
 

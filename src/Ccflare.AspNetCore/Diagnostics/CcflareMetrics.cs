@@ -8,7 +8,8 @@ namespace Ccflare.Diagnostics;
 /// The <c>Ccflare</c> meter and activity source. Instruments:
 /// <c>ccflare.requests</c>, <c>ccflare.failovers</c>, <c>ccflare.rate_limit.events</c>,
 /// <c>ccflare.write_queue.depth</c>, <c>ccflare.write_queue.dropped</c> (tag <c>kind</c> = row | payload),
-/// <c>ccflare.proxy.overhead</c> (ms), and the GenAI semantic-convention histograms
+/// <c>ccflare.proxy.overhead</c> (ms), <c>ccflare.account.window.utilization</c> and
+/// <c>ccflare.usage.preemptive_switches</c>, and the GenAI semantic-convention histograms
 /// <c>gen_ai.client.token.usage</c> (tag <c>gen_ai.token.type</c> = input | output) and
 /// <c>gen_ai.client.operation.duration</c> (s), tagged with <c>gen_ai.system</c>,
 /// <c>gen_ai.request.model</c>, <c>gen_ai.operation.name</c> and <c>ccflare.account</c>.
@@ -48,6 +49,13 @@ internal sealed class CcflareMetrics : IDisposable
     public Histogram<long> TokenUsage { get; }
 
     public Histogram<double> OperationDuration { get; }
+
+    internal Counter<long> CreateCounter(string name, string unit, string description) =>
+        _meter.CreateCounter<long>(name, unit, description);
+
+    /// <summary>The <c>ccflare.account.window.utilization</c> gauge: each usage window's utilization (0 to 1), tagged <c>ccflare.account</c> and <c>ccflare.window</c>.</summary>
+    internal void ObserveWindowUtilization(Func<IEnumerable<Measurement<double>>> measure) =>
+        _meter.CreateObservableGauge("ccflare.account.window.utilization", measure, "1", "Utilization of each account's usage windows, as last reported.");
 
     internal void ObserveQueueDepth(Func<int> depth) =>
         _meter.CreateObservableGauge("ccflare.write_queue.depth", depth, "{record}", "Records waiting to be written.");

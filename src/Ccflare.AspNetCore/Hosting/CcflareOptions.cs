@@ -190,6 +190,22 @@ public sealed class CcflareOptions
 
     /// <summary>Headers to drop or mask in addition to Ccflare's built-in rules.</summary>
     public HeaderOptions Headers { get; } = new();
+
+    /// <summary>Routing by the usage windows and priorities of accounts.</summary>
+    public UsageOptions Usage { get; } = new();
+}
+
+/// <summary>Routing by the usage windows providers report and by account priorities.</summary>
+public sealed class UsageOptions
+{
+    /// <summary>
+    /// Whether a client session goes back to a more preferred (lower priority) account as soon as it
+    /// is usable again (default true); when false a session stays on its account while that stays usable.
+    /// </summary>
+    public bool ReturnToPreferred { get; set; } = true;
+
+    /// <summary>Utilization (0 to 1) of any window at which an account counts as near its limit (default 0.95).</summary>
+    public double SwitchAtUtilization { get; set; } = 0.95;
 }
 
 /// <summary>

@@ -160,6 +160,10 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
                 failures.Add($"{p}AllowedOrigins contains '{origin}'; list origins such as 'https://app.example.com' (scheme, host and optional port, no path).");
             }
         }
+        if (!(options.Usage.SwitchAtUtilization is > 0 and <= 1))
+        {
+            failures.Add($"{p}Usage:SwitchAtUtilization must be greater than 0 and at most 1 (was {options.Usage.SwitchAtUtilization}).");
+        }
         foreach (var (provider, providerOptions) in options.Providers)
         {
             Providers.ProviderDefinitionRules.Validate(failures, $"{p}Providers:{provider}", provider, providerOptions);

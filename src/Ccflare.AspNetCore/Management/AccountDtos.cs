@@ -23,7 +23,9 @@ internal sealed record AccountResponse(
     [property: JsonPropertyName("rateLimitReset")] DateTimeOffset? RateLimitReset,
     [property: JsonPropertyName("rateLimitRemaining")] long? RateLimitRemaining,
     [property: JsonPropertyName("sessionInfo")] SessionInfoResponse SessionInfo,
-    [property: JsonPropertyName("providerConfigured")] bool ProviderConfigured)
+    [property: JsonPropertyName("providerConfigured")] bool ProviderConfigured,
+    [property: JsonPropertyName("priority")] int Priority,
+    [property: JsonPropertyName("usage")] AccountUsage? Usage)
 {
     /// <summary>The response for <paramref name="account"/>; <paramref name="providerConfigured"/> is false when its provider is no longer served (kept, shown, never selected).</summary>
     public static AccountResponse From(Account account, DateTimeOffset now, TimeSpan sessionDuration, bool providerConfigured = true)
@@ -52,7 +54,9 @@ internal sealed record AccountResponse(
             account.RateLimitReset,
             account.RateLimitRemaining,
             new SessionInfoResponse(sessionActive, account.SessionStart, account.SessionRequestCount),
-            providerConfigured);
+            providerConfigured,
+            account.Priority,
+            account.Usage?.AsOf(now));
     }
 
     /// <summary>ccflare's codes: <c>"paused"</c> for a paused account, the last upstream status otherwise, <c>"ok"</c> when none is known.</summary>
@@ -92,6 +96,7 @@ internal sealed record CreateAccountRequest
     [JsonPropertyName("api_key")] public string? ApiKey { get; init; }
     [JsonPropertyName("base_url")] public string? BaseUrl { get; init; }
     [JsonPropertyName("weight")] public int? Weight { get; init; }
+    [JsonPropertyName("priority")] public int? Priority { get; init; }
     [JsonPropertyName("access_token")] public string? AccessToken { get; init; }
     [JsonPropertyName("refresh_token")] public string? RefreshToken { get; init; }
     [JsonPropertyName("expires_at")] public long? ExpiresAt { get; init; }
@@ -103,6 +108,7 @@ internal sealed record UpdateAccountRequest
     [JsonPropertyName("name")] public string? Name { get; init; }
     [JsonPropertyName("base_url")] public System.Text.Json.JsonElement BaseUrl { get; init; }
     [JsonPropertyName("weight")] public int? Weight { get; init; }
+    [JsonPropertyName("priority")] public int? Priority { get; init; }
 }
 
 internal sealed record RenameAccountRequest
@@ -114,6 +120,7 @@ internal static class AccountRules
 {
     public const int MaxNameLength = 100;
     public const int MaxWeight = 1000;
+    public const int MaxPriority = 1000;
 
     public static string? ValidateName(string? name)
     {
@@ -137,6 +144,9 @@ internal static class AccountRules
 
     public static string? ValidateWeight(int? weight) =>
         weight is < 1 or > MaxWeight ? $"weight must be between 1 and {MaxWeight}." : null;
+
+    public static string? ValidatePriority(int? priority) =>
+        priority is < 0 or > MaxPriority ? $"priority must be between 0 (most preferred) and {MaxPriority}." : null;
 
     public static string? ValidateBaseUrl(string? baseUrl) =>
         baseUrl is not null && !UrlRules.IsHttpUrl(baseUrl) ? "base_url must be an absolute http or https URL without query or credentials." : null;

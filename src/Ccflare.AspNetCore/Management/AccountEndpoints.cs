@@ -77,6 +77,7 @@ internal static class AccountEndpoints
             ?? (string.IsNullOrEmpty(request.Provider) ? "provider is required." : null)
             ?? (providers.Find(request.Provider!) is null ? $"provider '{request.Provider}' is unknown; use one of: {string.Join(", ", providers.Names)}." : null)
             ?? AccountRules.ValidateWeight(request.Weight)
+            ?? AccountRules.ValidatePriority(request.Priority)
             ?? AccountRules.ValidateBaseUrl(request.BaseUrl);
         var authMethod = request.AuthMethod ?? AccountAuthMethods.ApiKey;
         problem ??= await baseUrls.CheckAsync(request.BaseUrl, context.RequestAborted).ConfigureAwait(false);
@@ -117,6 +118,7 @@ internal static class AccountEndpoints
             ExpiresAt = request.ExpiresAt is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null,
             BaseUrl = request.BaseUrl,
             Weight = request.Weight ?? 1,
+            Priority = request.Priority ?? 0,
             CreatedAt = time.GetUtcNow(),
         };
         var (outcome, created) = await accounts.AddAsync(account, context.RequestAborted).ConfigureAwait(false);
@@ -160,14 +162,15 @@ internal static class AccountEndpoints
         }
         var problem = (request.Name is not null ? AccountRules.ValidateName(request.Name) : null)
             ?? AccountRules.ValidateWeight(request.Weight)
+            ?? AccountRules.ValidatePriority(request.Priority)
             ?? (clearBaseUrl ? null : AccountRules.ValidateBaseUrl(baseUrl));
         if (problem is null && !clearBaseUrl)
         {
             problem = await baseUrls.CheckAsync(baseUrl, context.RequestAborted).ConfigureAwait(false);
         }
-        if (problem is null && request.Name is null && !baseUrlSent && request.Weight is null)
+        if (problem is null && request.Name is null && !baseUrlSent && request.Weight is null && request.Priority is null)
         {
-            problem = "Nothing to update: send name, base_url or weight.";
+            problem = "Nothing to update: send name, base_url, weight or priority.";
         }
         if (problem is not null)
         {
@@ -179,6 +182,7 @@ internal static class AccountEndpoints
             Name = request.Name ?? a.Name,
             BaseUrl = clearBaseUrl ? null : baseUrl ?? a.BaseUrl,
             Weight = request.Weight ?? a.Weight,
+            Priority = request.Priority ?? a.Priority,
         }, context.RequestAborted).ConfigureAwait(false);
         return outcome switch
         {

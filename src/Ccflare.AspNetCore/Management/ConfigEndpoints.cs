@@ -72,7 +72,33 @@ internal static class ConfigEndpoints
     public static void MapHealth(IEndpointRouteBuilder endpoints, RouteGroupBuilder health)
     {
         health.MapGet("/health", (AccountRegistry registry, StrategySelector strategies, ProviderRegistry providers, TimeProvider time) =>
-            Results.Json(new HealthResponse("ok", registry.All.Count, time.GetUtcNow(), strategies.Current.Name, providers.Names), CcflareJson.Options));
+        {
+            var now = time.GetUtcNow();
+            var usable = UsableAccounts(registry, providers, now);
+            var degraded = usable.ContainsValue(0);
+            return Results.Json(new HealthResponse(degraded ? "degraded" : "ok", registry.All.Count, now, strategies.Current.Name, providers.Names, usable), CcflareJson.Options);
+        });
+    }
+
+    /// <summary>Usable accounts (not paused, not cooling down, with a usable credential) of each served provider that has accounts.</summary>
+    private static Dictionary<string, int> UsableAccounts(AccountRegistry registry, ProviderRegistry providers, DateTimeOffset now)
+    {
+        var usable = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var name in providers.Names)
+        {
+            var accounts = registry.ForProvider(name);
+            if (accounts.IsEmpty)
+            {
+                continue;
+            }
+            var count = 0;
+            foreach (var account in accounts)
+            {
+                count += account.IsAvailable(now) ? 1 : 0;
+            }
+            usable[name] = count;
+        }
+        return usable;
     }
 
     internal sealed record ConfigResponse(
@@ -90,5 +116,5 @@ internal static class ConfigEndpoints
         [JsonPropertyName("strategy")] public string? Strategy { get; init; }
     }
 
-    internal sealed record HealthResponse(string Status, int Accounts, DateTimeOffset Timestamp, string Strategy, IReadOnlyList<string> Providers);
+    internal sealed record HealthResponse(string Status, int Accounts, DateTimeOffset Timestamp, string Strategy, IReadOnlyList<string> Providers, IReadOnlyDictionary<string, int> UsableAccounts);
 }

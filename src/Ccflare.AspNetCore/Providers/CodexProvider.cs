@@ -77,4 +77,42 @@ internal sealed class CodexProvider(ProviderSettings settings) : OpenAIProvider(
         long? remaining = (long)Math.Max(0, Math.Round(100 - used));
         return new RateLimitInfo(hard ? "rate_limited" : "allowed", reset, remaining, hard);
     }
+
+    public override AccountUsage? ReadUsage(HttpResponseHeaders headers, DateTimeOffset now)
+    {
+        var primary = ReadWindow(headers, "primary", now);
+        var secondary = ReadWindow(headers, "secondary", now);
+        if (primary is null && secondary is null)
+        {
+            return null;
+        }
+        UsageWindow[] windows = primary is null ? [secondary!] : secondary is null ? [primary] : [primary, secondary];
+        var rejected = primary?.Status == UsageStatuses.Rejected || secondary?.Status == UsageStatuses.Rejected;
+        return new AccountUsage
+        {
+            UpdatedAt = now,
+            Status = rejected ? UsageStatuses.Rejected : UsageStatuses.Allowed,
+            Windows = windows,
+        };
+    }
+
+    /// <summary>Reads <c>x-codex-&lt;window&gt;-used-percent</c> (0..100), <c>-window-minutes</c> and <c>-reset-at</c> or <c>-reset-after-seconds</c>.</summary>
+    private static UsageWindow? ReadWindow(HttpResponseHeaders headers, string window, DateTimeOffset now)
+    {
+        var prefix = "x-codex-" + window;
+        var percent = ResponseHeaderValues.ParseDouble(ResponseHeaderValues.Get(headers, prefix + "-used-percent"));
+        double? utilization = percent is { } p && double.IsFinite(p) && p >= 0 ? Math.Min(p / 100, 1) : null;
+        int? minutes = ResponseHeaderValues.ParseLong(ResponseHeaderValues.Get(headers, prefix + "-window-minutes")) is { } m && m is > 0 and <= int.MaxValue ? (int)m : null;
+        var reset = ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, prefix + "-reset-at"));
+        if (reset is null && ResponseHeaderValues.ParseDouble(ResponseHeaderValues.Get(headers, prefix + "-reset-after-seconds")) is { } after && double.IsFinite(after) && after is >= 0 and < 366 * 86400)
+        {
+            reset = now.AddSeconds(after);
+        }
+        if (utilization is null && minutes is null && reset is null)
+        {
+            return null;
+        }
+        string? status = utilization is null ? null : utilization >= 1 ? UsageStatuses.Rejected : UsageStatuses.Allowed;
+        return new UsageWindow(window, minutes, utilization, reset, status);
+    }
 }

@@ -103,4 +103,10 @@ internal abstract class UpstreamProvider(ProviderSettings settings)
     /// upstream response of an account of this provider, before the failover decision.
     /// </summary>
     public abstract RateLimitInfo ReadAccountFeedback(int statusCode, HttpResponseHeaders headers, DateTimeOffset now);
+
+    /// <summary>
+    /// Reads the usage windows a response reports (every response, streaming included: headers come
+    /// first), or null when it reports none. Missing or malformed values are left out, never thrown.
+    /// </summary>
+    public virtual AccountUsage? ReadUsage(HttpResponseHeaders headers, DateTimeOffset now) => null;
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Ccflare.Accounts;
 using Ccflare.Diagnostics;
 using Ccflare.Providers;
@@ -14,7 +15,11 @@ namespace Ccflare.Proxy;
 /// </summary>
 internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<CcflareOptions> options, TimeProvider time, CcflareMetrics metrics, ILogger<ProxyHandler> logger)
 {
-    private readonly int _defaultCooldownMs = options.Value.DefaultRateLimitCooldownMs;
+    /// <summary>First cool-down after a rate limit that names no reset; it doubles with each one in a row.</summary>
+    internal static readonly TimeSpan FirstUnknownResetCooldown = TimeSpan.FromSeconds(2);
+
+    private readonly TimeSpan _maxUnknownResetCooldown = TimeSpan.FromMilliseconds(options.Value.DefaultRateLimitCooldownMs);
+    private readonly ConcurrentDictionary<string, int> _limitsWithoutReset = new(StringComparer.Ordinal);
 
     /// <summary>Applies the response to the account; true when the next account should be tried instead.</summary>
     public bool ShouldFailOver(UpstreamProvider provider, AccountState? account, ProxyExchange exchange, HttpResponseMessage response, bool isLast)
@@ -23,9 +28,15 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
         var hardLimited = false;
         if (account is not null)
         {
-            var feedback = provider.ReadAccountFeedback(status, response.Headers, time.GetUtcNow());
+            var now = time.GetUtcNow();
+            var feedback = provider.ReadAccountFeedback(status, response.Headers, now);
             hardLimited = feedback.IsHardLimited;
+            if (status < 400)
+            {
+                _limitsWithoutReset.TryRemove(account.Id, out _);
+            }
             Apply(account, exchange, feedback);
+            ApplyUsage(account, provider.ReadUsage(response.Headers, now));
         }
 
         var failover = status == 429 || status >= 500 || (status >= 400 && hardLimited);
@@ -48,7 +59,7 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
         DateTimeOffset? until = null;
         if (info.IsHardLimited)
         {
-            until = info.Reset > now ? info.Reset : now.AddMilliseconds(_defaultCooldownMs);
+            until = info.Reset > now ? info.Reset : now + UnknownResetCooldown(account);
             exchange.RateLimited = true;
             metrics.RateLimitEvents.Add(1, new KeyValuePair<string, object?>("provider", account.Provider));
             Log.AccountRateLimited(logger, account.Name, until.Value);
@@ -60,5 +71,22 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
             RateLimitRemaining = s.info.Remaining ?? a.RateLimitRemaining,
             RateLimitedUntil = s.until ?? a.RateLimitedUntil,
         }, urgent: until is not null);
+    }
+
+    /// <summary>Seconds, doubling with each rate limit in a row that names no reset, capped by <c>DefaultRateLimitCooldownMs</c>; a success starts over.</summary>
+    private TimeSpan UnknownResetCooldown(AccountState account)
+    {
+        var strikes = _limitsWithoutReset.AddOrUpdate(account.Id, 1, static (_, n) => Math.Min(n + 1, 30));
+        var cooldown = FirstUnknownResetCooldown * Math.Pow(2, strikes - 1);
+        return cooldown < _maxUnknownResetCooldown ? cooldown : _maxUnknownResetCooldown;
+    }
+
+    private void ApplyUsage(AccountState account, AccountUsage? usage)
+    {
+        if (usage is null)
+        {
+            return;
+        }
+        registry.Change(account, usage, static (a, u) => a with { Usage = a.Usage is { } known ? known.MergeWith(u) : u });
     }
 }

@@ -20,6 +20,7 @@ namespace Ccflare.Proxy;
 internal sealed class FailoverLoop(
     AccountRegistry registry,
     StrategySelector strategies,
+    CandidateOrdering ordering,
     RuntimeSettings settings,
     ProviderRegistry providers,
     ProxyAttempt attempt,
@@ -39,7 +40,7 @@ internal sealed class FailoverLoop(
         try
         {
             // Inside the guard: a host-supplied strategy that throws must still produce a JSON error and a record.
-            CollectCandidates(context, plan, candidates);
+            CollectCandidates(context, exchange, plan, candidates);
             if (candidates.Count == 0)
             {
                 await AnswerWithoutAccountsAsync(context, exchange, plan).ConfigureAwait(false);
@@ -77,15 +78,16 @@ internal sealed class FailoverLoop(
         }
     }
 
-    private void CollectCandidates(HttpContext context, ForwardPlan plan, List<AccountState> candidates)
+    private void CollectCandidates(HttpContext context, ProxyExchange exchange, ForwardPlan plan, List<AccountState> candidates)
     {
         var now = time.GetUtcNow();
         var lbContext = new LoadBalancingContext(context, plan.Providers[0].Name, now, settings.SessionDuration);
         var strategy = strategies.Current;
+        var model = new RequestModel(exchange.Model, plan.Body.Span);
         if (plan.Providers.Count == 1)
         {
             registry.CollectAvailable(plan.Providers[0].Name, now, candidates);
-            strategy.Order(lbContext, candidates);
+            ordering.Order(strategy, lbContext, candidates, ref model);
             RecordSelection(candidates, now);
             return;
         }
@@ -94,7 +96,7 @@ internal sealed class FailoverLoop(
         {
             scratch.Clear();
             registry.CollectAvailable(provider.Name, now, scratch);
-            strategy.Order(lbContext with { Provider = provider.Name }, scratch);
+            ordering.Order(strategy, lbContext with { Provider = provider.Name }, scratch, ref model);
             RecordSelection(scratch, now);
             candidates.AddRange(scratch);
         }

@@ -60,8 +60,8 @@ public interface ICcflareAccountStateUpdates
     /// <summary>
     /// Writes <see cref="Account.RequestCount"/>, <see cref="Account.TotalRequests"/>, <see cref="Account.LastUsed"/>,
     /// <see cref="Account.SessionStart"/>, <see cref="Account.SessionRequestCount"/>, <see cref="Account.RateLimitedUntil"/>
-    /// (never moving it back), <see cref="Account.RateLimitReset"/>, <see cref="Account.RateLimitStatus"/> and
-    /// <see cref="Account.RateLimitRemaining"/> of <paramref name="account"/>; every other column keeps its stored
+    /// (never moving it back), <see cref="Account.RateLimitReset"/>, <see cref="Account.RateLimitStatus"/>,
+    /// <see cref="Account.RateLimitRemaining"/> and <see cref="Account.Usage"/> of <paramref name="account"/>; every other column keeps its stored
     /// value. Returns false when the id is unknown.
     /// </summary>
     Task<bool> UpdateAccountStateAsync(Account account, CancellationToken cancellationToken);

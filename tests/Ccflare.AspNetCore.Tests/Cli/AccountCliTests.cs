@@ -185,6 +185,32 @@ public sealed class AccountCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Priority_is_set_on_add_changed_with_set_priority_and_listed()
+    {
+        string[] Row(CliRun run, string name) =>
+            run.Stdout.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var added = (await RunAsync(null, "--add-account", "spare", "--provider", "anthropic", "--api-key", "k1", "--priority", "2")).ExitCode;
+        Assert.Equal(0, added);
+        var list = await RunAsync(null, "--list");
+        var column = Array.IndexOf(list.Stdout.Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries), "PRIORITY");
+        Assert.True(column > 0, list.Stdout);
+        Assert.Equal("2", Row(list, "spare")[column]);
+
+        var set = await RunAsync(null, "--set-priority", "spare", "0");
+        Assert.True(set.ExitCode == 0, set.Stderr);
+        Assert.Equal("0", Row(await RunAsync(null, "--list"), "spare")[column]);
+
+        var negative = await RunAsync(null, "--set-priority", "spare", "-1");
+        Assert.Equal(1, negative.ExitCode);
+        var notNumber = await RunAsync(null, "--add-account", "x", "--provider", "anthropic", "--api-key", "k", "--priority", "high");
+        Assert.Equal(1, notNumber.ExitCode);
+        Assert.Contains("--priority must be a whole number", notNumber.Stderr, StringComparison.Ordinal);
+        var ghost = await RunAsync(null, "--set-priority", "ghost", "1");
+        Assert.Equal(1, ghost.ExitCode);
+        Assert.Contains("no account named 'ghost'", ghost.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Errors_exit_with_1_and_a_message_on_stderr()
     {
         var unknownProvider = await RunAsync(null, "--add-account", "x", "--provider", "bedrock", "--api-key", "k");

@@ -86,6 +86,8 @@ public sealed class AccountEndpointTests : IAsyncLifetime
     [InlineData("""{"name":"x","provider":"anthropic","api_key":"k","base_url":"ftp://x"}""", "base_url must be")]
     [InlineData("""{"name":"x","provider":"anthropic","api_key":"k","base_url":"not a url"}""", "base_url must be")]
     [InlineData("""{"name":"x","provider":"anthropic","api_key":"k","weight":0}""", "weight must be between")]
+    [InlineData("""{"name":"x","provider":"anthropic","api_key":"k","priority":-1}""", "priority must be between")]
+    [InlineData("""{"name":"x","provider":"anthropic","api_key":"k","priority":"high"}""", "not valid JSON")]
     [InlineData("""{"name":"x","provider":"anthropic","api_key":"k","auth_method":"magic"}""", "auth_method must be")]
     [InlineData("""{"name":"x","provider":"claude-code","auth_method":"oauth"}""", "OAuth accounts need")]
     [InlineData("""{"name":"x","provider":"anthropic","api_key":"k\r\nx-evil: 1"}""", "api_key is not a valid key")]
@@ -100,6 +102,25 @@ public sealed class AccountEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains(expected, error.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Empty(await _host.Services.GetRequiredService<ICcflareStore>().GetAccountsAsync(default));
+    }
+
+    [Fact]
+    public async Task Priority_is_set_on_create_changed_by_patch_and_listed()
+    {
+        var (status, created) = await SendAsync(HttpMethod.Post, "/api/accounts", """{"name":"spare","provider":"anthropic","api_key":"k","priority":2}""");
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal(2, created.GetProperty("account").GetProperty("priority").GetInt32());
+        var id = created.GetProperty("account").GetProperty("id").GetString()!;
+        var plain = await _host.AddAccountAsync("plain", "anthropic", "k2", "http://127.0.0.1:9");
+
+        var (patchStatus, patched) = await SendAsync(HttpMethod.Patch, $"/api/accounts/{id}", """{"priority":5}""");
+        Assert.Equal(HttpStatusCode.OK, patchStatus);
+        Assert.Equal(5, patched.GetProperty("account").GetProperty("priority").GetInt32());
+
+        var (_, list) = await SendAsync(HttpMethod.Get, "/api/accounts");
+        Assert.Equal(5, list.EnumerateArray().Single(a => a.GetProperty("id").GetString() == id).GetProperty("priority").GetInt32());
+        Assert.Equal(0, list.EnumerateArray().Single(a => a.GetProperty("id").GetString() == plain).GetProperty("priority").GetInt32());
+        Assert.Equal(JsonValueKind.Null, list[0].GetProperty("usage").ValueKind);
     }
 
     [Fact]
@@ -136,6 +157,7 @@ public sealed class AccountEndpointTests : IAsyncLifetime
     [Theory]
     [InlineData("""{}""", "Nothing to update")]
     [InlineData("""{"weight":1001}""", "weight must be between")]
+    [InlineData("""{"priority":1001}""", "priority must be between")]
     [InlineData("""{"base_url":42}""", "base_url must be a string or null")]
     [InlineData("""{"base_url":"javascript:alert(1)"}""", "base_url must be")]
     [InlineData("""{"name":""}""", "name is required")]
