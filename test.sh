@@ -42,4 +42,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Every test host watches its configuration files, one inotify instance each; the test projects run
+# side by side, and the kernel's default of 128 instances per user can run out. Raise it where we may.
+if [ "$(id -u)" -eq 0 ] && [ -r /proc/sys/fs/inotify/max_user_instances ] \
+   && [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 1024 ]; then
+  sysctl -q -w fs.inotify.max_user_instances=1024 >/dev/null 2>&1 || true
+fi
+
 exec dotnet test Ccflare.sln "$@"
