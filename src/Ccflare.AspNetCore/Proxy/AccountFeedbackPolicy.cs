@@ -35,8 +35,7 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
             {
                 _limitsWithoutReset.TryRemove(account.Id, out _);
             }
-            Apply(account, exchange, feedback);
-            ApplyUsage(account, provider.ReadUsage(response.Headers, now));
+            Apply(account, exchange, feedback, provider.ReadUsage(response.Headers, now), now);
         }
 
         var failover = status == 429 || status >= 500 || (status >= 400 && hardLimited);
@@ -49,13 +48,13 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
         return false;
     }
 
-    private void Apply(AccountState account, ProxyExchange exchange, RateLimitInfo info)
+    /// <summary>Writes the rate limit and usage windows the provider read into the account, as one change.</summary>
+    private void Apply(AccountState account, ProxyExchange exchange, RateLimitInfo info, AccountUsage? usage, DateTimeOffset now)
     {
-        if (!info.HasData)
+        if (!info.HasData && usage is null)
         {
             return;
         }
-        var now = time.GetUtcNow();
         DateTimeOffset? until = null;
         if (info.IsHardLimited)
         {
@@ -64,12 +63,13 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
             metrics.RateLimitEvents.Add(1, new KeyValuePair<string, object?>("provider", account.Provider));
             Log.AccountRateLimited(logger, account.Name, until.Value);
         }
-        registry.Change(account, (info, until), static (a, s) => a with
+        registry.Change(account, (info, until, usage), static (a, s) => a with
         {
             RateLimitStatus = s.info.Status ?? a.RateLimitStatus,
             RateLimitReset = s.info.Reset ?? a.RateLimitReset,
             RateLimitRemaining = s.info.Remaining ?? a.RateLimitRemaining,
             RateLimitedUntil = s.until ?? a.RateLimitedUntil,
+            Usage = s.usage is null ? a.Usage : a.Usage is { } known ? known.MergeWith(s.usage) : s.usage,
         }, urgent: until is not null);
     }
 
@@ -79,14 +79,5 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
         var strikes = _limitsWithoutReset.AddOrUpdate(account.Id, 1, static (_, n) => Math.Min(n + 1, 30));
         var cooldown = FirstUnknownResetCooldown * Math.Pow(2, strikes - 1);
         return cooldown < _maxUnknownResetCooldown ? cooldown : _maxUnknownResetCooldown;
-    }
-
-    private void ApplyUsage(AccountState account, AccountUsage? usage)
-    {
-        if (usage is null)
-        {
-            return;
-        }
-        registry.Change(account, usage, static (a, u) => a with { Usage = a.Usage is { } known ? known.MergeWith(u) : u });
     }
 }

@@ -209,18 +209,9 @@ internal sealed class HistoryJournal : IDisposable
     private JournalSegment OpenSegment(int sequence)
     {
         var path = Path.Combine(_directory!, SegmentPrefix + sequence.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension);
+        PrivateFiles.EnsureFile(path);
         var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
-        OwnerOnly(path);
         return new JournalSegment(path, handle);
-    }
-
-    /// <summary>Journal lines name users, models and paths: like the database, only the owner may read them.</summary>
-    private static void OwnerOnly(string path)
-    {
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
     }
 
     /// <summary>
@@ -235,11 +226,13 @@ internal sealed class HistoryJournal : IDisposable
         {
             return;
         }
-        System.IO.Directory.CreateDirectory(_directory);
+        // Journal lines name users, models and paths: like the database, only the owner may read them.
+        PrivateFiles.EnsureDirectory(_directory);
         try
         {
-            _lock = new FileStream(Path.Combine(_directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            OwnerOnly(_lock.Name);
+            var lockPath = Path.Combine(_directory, LockFileName);
+            PrivateFiles.EnsureFile(lockPath);
+            _lock = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException ex)
         {
