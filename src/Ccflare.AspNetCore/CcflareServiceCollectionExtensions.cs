@@ -69,6 +69,7 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, RoundRobinStrategy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, LeastRequestsStrategy>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, WeightedStrategy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingStrategy, ResetAwareStrategy>());
 
         services.TryAddSingleton<Ccflare.Recording.Journal.HistoryJournal>();
         services.TryAddSingleton<RequestRecorder>();

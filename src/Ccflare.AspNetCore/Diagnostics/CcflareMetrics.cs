@@ -30,6 +30,8 @@ internal sealed class CcflareMetrics : IDisposable
         Requests = _meter.CreateCounter<long>("ccflare.requests", "{request}", "Proxied requests, by provider, status code and account.");
         Failovers = _meter.CreateCounter<long>("ccflare.failovers", "{failover}", "Times a request moved on to another account.");
         RateLimitEvents = _meter.CreateCounter<long>("ccflare.rate_limit.events", "{event}", "Hard rate limits reported by upstreams.");
+        PreemptiveSwitches = _meter.CreateCounter<long>("ccflare.usage.preemptive_switches", "{request}",
+            "Requests sent to another account because an account at the same or a more preferred level was near its usage limit.");
         RecordsDropped = _meter.CreateCounter<long>("ccflare.write_queue.dropped", "{record}", "Request rows (kind=row) or payloads (kind=payload) dropped because the write queue was full.");
         ProxyOverhead = _meter.CreateHistogram<double>("ccflare.proxy.overhead", "ms", "Time spent in Ccflare itself (total minus upstream wait).");
         TokenUsage = _meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Tokens used, by type.");
@@ -41,6 +43,8 @@ internal sealed class CcflareMetrics : IDisposable
     public Counter<long> Failovers { get; }
 
     public Counter<long> RateLimitEvents { get; }
+
+    public Counter<long> PreemptiveSwitches { get; }
 
     public Counter<long> RecordsDropped { get; }
 

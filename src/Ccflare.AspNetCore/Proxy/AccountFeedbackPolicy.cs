@@ -3,6 +3,7 @@ using Ccflare.Accounts;
 using Ccflare.Diagnostics;
 using Ccflare.Providers;
 using Ccflare.Recording;
+using Ccflare.Strategies;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +14,7 @@ namespace Ccflare.Proxy;
 /// reads the status and headers (rate limit, cool-down), this writes what it read into the
 /// account and decides whether the attempt gives way to the next account.
 /// </summary>
-internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<CcflareOptions> options, TimeProvider time, CcflareMetrics metrics, ILogger<ProxyHandler> logger)
+internal sealed class AccountFeedbackPolicy(AccountRegistry registry, NearLimitPolicy nearLimit, IOptions<CcflareOptions> options, TimeProvider time, CcflareMetrics metrics, ILogger<ProxyHandler> logger)
 {
     /// <summary>First cool-down after a rate limit that names no reset; it doubles with each one in a row.</summary>
     internal static readonly TimeSpan FirstUnknownResetCooldown = TimeSpan.FromSeconds(2);
@@ -71,6 +72,10 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
             RateLimitedUntil = s.until ?? a.RateLimitedUntil,
             Usage = s.usage is null ? a.Usage : a.Usage is { } known ? known.MergeWith(s.usage) : s.usage,
         }, urgent: until is not null);
+        if (usage is not null)
+        {
+            nearLimit.Observe(account);
+        }
     }
 
     /// <summary>Seconds, doubling with each rate limit in a row that names no reset, capped by <c>DefaultRateLimitCooldownMs</c>; a success starts over.</summary>

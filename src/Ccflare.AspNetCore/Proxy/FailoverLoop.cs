@@ -87,8 +87,8 @@ internal sealed class FailoverLoop(
         if (plan.Providers.Count == 1)
         {
             registry.CollectAvailable(plan.Providers[0].Name, now, candidates);
-            ordering.Order(strategy, lbContext, candidates, ref model);
-            RecordSelection(candidates, now);
+            var switched = ordering.Order(strategy, lbContext, candidates, ref model);
+            RecordSelection(candidates, now, switched, lbContext.Provider);
             return;
         }
         var scratch = new List<AccountState>(8);
@@ -96,17 +96,21 @@ internal sealed class FailoverLoop(
         {
             scratch.Clear();
             registry.CollectAvailable(provider.Name, now, scratch);
-            ordering.Order(strategy, lbContext with { Provider = provider.Name }, scratch, ref model);
-            RecordSelection(scratch, now);
+            var switched = ordering.Order(strategy, lbContext with { Provider = provider.Name }, scratch, ref model);
+            RecordSelection(scratch, now, switched, provider.Name);
             candidates.AddRange(scratch);
         }
     }
 
-    private void RecordSelection(List<AccountState> ordered, DateTimeOffset now)
+    private void RecordSelection(List<AccountState> ordered, DateTimeOffset now, bool preemptiveSwitch, string provider)
     {
         if (ordered.Count > 0)
         {
             registry.RecordSelection(ordered[0], now, settings.SessionDuration);
+        }
+        if (preemptiveSwitch)
+        {
+            metrics.PreemptiveSwitches.Add(1, new KeyValuePair<string, object?>("provider", provider));
         }
     }
 

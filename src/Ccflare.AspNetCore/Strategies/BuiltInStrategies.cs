@@ -13,11 +13,21 @@ internal sealed class SessionStrategy : ILoadBalancingStrategy
 
     public void Order(in LoadBalancingContext context, List<AccountState> candidates)
     {
-        if (candidates.Count == 0)
+        var activeIndex = ActiveSession(candidates, context);
+        if (activeIndex > 0)
         {
-            return;
+            var active = candidates[activeIndex];
+            candidates.RemoveAt(activeIndex);
+            candidates.Insert(0, active);
         }
+    }
 
+    /// <summary>
+    /// The index of the candidate whose session started most recently and is younger than the session
+    /// duration: the account the client's session is on. -1 when no candidate has a live session.
+    /// </summary>
+    internal static int ActiveSession(List<AccountState> candidates, in LoadBalancingContext context)
+    {
         var activeIndex = -1;
         DateTimeOffset newest = default;
         for (var i = 0; i < candidates.Count; i++)
@@ -29,13 +39,7 @@ internal sealed class SessionStrategy : ILoadBalancingStrategy
                 newest = s;
             }
         }
-
-        if (activeIndex > 0)
-        {
-            var active = candidates[activeIndex];
-            candidates.RemoveAt(activeIndex);
-            candidates.Insert(0, active);
-        }
+        return activeIndex;
     }
 }
 

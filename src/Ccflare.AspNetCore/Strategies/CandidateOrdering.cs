@@ -12,7 +12,8 @@ namespace Ccflare.Strategies;
 /// <remarks>
 /// The strategy sees one rank only, so what it keeps between requests (a round-robin turn) and the
 /// session the proxy starts on its first account concern accounts it can actually pick. When every account has headroom and one priority, the common
-/// case, the strategy orders the list as it is and nothing is allocated.
+/// case, the strategy orders the list as it is and nothing is allocated. Ordering is pure: it changes no
+/// account and counts nothing; the caller records what it chose.
 /// </remarks>
 internal sealed class CandidateOrdering(IOptions<CcflareOptions> options, NearLimitPolicy nearLimit)
 {
@@ -21,12 +22,16 @@ internal sealed class CandidateOrdering(IOptions<CcflareOptions> options, NearLi
 
     private readonly bool _returnToPreferred = options.Value.Usage.ReturnToPreferred;
 
-    public void Order(ILoadBalancingStrategy strategy, in LoadBalancingContext context, List<AccountState> candidates, ref RequestModel model)
+    /// <summary>
+    /// Orders <paramref name="candidates"/> in place. Returns true when an account at the chosen level or a
+    /// more preferred one was passed over for being near its usage limit (a pre-emptive switch).
+    /// </summary>
+    public bool Order(ILoadBalancingStrategy strategy, in LoadBalancingContext context, List<AccountState> candidates, ref RequestModel model)
     {
         if (candidates.Count == 0)
         {
             strategy.Order(context, candidates);
-            return;
+            return false;
         }
         var count = candidates.Count;
         Span<long> ranks = count <= StackRanks ? stackalloc long[count] : new long[count];
@@ -42,12 +47,12 @@ internal sealed class CandidateOrdering(IOptions<CcflareOptions> options, NearLi
         if (uniform)
         {
             strategy.Order(context, candidates);
-            return;
+            return false;
         }
 
         SortByRank(candidates, ranks);
         var chosenRank = ranks[0];
-        if (!_returnToPreferred && strategy is SessionStrategy && ActiveSession(candidates, ranks, context) is { } activeRank)
+        if (!_returnToPreferred && strategy is (SessionStrategy or ResetAwareStrategy) && ActiveSessionRank(candidates, ranks, context) is { } activeRank)
         {
             // The session keeps its account, whatever its level, while that account stays usable with headroom.
             chosenRank = activeRank;
@@ -64,10 +69,7 @@ internal sealed class CandidateOrdering(IOptions<CcflareOptions> options, NearLi
         candidates.AddRange(preferred);
         candidates.AddRange(rest);
 
-        if (anyNear && chosenRank < NearLimitRank && preferred.Count > 0 && PassedNearLimitAccount(ranks, chosenRank))
-        {
-            nearLimit.PreemptiveSwitches.Add(1, new KeyValuePair<string, object?>("provider", context.Provider));
-        }
+        return anyNear && chosenRank < NearLimitRank && preferred.Count > 0 && PassedNearLimitAccount(ranks, chosenRank);
     }
 
     /// <summary>Whether an account at the chosen level or a more preferred one was passed over for being near its limit.</summary>
@@ -103,17 +105,9 @@ internal sealed class CandidateOrdering(IOptions<CcflareOptions> options, NearLi
     }
 
     /// <summary>The rank of the account with the newest live session, when it has headroom.</summary>
-    private static long? ActiveSession(List<AccountState> candidates, ReadOnlySpan<long> ranks, in LoadBalancingContext context)
+    private static long? ActiveSessionRank(List<AccountState> candidates, ReadOnlySpan<long> ranks, in LoadBalancingContext context)
     {
-        var active = -1;
-        for (var i = 0; i < candidates.Count; i++)
-        {
-            if (candidates[i].SessionStart is { } start && context.Now - start < context.SessionDuration
-                && (active < 0 || start > candidates[active].SessionStart))
-            {
-                active = i;
-            }
-        }
+        var active = SessionStrategy.ActiveSession(candidates, context);
         return active >= 0 && ranks[active] < NearLimitRank ? ranks[active] : null;
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Ccflare.Accounts;
 using Ccflare.Diagnostics;
@@ -12,58 +11,46 @@ namespace Ccflare.Strategies;
 /// Decides from its usage windows whether an account is near its limit: any window at or above
 /// <see cref="UsageOptions.SwitchAtUtilization"/>, or reported <c>rejected</c>, until that window
 /// resets. A window scoped to a model family (<c>seven_day_opus</c>) counts only for requests for
-/// that family's models. Logs when an account becomes near its limit and when it has headroom again,
-/// and publishes every window's utilization as a gauge.
+/// that family's models. The decision is pure; transitions are tracked apart from it: <see cref="Observe"/>
+/// runs when an account's usage is written, logs when the account becomes near its limit, and a timer on
+/// the injected clock logs when the window resets and the account has headroom again. Every window's
+/// utilization is published as a gauge.
 /// </summary>
-internal sealed class NearLimitPolicy
+internal sealed class NearLimitPolicy : IDisposable
 {
     /// <summary>How long a full window with no reported reset keeps an account near its limit, when its length is unknown too.</summary>
     private static readonly TimeSpan UnknownWindowLength = TimeSpan.FromHours(5);
 
     private readonly double _threshold;
+    private readonly TimeProvider _time;
     private readonly ILogger<NearLimitPolicy> _logger;
-    private readonly ConcurrentDictionary<string, byte> _nearLimit = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Tracked> _nearLimit = new(StringComparer.Ordinal);
+    private int _trackedCount;
+    private bool _disposed;
 
     public NearLimitPolicy(IOptions<CcflareOptions> options, AccountRegistry registry, TimeProvider time, CcflareMetrics metrics, ILogger<NearLimitPolicy> logger)
     {
         _threshold = options.Value.Usage.SwitchAtUtilization;
+        _time = time;
         _logger = logger;
-        PreemptiveSwitches = metrics.CreateCounter("ccflare.usage.preemptive_switches", "{request}",
-            "Requests sent to another account because an account at the same or a more preferred level was near its usage limit.");
         metrics.ObserveWindowUtilization(() => Measure(registry, time.GetUtcNow()));
     }
 
-    public Counter<long> PreemptiveSwitches { get; }
+    /// <summary>Whether <paramref name="account"/> is near its limit for a request for <paramref name="model"/>. Pure.</summary>
+    public bool IsNearLimit(AccountState account, DateTimeOffset now, ref RequestModel model) =>
+        account.Usage is { } usage && FullWindow(usage, now, ref model, everyModel: false) is not null;
 
-    /// <summary>Whether <paramref name="account"/> is near its limit for a request for <paramref name="model"/>.</summary>
-    public bool IsNearLimit(AccountState account, DateTimeOffset now, ref RequestModel model)
-    {
-        var usage = account.Usage;
-        if (usage is null)
-        {
-            Observe(account, null);
-            return false;
-        }
-        var anyFamily = BindingWindow(usage, now, familyModel: null, anyFamily: true);
-        Observe(account, anyFamily);
-        if (anyFamily is null)
-        {
-            return false;
-        }
-        if (AccountUsage.WindowFamily(anyFamily.Name) is null)
-        {
-            return true;
-        }
-        // Only a family-scoped window is full: it binds only requests for that family's models.
-        return BindingWindow(usage, now, model.Value, anyFamily: false) is not null;
-    }
-
-    /// <summary>The first window that puts the account near its limit, or null when it has headroom.</summary>
-    internal UsageWindow? BindingWindow(AccountUsage usage, DateTimeOffset now, string? familyModel, bool anyFamily)
+    /// <summary>
+    /// The first window that puts the account near its limit, or null when it has headroom. With
+    /// <paramref name="everyModel"/> a family-scoped window counts whatever the request's model;
+    /// otherwise the model is read (once, lazily) only when such a window is full.
+    /// </summary>
+    internal UsageWindow? FullWindow(AccountUsage usage, DateTimeOffset now, ref RequestModel model, bool everyModel)
     {
         foreach (var window in usage.Windows)
         {
-            if (IsFull(window, usage.UpdatedAt, now) && (anyFamily || Applies(window.Name, familyModel)))
+            if (IsFull(window, usage.UpdatedAt, now) && (everyModel || Binds(window.Name, ref model)))
             {
                 return window;
             }
@@ -71,7 +58,7 @@ internal sealed class NearLimitPolicy
         if (usage.Status == UsageStatuses.Rejected && !(usage.ResetsAt <= now))
         {
             var claim = usage.RepresentativeClaim ?? "unified";
-            if (anyFamily || Applies(claim, familyModel))
+            if (everyModel || Binds(claim, ref model))
             {
                 return usage.Window(claim) ?? new UsageWindow(claim, null, null, usage.ResetsAt, UsageStatuses.Rejected);
             }
@@ -79,36 +66,82 @@ internal sealed class NearLimitPolicy
         return null;
     }
 
-    private bool IsFull(UsageWindow window, DateTimeOffset readAt, DateTimeOffset now)
+    /// <summary>
+    /// Tracks a near-limit transition after <paramref name="account"/>'s usage was written: logs when it
+    /// becomes near its limit (for any model) and arms a timer for the moment its full window resets, when
+    /// the return to headroom is logged; logs that return at once when new usage shows headroom.
+    /// </summary>
+    public void Observe(AccountState account)
     {
-        if (!(window.Utilization >= _threshold) && window.Status != UsageStatuses.Rejected)
+        var now = _time.GetUtcNow();
+        var noModel = new RequestModel(null, default);
+        var full = account.Usage is { } usage ? FullWindow(usage, now, ref noModel, everyModel: true) : null;
+        if (full is null && Volatile.Read(ref _trackedCount) == 0)
         {
-            return false;
+            return;
         }
-        // Without a reported reset a full window is trusted for its own length from the reading, so an account
-        // that is never picked (and so never re-read) is not parked forever.
-        var resetsAt = window.ResetsAt ?? readAt + (window.WindowMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : UnknownWindowLength);
-        return resetsAt > now;
-    }
-
-    private static bool Applies(string windowName, string? model) =>
-        AccountUsage.WindowFamily(windowName) is not { } family
-        || (model is not null && model.Contains(family, StringComparison.OrdinalIgnoreCase));
-
-    private void Observe(AccountState account, UsageWindow? binding)
-    {
-        if (binding is not null)
+        lock (_gate)
         {
-            if (_nearLimit.TryAdd(account.Id, 0))
+            if (_disposed)
             {
-                Log.AccountNearLimit(_logger, account.Name, binding.Name, binding.ResetsAt);
+                return;
+            }
+            _nearLimit.TryGetValue(account.Id, out var tracked);
+            if (full is null)
+            {
+                if (tracked is not null)
+                {
+                    tracked.Timer.Dispose();
+                    _nearLimit.Remove(account.Id);
+                    _trackedCount = _nearLimit.Count;
+                    Log.AccountHeadroomRegained(_logger, account.Name);
+                }
+                return;
+            }
+            var recheckAt = EffectiveReset(full, account.Usage!.UpdatedAt);
+            if (tracked is null)
+            {
+                tracked = new Tracked(_time.CreateTimer(static state => ((Recheck)state!).Run(), new Recheck(this, account), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
+                _nearLimit.Add(account.Id, tracked);
+                _trackedCount = _nearLimit.Count;
+                Log.AccountNearLimit(_logger, account.Name, full.Name, full.ResetsAt);
+            }
+            if (tracked.RecheckAt != recheckAt)
+            {
+                tracked.RecheckAt = recheckAt;
+                var due = recheckAt - now;
+                tracked.Timer.Change(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
             }
         }
-        else if (_nearLimit.TryRemove(account.Id, out _))
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
         {
-            Log.AccountHeadroomRegained(_logger, account.Name);
+            _disposed = true;
+            foreach (var tracked in _nearLimit.Values)
+            {
+                tracked.Timer.Dispose();
+            }
+            _nearLimit.Clear();
+            _trackedCount = 0;
         }
     }
+
+    private bool IsFull(UsageWindow window, DateTimeOffset readAt, DateTimeOffset now) =>
+        (window.Utilization >= _threshold || window.Status == UsageStatuses.Rejected) && EffectiveReset(window, readAt) > now;
+
+    /// <summary>
+    /// When a full window stops counting. Without a reported reset it is trusted for its own length from the
+    /// reading, so an account that is never picked (and so never re-read) is not parked for ever.
+    /// </summary>
+    private static DateTimeOffset EffectiveReset(UsageWindow window, DateTimeOffset readAt) =>
+        window.ResetsAt ?? readAt + (window.WindowMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : UnknownWindowLength);
+
+    private static bool Binds(string windowName, ref RequestModel model) =>
+        AccountUsage.WindowFamily(windowName) is not { } family
+        || (model.Value is { } name && name.Contains(family, StringComparison.OrdinalIgnoreCase));
 
     private static IEnumerable<Measurement<double>> Measure(AccountRegistry registry, DateTimeOffset now)
     {
@@ -128,6 +161,18 @@ internal sealed class NearLimitPolicy
                 }
             }
         }
+    }
+
+    private sealed class Tracked(ITimer timer)
+    {
+        public ITimer Timer { get; } = timer;
+
+        public DateTimeOffset RecheckAt { get; set; }
+    }
+
+    private sealed record Recheck(NearLimitPolicy Policy, AccountState Account)
+    {
+        public void Run() => Policy.Observe(Account);
     }
 }
 

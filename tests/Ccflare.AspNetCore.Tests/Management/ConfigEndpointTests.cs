@@ -19,7 +19,7 @@ public sealed class ConfigEndpointTests : IAsyncLifetime
     {
         var names = await _host.Client.GetFromJsonAsync<string[]>("/api/strategies");
 
-        Assert.Equal(["session", "round-robin", "least-requests", "weighted"], names!);
+        Assert.Equal(["session", "round-robin", "least-requests", "weighted", "reset-aware"], names!);
     }
 
     [Fact]

@@ -108,27 +108,25 @@ public sealed class NearLimitTests
     }
 
     [Fact]
-    public void Passing_over_a_near_limit_account_is_counted_as_a_preemptive_switch()
+    public void Passing_over_a_near_limit_account_is_reported_as_a_preemptive_switch()
     {
-        var ordering = Ordering(returnToPreferred: true, out var policy);
-        long switches = 0;
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (ReferenceEquals(instrument, policy.PreemptiveSwitches))
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref switches, value));
-        listener.Start();
+        var ordering = Ordering();
+
+        Assert.True(Order(ordering, Strategy("session"), [Account("full", 0, 30, FiveHour(0.99)), Account("spare", 1, 20)]));
+        Assert.False(Order(ordering, Strategy("session"), [Account("fresh", 0, 30, FiveHour(0.5)), Account("spare", 1, 20)]));
+        Assert.False(Order(ordering, Strategy("session"), [Account("main", 0, 30, FiveHour(0.5)), Account("spare-full", 1, 20, FiveHour(0.99))]));
+    }
+
+    [Fact]
+    public void Ordering_changes_nothing_and_logs_nothing()
+    {
+        var capture = new CapturingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(capture));
+        var ordering = Ordering(returnToPreferred: true, out _, loggers);
 
         Order(ordering, Strategy("session"), [Account("full", 0, 30, FiveHour(0.99)), Account("spare", 1, 20)]);
-        Order(ordering, Strategy("session"), [Account("fresh", 0, 30, FiveHour(0.5)), Account("spare", 1, 20)]);
 
-        Assert.Equal(1, Interlocked.Read(ref switches));
+        Assert.DoesNotContain(capture.Lines, l => l.Contains("NearLimitPolicy", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -136,14 +134,15 @@ public sealed class NearLimitTests
     {
         var capture = new CapturingLoggerProvider();
         using var loggers = LoggerFactory.Create(b => b.AddProvider(capture));
-        var ordering = Ordering(returnToPreferred: true, out _, loggers);
+        Ordering(returnToPreferred: true, out var policy, loggers);
         var full = Account("full", 0, 30, FiveHour(0.99));
         var fresh = new AccountUsage { UpdatedAt = Now, Windows = [FiveHour(0.1)] };
 
-        Order(ordering, Strategy("session"), [full, Account("spare", 1, 20)]);
-        Order(ordering, Strategy("session"), [full, Account("spare", 1, 20)]);
+        policy.Observe(full);
+        policy.Observe(full);
         full.Replace(full.Snapshot with { Usage = fresh });
-        Order(ordering, Strategy("session"), [full, Account("spare", 1, 20)]);
+        policy.Observe(full);
+        policy.Observe(full);
 
         var lines = capture.Lines.Where(l => l.Contains("NearLimitPolicy", StringComparison.Ordinal)).ToArray();
         Assert.Equal(2, lines.Length);
@@ -151,6 +150,26 @@ public sealed class NearLimitTests
         Assert.Contains("Account=full", lines[0], StringComparison.Ordinal);
         Assert.Contains("Window=five_hour", lines[0], StringComparison.Ordinal);
         Assert.Contains("[501]", lines[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_return_to_headroom_is_logged_when_the_window_resets_by_the_clock()
+    {
+        var capture = new CapturingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(capture));
+        var time = new FakeTimeProvider(Now);
+        Ordering(returnToPreferred: true, out var policy, loggers, time);
+        var full = Account("full", 0, 30, FiveHour(0.99, resetIn: TimeSpan.FromMinutes(10)));
+
+        policy.Observe(full);
+        time.Advance(TimeSpan.FromMinutes(9));
+        Assert.Single(capture.Lines, l => l.Contains("NearLimitPolicy", StringComparison.Ordinal));
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        var lines = capture.Lines.Where(l => l.Contains("NearLimitPolicy", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, lines.Length);
+        Assert.Contains("[501]", lines[1], StringComparison.Ordinal);
+        Assert.Contains("Account=full", lines[1], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -201,6 +220,20 @@ public sealed class NearLimitTests
             }
         });
         listener.Start();
+        var switchCounter = host.Services.GetRequiredService<Ccflare.Diagnostics.CcflareMetrics>().PreemptiveSwitches;
+        long switches = 0;
+        using var switchListener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument, switchCounter))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        switchListener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref switches, value));
+        switchListener.Start();
 
         await SendAsync(host);
         Assert.Equal(["key-pref"], upstream.Received.Select(r => r.Credential));
@@ -220,6 +253,7 @@ public sealed class NearLimitTests
         await SendAsync(host);
         await SendAsync(host);
         Assert.Equal(["key-pref", "key-spare", "key-spare"], upstream.Received.Select(r => r.Credential));
+        Assert.Equal(2, Interlocked.Read(ref switches));
 
         time.Advance(TimeSpan.FromSeconds(4));
         await SendAsync(host);

@@ -37,29 +37,31 @@ public sealed class PriorityLevelTests
 
     internal static CandidateOrdering Ordering(bool returnToPreferred = true) => Ordering(returnToPreferred, out _);
 
-    internal static CandidateOrdering Ordering(bool returnToPreferred, out NearLimitPolicy policy, ILoggerFactory? loggers = null)
+    internal static CandidateOrdering Ordering(bool returnToPreferred, out NearLimitPolicy policy, ILoggerFactory? loggers = null, TimeProvider? time = null)
     {
         var options = new CcflareOptions();
         options.Usage.ReturnToPreferred = returnToPreferred;
         var wrapped = Options.Create(options);
         var metrics = new CcflareMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
-        policy = new NearLimitPolicy(wrapped, Registry(), TimeProvider.System, metrics, (loggers ?? NullLoggerFactory.Instance).CreateLogger<NearLimitPolicy>());
+        policy = new NearLimitPolicy(wrapped, Registry(), time ?? new FakeTimeProvider(Now), metrics, (loggers ?? NullLoggerFactory.Instance).CreateLogger<NearLimitPolicy>());
         return new CandidateOrdering(wrapped, policy);
     }
 
-    internal static void Order(CandidateOrdering ordering, ILoadBalancingStrategy strategy, List<AccountState> candidates, string? model = null)
+    /// <summary>Orders as the proxy does; true when a near-limit account was passed over (a pre-emptive switch).</summary>
+    internal static bool Order(CandidateOrdering ordering, ILoadBalancingStrategy strategy, List<AccountState> candidates, string? model = null)
     {
         var requestModel = new RequestModel(model, default);
-        ordering.Order(strategy, Context(), candidates, ref requestModel);
+        return ordering.Order(strategy, Context(), candidates, ref requestModel);
     }
 
-    public static TheoryData<string> StrategyNames => ["session", "round-robin", "least-requests", "weighted"];
+    public static TheoryData<string> StrategyNames => ["session", "round-robin", "least-requests", "weighted", "reset-aware"];
 
     internal static ILoadBalancingStrategy Strategy(string name) => name switch
     {
         "session" => new SessionStrategy(),
         "round-robin" => new RoundRobinStrategy(),
         "least-requests" => new LeastRequestsStrategy(),
+        "reset-aware" => new ResetAwareStrategy(),
         _ => new WeightedStrategy(),
     };
 

@@ -353,7 +353,7 @@ public sealed class TuiScreenTests : IAsyncLifetime
         await new StrategyScreen(_api, TimeProvider.System).RunAsync(console, default);
 
         Assert.Contains("Current strategy: session", console.Output);
-        foreach (var name in new[] { "session", "round-robin", "least-requests", "weighted" })
+        foreach (var name in new[] { "session", "round-robin", "least-requests", "weighted", "reset-aware" })
         {
             Assert.Contains(name, console.Output);
         }
@@ -369,7 +369,7 @@ public sealed class TuiScreenTests : IAsyncLifetime
         var app = new TuiApp(_api, TimeProvider.System);
         Choose(console, 0);                                   // Server
         Choose(console, app.Screens.Count - 1);               // Strategy
-        Choose(console, 4);                                   // (keep current)
+        Choose(console, 5);                                   // (keep current)
         Choose(console, app.Screens.Count);                   // Quit
 
         var exit = await app.RunAsync(console, default).WaitAsync(TimeSpan.FromSeconds(30));
