@@ -6,7 +6,7 @@ namespace Ccflare.RoutingSimulation;
 /// <summary>The results table, and its place in docs/strategies.md.</summary>
 internal static class SimulationReport
 {
-    public const string Command = "dotnet run -c Release --project bench/Ccflare.RoutingSimulation";
+    public const string Command = "dotnet run --project bench/Ccflare.RoutingSimulation";
 
     private const string Start = "<!-- routing simulation results: written by bench/Ccflare.RoutingSimulation -->";
     private const string End = "<!-- end of routing simulation results -->";
@@ -19,7 +19,7 @@ internal static class SimulationReport
             + $"{scenario.Sessions} sessions ({requests} requests, {demand / 1e6:0.#} M tokens: {(double)demand / scenario.WindowCapacity:0.0} windows' worth) "
             + $"arriving over {scenario.ArrivalSpan.TotalHours:0} hours from {scenario.DayStart:HH:mm} UTC; "
             + $"{scenario.RequestsPerSession.Min}–{scenario.RequestsPerSession.Max} requests per session of {scenario.TokensPerRequest.Min / 1000}k–{scenario.TokensPerRequest.Max / 1000}k tokens, "
-            + $"{scenario.ThinkTime.Min.TotalSeconds:0} s – {scenario.ThinkTime.Max.TotalMinutes:0} min apart. Default options (switch at 0.95, 5-hour sessions).");
+            + $"{scenario.ThinkTime.Min.TotalSeconds:0} s – {scenario.ThinkTime.Max.TotalMinutes:0} min apart. Options are the defaults (switch at 0.95, 5-hour sessions) unless a row says otherwise.");
         sb.AppendLine();
         sb.AppendLine("| strategy and options | client-visible 429s | of them while capacity remained | 503 (all cooling down) | 429s hidden by failover | windows opened | capacity used | account switches per session (mean / max) |");
         sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");

@@ -6,6 +6,7 @@ const descriptions: Record<string, string> = {
   "round-robin": "Rotate through available accounts request by request.",
   "least-requests": "Pick the available account with the fewest requests.",
   weighted: "Spread requests across accounts in proportion to their weight.",
+  "reset-aware": "Use the account whose usage window resets soonest, so its capacity is not left to expire; a session stays on its account until that account nears its limit.",
 };
 
 export function strategyPage(root: HTMLElement): () => void {
