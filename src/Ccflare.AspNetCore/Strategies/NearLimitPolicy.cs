@@ -21,6 +21,9 @@ internal sealed class NearLimitPolicy : IDisposable
     /// <summary>How long a full window with no reported reset keeps an account near its limit, when its length is unknown too.</summary>
     private static readonly TimeSpan UnknownWindowLength = TimeSpan.FromHours(5);
 
+    /// <summary>Longest single wait of the reset timer (timers take at most about 49 days); a longer wait re-arms on waking.</summary>
+    private static readonly TimeSpan LongestTimerWait = TimeSpan.FromDays(7);
+
     private readonly double _threshold;
     private readonly TimeProvider _time;
     private readonly ILogger<NearLimitPolicy> _logger;
@@ -75,7 +78,8 @@ internal sealed class NearLimitPolicy : IDisposable
     {
         var now = _time.GetUtcNow();
         var noModel = new RequestModel(null, default);
-        var full = account.Usage is { } usage ? FullWindow(usage, now, ref noModel, everyModel: true) : null;
+        var usage = account.Usage;
+        var full = usage is null ? null : FullWindow(usage, now, ref noModel, everyModel: true);
         if (full is null && Volatile.Read(ref _trackedCount) == 0)
         {
             return;
@@ -98,7 +102,7 @@ internal sealed class NearLimitPolicy : IDisposable
                 }
                 return;
             }
-            var recheckAt = EffectiveReset(full, account.Usage!.UpdatedAt);
+            var recheckAt = EffectiveReset(full, usage!.UpdatedAt);
             if (tracked is null)
             {
                 tracked = new Tracked(_time.CreateTimer(static state => ((Recheck)state!).Run(), new Recheck(this, account), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
@@ -106,11 +110,20 @@ internal sealed class NearLimitPolicy : IDisposable
                 _trackedCount = _nearLimit.Count;
                 Log.AccountNearLimit(_logger, account.Name, full.Name, full.ResetsAt);
             }
-            if (tracked.RecheckAt != recheckAt)
+            if (recheckAt <= now)
             {
+                // Full with nothing the clock can end (a rejected status with no reset): only a new reading can.
                 tracked.RecheckAt = recheckAt;
-                var due = recheckAt - now;
-                tracked.Timer.Change(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+                tracked.WakesAt = DateTimeOffset.MaxValue;
+                tracked.Timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+            else if (tracked.RecheckAt != recheckAt || tracked.WakesAt <= now)
+            {
+                var wait = recheckAt - now;
+                wait = wait < LongestTimerWait ? wait : LongestTimerWait;
+                tracked.RecheckAt = recheckAt;
+                tracked.WakesAt = now + wait;
+                tracked.Timer.Change(wait, Timeout.InfiniteTimeSpan);
             }
         }
     }
@@ -168,6 +181,8 @@ internal sealed class NearLimitPolicy : IDisposable
         public ITimer Timer { get; } = timer;
 
         public DateTimeOffset RecheckAt { get; set; }
+
+        public DateTimeOffset WakesAt { get; set; }
     }
 
     private sealed record Recheck(NearLimitPolicy Policy, AccountState Account)

@@ -173,6 +173,25 @@ public sealed class NearLimitTests
     }
 
     [Fact]
+    public void A_rejected_status_without_a_reset_is_logged_once_and_waits_for_a_new_reading()
+    {
+        var capture = new CapturingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(capture));
+        var time = new FakeTimeProvider(Now);
+        Ordering(returnToPreferred: true, out var policy, loggers, time);
+        var rejected = Account("rejected", 0, 30, new AccountUsage { UpdatedAt = Now.AddHours(-6), Status = "rejected", RepresentativeClaim = "five_hour" });
+
+        policy.Observe(rejected);
+        time.Advance(TimeSpan.FromDays(1));
+        policy.Observe(rejected);
+
+        Assert.Single(capture.Lines, l => l.Contains("NearLimitPolicy", StringComparison.Ordinal));
+        rejected.Replace(rejected.Snapshot with { Usage = new AccountUsage { UpdatedAt = time.GetUtcNow(), Status = "allowed", Windows = [FiveHour(0.2)] } });
+        policy.Observe(rejected);
+        Assert.Contains(capture.Lines, l => l.Contains("[501]", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_preferred_account_near_its_five_hour_limit_hands_over_to_the_spare_without_a_429_and_takes_over_after_the_reset()
     {
         var time = new FakeTimeProvider(Now);
