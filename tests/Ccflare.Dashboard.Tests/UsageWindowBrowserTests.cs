@@ -26,7 +26,7 @@ public sealed class UsageWindowBrowserTests(BrowserFixture browser)
     public async Task Accounts_page_shows_window_bars_countdowns_near_limit_and_edits_priority()
     {
         // pref's five-hour window is at 97 % and resets shortly, so the test also sees it reset.
-        await using var setup = await UsageSetup.StartAsync(prefFiveHourReset: DateTimeOffset.UtcNow.AddSeconds(40));
+        await using var setup = await UsageSetup.StartAsync(prefFiveHourReset: DateTimeOffset.UtcNow.AddSeconds(55));
         await using var tab = await DashboardPage.OpenAsync(browser, setup.Host.BaseUrl + "/accounts");
         var page = tab.Page;
 
@@ -82,7 +82,7 @@ public sealed class UsageWindowBrowserTests(BrowserFixture browser)
 
         // When the five-hour window resets the page reads the account again: fresh window, no badge.
         await page.Locator("h1").ClickAsync(); // leave the priority field, as an operator would
-        await Expect(pref.GetByTestId("window-five_hour").GetByTestId("usage-pct")).ToHaveTextAsync("0%", new() { Timeout = 60_000 });
+        await Expect(pref.GetByTestId("window-five_hour").GetByTestId("usage-pct")).ToHaveTextAsync("0%", new() { Timeout = 90_000 });
         await Expect(pref.GetByTestId("window-five_hour")).ToContainTextAsync("reset not reported");
         await Expect(pref.GetByTestId("near-limit")).ToHaveCountAsync(0);
         await Expect(pref.GetByTestId("window-seven_day").GetByTestId("usage-pct")).ToHaveTextAsync("40%");
