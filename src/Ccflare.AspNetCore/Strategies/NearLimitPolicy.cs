@@ -45,6 +45,20 @@ internal sealed class NearLimitPolicy : IDisposable
         account.Usage is { } usage && FullWindow(usage, now, ref model, everyModel: false) is not null;
 
     /// <summary>
+    /// The window that puts the account near its limit, as the management API reports it: a window that
+    /// limits every model before one scoped to a model family; null while the account has headroom.
+    /// </summary>
+    internal UsageWindow? NearLimitWindow(AccountUsage? usage, DateTimeOffset now)
+    {
+        if (usage is null)
+        {
+            return null;
+        }
+        var noModel = new RequestModel(null, default);
+        return FullWindow(usage, now, ref noModel, everyModel: false) ?? FullWindow(usage, now, ref noModel, everyModel: true);
+    }
+
+    /// <summary>
     /// The first window that puts the account near its limit, or null when it has headroom. With
     /// <paramref name="everyModel"/> a family-scoped window counts whatever the request's model;
     /// otherwise the model is read (once, lazily) only when such a window is full.
