@@ -8,11 +8,13 @@ using System.Text.Json;
 using Ccflare.Accounts;
 using Ccflare.Tests.Infrastructure;
 using Ccflare.Tests.OAuth;
+using Ccflare.Tests.Security;
 using Ccflare.Usage.Polling;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Ccflare.Tests.Usage;
@@ -53,7 +55,7 @@ public sealed class UsagePollingTests : IAsyncLifetime
         }
     }
 
-    private Task<CcflareTestHost> StartHostAsync(int interval = Interval, Func<double>? random = null, Action<CcflareOptions>? configure = null, Action<ICcflareBuilder>? build = null) =>
+    private Task<CcflareTestHost> StartHostAsync(int interval = Interval, Func<double>? random = null, Action<CcflareOptions>? configure = null, Action<ICcflareBuilder>? build = null, CapturingLoggerProvider? logs = null) =>
         CcflareTestHost.StartAsync(
             options =>
             {
@@ -64,7 +66,18 @@ public sealed class UsagePollingTests : IAsyncLifetime
             },
             build,
             _time,
-            host: random is null ? null : b => b.Services.Replace(ServiceDescriptor.Singleton(new UsagePollSchedule(TimeSpan.FromSeconds(interval), random))));
+            host: b =>
+            {
+                if (random is not null)
+                {
+                    b.Services.Replace(ServiceDescriptor.Singleton(new UsagePollSchedule(TimeSpan.FromSeconds(interval), random)));
+                }
+                if (logs is not null)
+                {
+                    b.Logging.AddProvider(logs);
+                    b.Logging.SetMinimumLevel(LogLevel.Trace);
+                }
+            });
 
     private static async Task<string> AddOAuthAccountAsync(CcflareTestHost host, string name, string provider, string accessToken, string? refreshToken = null, TimeSpan? expiresIn = null, int priority = 0)
     {
@@ -256,20 +269,21 @@ public sealed class UsagePollingTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_server_error_backs_off_and_success_returns_to_the_interval()
+    public async Task A_server_error_backs_off_is_logged_without_the_token_and_success_returns_to_the_interval()
     {
+        var logs = new CapturingLoggerProvider();
         var outcomes = ListenToPollOutcomes(out var listener);
         using (listener)
         {
             AnswerUsage((context, request, n) => n == 1
                 ? FakeUpstream.WriteJsonAsync(context, 500, """{"type":"error","error":{"type":"api_error","message":"Internal server error"}}""")
                 : _upstream.AnswerUsageAsync(context, request));
-            await using var host = await StartHostAsync(random: () => 0.5);
-            await AddOAuthAccountAsync(host, "max", "claude-code", "at-max");
+            await using var host = await StartHostAsync(random: () => 0.5, logs: logs);
+            await AddOAuthAccountAsync(host, "max", "claude-code", "at-max-SECRET-0001");
 
-            Assert.True(await AdvanceUntilAsync(() => PollsOf("at-max").Count >= 3, TimeSpan.FromSeconds(Interval * 6)));
+            Assert.True(await AdvanceUntilAsync(() => PollsOf("at-max-SECRET-0001").Count >= 3, TimeSpan.FromSeconds(Interval * 6)));
 
-            var polls = PollsOf("at-max");
+            var polls = PollsOf("at-max-SECRET-0001");
             // After the 500: twice the interval plus jitter; after the success that follows: the interval plus jitter.
             AssertAt(FirstPoll, polls[0]);
             AssertAt(FirstPoll + Interval * 2.05, polls[1], chain: 2);
@@ -277,6 +291,8 @@ public sealed class UsagePollingTests : IAsyncLifetime
             Assert.NotNull(UsageOf(host, "max"));
             Assert.True(await SettledAsync(() => outcomes.Count(o => o == "success") >= 2));
             Assert.Equal(1, outcomes.Count(o => o == "http_error"));
+            Assert.Contains(logs.Lines, l => l.Contains("[521]", StringComparison.Ordinal) && l.Contains("'max'", StringComparison.Ordinal) && l.Contains("500", StringComparison.Ordinal));
+            Assert.DoesNotContain("SECRET", logs.AllText(), StringComparison.Ordinal);
         }
     }
 
@@ -332,7 +348,7 @@ public sealed class UsagePollingTests : IAsyncLifetime
         await AddOAuthAccountAsync(host, "max", "claude-code", "at-max");
         await AddOAuthAccountAsync(host, "chatgpt", "codex", "codex-at");
 
-        await AdvanceAsync(TimeSpan.FromHours(3), TimeSpan.FromMinutes(1));
+        await AdvanceAsync(TimeSpan.FromHours(3), TimeSpan.FromMinutes(5));
 
         Assert.Empty(_upstream.UsageRequests);
         Assert.Null(UsageOf(host, "max"));
