@@ -269,6 +269,21 @@ public sealed class UsagePollingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_token_about_to_expire_is_refreshed_before_the_poll_as_for_a_proxied_request()
+    {
+        RecordPolls();
+        // The background refresher's first pass comes after the poll: the poll itself refreshes.
+        await using var host = await StartHostAsync(random: () => 0.5, configure: o => o.TokenRefreshIntervalMs = 3_600_000);
+        await AddOAuthAccountAsync(host, "max", "claude-code", "at-old", "rt-old", TimeSpan.FromMinutes(3));
+
+        Assert.True(await AdvanceUntilAsync(() => _upstream.UsageRequests.Count >= 1, TimeSpan.FromSeconds(Interval * 2)));
+
+        Assert.Equal("Bearer at-1", Assert.Single(_upstream.UsageRequests).Header("authorization"));
+        Assert.Equal(1, _auth.RefreshCalls);
+        Assert.Equal("rt-old", _auth.Requests.Single()["refresh_token"]);
+    }
+
+    [Fact]
     public async Task A_server_error_backs_off_is_logged_without_the_token_and_success_returns_to_the_interval()
     {
         var logs = new CapturingLoggerProvider();
