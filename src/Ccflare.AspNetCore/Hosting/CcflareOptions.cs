@@ -210,7 +210,7 @@ public sealed class UsageOptions
     /// <summary>
     /// How often (seconds) the usage endpoint of each OAuth account's provider is asked for its usage
     /// windows (<see cref="ProviderOptions.UsageUrl"/>), besides reading them from every response.
-    /// 0 (the default) turns polling off; otherwise at least 10.
+    /// 0 (the default) turns polling off; otherwise from 10 to 86400 (a day).
     /// </summary>
     public int PollIntervalSeconds { get; set; }
 }

@@ -465,8 +465,9 @@ public sealed class UsagePollingTests : IAsyncLifetime
 
     public static TheoryData<string, string, string> InvalidConfiguration => new()
     {
-        { "Ccflare:Usage:PollIntervalSeconds", "-1", "Ccflare:Usage:PollIntervalSeconds must be 0 (off) or at least 10 (was -1)" },
-        { "Ccflare:Usage:PollIntervalSeconds", "5", "Ccflare:Usage:PollIntervalSeconds must be 0 (off) or at least 10 (was 5)" },
+        { "Ccflare:Usage:PollIntervalSeconds", "-1", "Ccflare:Usage:PollIntervalSeconds must be 0 (off) or from 10 to 86400 (was -1)" },
+        { "Ccflare:Usage:PollIntervalSeconds", "5", "Ccflare:Usage:PollIntervalSeconds must be 0 (off) or from 10 to 86400 (was 5)" },
+        { "Ccflare:Usage:PollIntervalSeconds", "86401", "Ccflare:Usage:PollIntervalSeconds must be 0 (off) or from 10 to 86400 (was 86401)" },
         { "Ccflare:Providers:claude-code:UsageUrl", "ftp://usage.example/oauth/usage", "Ccflare:Providers:claude-code:UsageUrl must be an absolute http or https URL" },
         { "Ccflare:Providers:codex:UsageUrl", "https://usage.example/wham/usage?x=1", "Ccflare:Providers:codex:UsageUrl must be an absolute http or https URL" },
         { "Ccflare:Providers:anthropic:UsageUrl", "https://usage.example/oauth/usage", "Ccflare:Providers:anthropic:UsageUrl applies only to providers whose OAuth accounts have a usage endpoint (claude-code, codex)" },

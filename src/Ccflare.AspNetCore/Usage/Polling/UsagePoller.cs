@@ -28,6 +28,9 @@ internal sealed class UsagePoller : BackgroundService
     /// <summary>The shortest interval accepted, so that an endpoint is not hammered.</summary>
     public const int MinimumIntervalSeconds = 10;
 
+    /// <summary>The longest interval accepted (a day).</summary>
+    public const int MaximumIntervalSeconds = 86_400;
+
     /// <summary>How long one poll (credential, request and answer) may take before it counts as failed.</summary>
     internal static readonly TimeSpan PollTimeout = TimeSpan.FromSeconds(30);
 
@@ -63,7 +66,7 @@ internal sealed class UsagePoller : BackgroundService
         _logger = logger;
         _enabled = options.Value.Usage.PollIntervalSeconds > 0;
         _polls = metrics.CreateCounter("ccflare.usage.polls", "{poll}",
-            "Usage endpoint polls, by provider and outcome (success, http_error, rate_limited, timeout, unreachable, invalid, no_credential).");
+            "Usage endpoint polls, by provider and outcome (success, http_error, rate_limited, timeout, unreachable, invalid, no_credential, error).");
     }
 
     /// <summary>The schedule of one account; touched by the loop while no poll of it runs, and by that poll while it runs.</summary>
@@ -119,6 +122,12 @@ internal sealed class UsagePoller : BackgroundService
             if (polls.Running is { IsCompleted: false })
             {
                 continue;
+            }
+            if (polls.Running is { IsFaulted: true })
+            {
+                // A poll that ended without scheduling the next one must not be retried at once.
+                polls.Failures++;
+                polls.DueAt = now + _schedule.AfterFailure(polls.Failures, null);
             }
             polls.Running = null;
             if (polls.DueAt <= now)
@@ -240,6 +249,10 @@ internal sealed class UsagePoller : BackgroundService
         {
             return (PollOutcomes.Unreachable, ex.Message, null, null);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return (PollOutcomes.Error, ex.GetType().Name, null, null);
+        }
     }
 
     /// <summary>
@@ -288,5 +301,6 @@ internal sealed class UsagePoller : BackgroundService
         public const string Unreachable = "unreachable";
         public const string Invalid = "invalid";
         public const string NoCredential = "no_credential";
+        public const string Error = "error";
     }
 }
