@@ -218,8 +218,9 @@ internal sealed class UsagePoller : BackgroundService
             var status = (int)response.StatusCode;
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
-                var retryAt = ResponseHeaderValues.RetryAfter(response.Headers, _time.GetUtcNow());
-                return (PollOutcomes.RateLimited, null, status, retryAt - _time.GetUtcNow());
+                var now = _time.GetUtcNow();
+                var raw = response.Headers.NonValidated.TryGetValues("retry-after", out var values) ? values.ToString() : null;
+                return (PollOutcomes.RateLimited, null, status, ResponseHeaderValues.RetryAfter(raw, now) - now);
             }
             if (!response.IsSuccessStatusCode)
             {
