@@ -62,6 +62,14 @@ public static class CcflareServiceCollectionExtensions
         services.TryAddSingleton<TokenRefreshService>();
         services.TryAddSingleton<AccountReloader>();
         services.AddHttpClient(OAuthTokenClient.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
+        services.TryAddSingleton(sp => new Ccflare.Usage.Polling.UsagePollSchedule(
+            TimeSpan.FromSeconds(Math.Max(1, sp.GetRequiredService<IOptions<CcflareOptions>>().Value.Usage.PollIntervalSeconds)),
+            Random.Shared.NextDouble));
+        services.TryAddSingleton<Ccflare.Usage.Polling.UsagePoller>();
+        // Its own connections: usage polls never queue behind, or count against, the proxy's.
+        services.AddHttpClient(Ccflare.Usage.Polling.UsagePoller.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(UpstreamClient.CreateHandler)
+            .RemoveAllLoggers();
         services.TryAddSingleton<StrategySelector>();
         services.TryAddSingleton<NearLimitPolicy>();
         services.TryAddSingleton<CandidateOrdering>();
@@ -104,6 +112,7 @@ public static class CcflareServiceCollectionExtensions
         services.AddHostedService<RequestObserverDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<TokenRefreshService>());
         services.AddHostedService(sp => sp.GetRequiredService<AccountReloader>());
+        services.AddHostedService(sp => sp.GetRequiredService<Ccflare.Usage.Polling.UsagePoller>());
         services.AddHostedService(sp => sp.GetRequiredService<Ccflare.Retention.RetentionService>());
 
         return new CcflareBuilder(services);

@@ -250,6 +250,20 @@ internal sealed class AccountRegistry
         });
 
     /// <summary>
+    /// Records usage windows read apart from a response (the usage endpoint), combined with the known
+    /// ones the way a response's are (<see cref="AccountUsage.Combine"/>); false when the account is gone.
+    /// </summary>
+    public bool RecordUsage(AccountState account, AccountUsage usage)
+    {
+        if (!ReferenceEquals(Find(account.Id), account))
+        {
+            return false;
+        }
+        Change(account, usage, static (a, u) => a with { Usage = AccountUsage.Combine(a.Usage, u) });
+        return true;
+    }
+
+    /// <summary>
     /// Applies a change of operator-owned fields (credentials) that could not be written to the store
     /// at once, and schedules the whole row for writing.
     /// </summary>

@@ -136,6 +136,21 @@ public sealed record AccountUsage
     }
 
     /// <summary>
+    /// A reading (from response headers or the usage endpoint) combined with what was known, the later
+    /// of the two by <see cref="UpdatedAt"/> on top: its windows and fields win, and the other's windows it
+    /// does not mention stay. A reading older than what is known therefore never replaces fresher values.
+    /// </summary>
+    internal static AccountUsage Combine(AccountUsage? known, AccountUsage reading)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        if (known is null)
+        {
+            return reading;
+        }
+        return known.UpdatedAt <= reading.UpdatedAt ? known.MergeWith(reading) : reading.MergeWith(known);
+    }
+
+    /// <summary>
     /// The model family a window is scoped to (<c>opus</c> for <c>seven_day_opus</c>), or null for a
     /// window that counts for every model (<c>five_hour</c>, <c>seven_day</c>, <c>primary</c>).
     /// </summary>

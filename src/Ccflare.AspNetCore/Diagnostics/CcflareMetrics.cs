@@ -9,7 +9,7 @@ namespace Ccflare.Diagnostics;
 /// <c>ccflare.requests</c>, <c>ccflare.failovers</c>, <c>ccflare.rate_limit.events</c>,
 /// <c>ccflare.write_queue.depth</c>, <c>ccflare.write_queue.dropped</c> (tag <c>kind</c> = row | payload),
 /// <c>ccflare.proxy.overhead</c> (ms), <c>ccflare.account.window.utilization</c> and
-/// <c>ccflare.usage.preemptive_switches</c>, and the GenAI semantic-convention histograms
+/// <c>ccflare.usage.preemptive_switches</c>, <c>ccflare.usage.polls</c> (tags <c>provider</c>, <c>outcome</c>), and the GenAI semantic-convention histograms
 /// <c>gen_ai.client.token.usage</c> (tag <c>gen_ai.token.type</c> = input | output) and
 /// <c>gen_ai.client.operation.duration</c> (s), tagged with <c>gen_ai.system</c>,
 /// <c>gen_ai.request.model</c>, <c>gen_ai.operation.name</c> and <c>ccflare.account</c>.

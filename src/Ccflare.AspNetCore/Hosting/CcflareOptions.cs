@@ -206,6 +206,13 @@ public sealed class UsageOptions
 
     /// <summary>Utilization (0 to 1) of any window at which an account counts as near its limit (default 0.95).</summary>
     public double SwitchAtUtilization { get; set; } = 0.95;
+
+    /// <summary>
+    /// How often (seconds) the usage endpoint of each OAuth account's provider is asked for its usage
+    /// windows (<see cref="ProviderOptions.UsageUrl"/>), besides reading them from every response.
+    /// 0 (the default) turns polling off; otherwise from 10 to 86400 (a day).
+    /// </summary>
+    public int PollIntervalSeconds { get; set; }
 }
 
 /// <summary>
@@ -262,6 +269,13 @@ public sealed class ProviderOptions
     /// or <c>bearer</c> (<c>Authorization: Bearer</c>, the default for the openai family).
     /// </summary>
     public string? Auth { get; set; }
+
+    /// <summary>
+    /// The endpoint polled for the usage windows of this provider's OAuth accounts when
+    /// <see cref="UsageOptions.PollIntervalSeconds"/> is set. <c>claude-code</c> and <c>codex</c> have one by
+    /// default; an empty value turns polling off for the provider. Other providers have none.
+    /// </summary>
+    public string? UsageUrl { get; set; }
 
     /// <summary>Headers added to every upstream request of this provider (for example an app name a gateway asks for).</summary>
     public Dictionary<string, string> ExtraHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);

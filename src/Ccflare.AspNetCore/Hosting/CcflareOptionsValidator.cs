@@ -164,6 +164,10 @@ internal sealed class CcflareOptionsValidator(IEnumerable<ILoadBalancingStrategy
         {
             failures.Add($"{p}Usage:SwitchAtUtilization must be greater than 0 and at most 1 (was {options.Usage.SwitchAtUtilization}).");
         }
+        if (options.Usage.PollIntervalSeconds is < 0 or (> 0 and < Ccflare.Usage.Polling.UsagePoller.MinimumIntervalSeconds) or > Ccflare.Usage.Polling.UsagePoller.MaximumIntervalSeconds)
+        {
+            failures.Add($"{p}Usage:PollIntervalSeconds must be 0 (off) or from {Ccflare.Usage.Polling.UsagePoller.MinimumIntervalSeconds} to {Ccflare.Usage.Polling.UsagePoller.MaximumIntervalSeconds} (was {options.Usage.PollIntervalSeconds}).");
+        }
         foreach (var (provider, providerOptions) in options.Providers)
         {
             Providers.ProviderDefinitionRules.Validate(failures, $"{p}Providers:{provider}", provider, providerOptions);

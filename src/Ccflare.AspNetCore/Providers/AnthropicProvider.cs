@@ -393,5 +393,35 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
         return (countName + "_" + unitName + suffix, count * unitMinutes);
     }
 
+    /// <summary>
+    /// The length in minutes of a window named the way <see cref="WindowName"/> names it (<c>five_hour</c> is 300,
+    /// <c>seven_day_opus</c> 10080), or null for a name of another shape.
+    /// </summary>
+    internal static int? WindowMinutes(string name)
+    {
+        var first = name.IndexOf('_');
+        if (first <= 0)
+        {
+            return null;
+        }
+        var second = name.IndexOf('_', first + 1);
+        var unit = second < 0 ? name.AsSpan(first + 1) : name.AsSpan(first + 1, second - first - 1);
+        var unitMinutes = unit switch
+        {
+            "minute" => 1,
+            "hour" => 60,
+            "day" => 1440,
+            "week" => 10080,
+            _ => 0,
+        };
+        var countText = name.AsSpan(0, first);
+        var count = Array.IndexOf(NumberWords, countText.ToString());
+        if (count < 0 && (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count > 9999))
+        {
+            return null;
+        }
+        return unitMinutes == 0 || count == 0 ? null : count * unitMinutes;
+    }
+
     private static string? StatusValue(string value) => value.Length is > 0 and <= 64 ? value.ToLowerInvariant() : null;
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using Ccflare.OAuth;
 
 namespace Ccflare.Providers;
@@ -12,6 +14,11 @@ internal sealed class ClaudeCodeProvider(ProviderSettings settings) : AnthropicP
 
     /// <summary>The beta flag Anthropic requires on requests authenticated with a subscription token.</summary>
     public const string OAuthBetaFlag = "oauth-2025-04-20";
+
+    /// <summary>The endpoint Claude Code reads a subscription's usage windows from.</summary>
+    public const string DefaultUsageUrl = "https://api.anthropic.com/api/oauth/usage";
+
+    private const string ExtraUsageField = "extra_usage";
 
     private const string BetaHeader = "anthropic-beta";
 
@@ -52,6 +59,103 @@ internal sealed class ClaudeCodeProvider(ProviderSettings settings) : AnthropicP
             request.Headers.Remove(BetaHeader);
             request.Headers.TryAddWithoutValidation(BetaHeader, merged);
         }
+    }
+
+    /// <summary>
+    /// Reads the OAuth usage endpoint's answer: one object per window, named as the headers' windows are
+    /// (<c>five_hour</c>, <c>seven_day</c>, <c>seven_day_opus</c>, ...), each with <c>utilization</c> in
+    /// percent and <c>resets_at</c> (ISO 8601 or null); windows the plan lacks are null. <c>extra_usage</c>
+    /// becomes the overage pool. The answer names no overall status: a full window that counts for every
+    /// model reports <c>rejected</c>, otherwise the status already known stays.
+    /// </summary>
+    public override AccountUsage? ReadUsageEndpoint(JsonElement answer, DateTimeOffset readAt)
+    {
+        if (answer.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+        var windows = new List<UsageWindow>(4);
+        UsageOverage? overage = null;
+        foreach (var property in answer.EnumerateObject())
+        {
+            if (property.NameEquals(ExtraUsageField))
+            {
+                overage = ReadExtraUsage(property.Value);
+            }
+            else if (ReadWindow(property.Name, property.Value) is { } window)
+            {
+                windows.Add(window);
+            }
+        }
+        if (windows.Count == 0)
+        {
+            return null;
+        }
+        windows.Sort(static (a, b) => (a.WindowMinutes ?? int.MaxValue).CompareTo(b.WindowMinutes ?? int.MaxValue) is var byLength and not 0
+            ? byLength
+            : string.CompareOrdinal(a.Name, b.Name));
+        UsageWindow? binding = null;
+        foreach (var window in windows)
+        {
+            if (window.Status == UsageStatuses.Rejected && AccountUsage.WindowFamily(window.Name) is null && (binding is null || window.ResetsAt > binding.ResetsAt))
+            {
+                binding = window;
+            }
+        }
+        return new AccountUsage
+        {
+            UpdatedAt = readAt,
+            Status = binding?.Status,
+            ResetsAt = binding?.ResetsAt,
+            RepresentativeClaim = binding?.Name,
+            Windows = windows,
+            Overage = overage,
+        };
+    }
+
+    private static UsageWindow? ReadWindow(string name, JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Object || !IsWindowName(name)
+            || !value.TryGetProperty("utilization", out var percent) || percent.ValueKind != JsonValueKind.Number
+            || !percent.TryGetDouble(out var used) || !double.IsFinite(used) || used < 0)
+        {
+            return null;
+        }
+        DateTimeOffset? resetsAt = null;
+        if (value.TryGetProperty("resets_at", out var reset) && reset.ValueKind == JsonValueKind.String
+            && DateTimeOffset.TryParse(reset.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            resetsAt = parsed.ToUniversalTime();
+        }
+        var utilization = Math.Min(used / 100, 1);
+        return new UsageWindow(name, WindowMinutes(name), utilization, resetsAt, utilization >= 1 ? UsageStatuses.Rejected : UsageStatuses.Allowed);
+    }
+
+    /// <summary>Extra usage that is off, or whose monthly limit is spent, cannot carry requests past the plan.</summary>
+    private static UsageOverage? ReadExtraUsage(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty("is_enabled", out var enabled) || enabled.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return null;
+        }
+        var spent = value.TryGetProperty("utilization", out var percent) && percent.ValueKind == JsonValueKind.Number && percent.TryGetDouble(out var used) && used >= 100;
+        return new UsageOverage(enabled.GetBoolean() && !spent ? UsageStatuses.Allowed : UsageStatuses.Rejected, null);
+    }
+
+    private static bool IsWindowName(string name)
+    {
+        if (name.Length is 0 or > 64)
+        {
+            return false;
+        }
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_'))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>The client's flags, each once, with the OAuth flag added; null when they already are exactly that.</summary>

@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Net.Http.Headers;
+using System.Text.Json;
 using Ccflare.Compat;
 using Ccflare.OAuth;
 using Ccflare.Proxy;
@@ -13,6 +15,12 @@ internal sealed class CodexProvider(ProviderSettings settings) : OpenAIProvider(
 {
     public new const string BuiltInName = "codex";
     public new const string DefaultBaseUrl = "https://chatgpt.com/backend-api/codex";
+
+    /// <summary>The endpoint the Codex CLI reads a ChatGPT plan's usage windows from.</summary>
+    public const string DefaultUsageUrl = "https://chatgpt.com/backend-api/wham/usage";
+
+    /// <summary>The claim of a ChatGPT access token that carries the workspace's account id.</summary>
+    private const string AuthClaim = "https://api.openai.com/auth";
 
     private static readonly IReadOnlyList<string> Methods = [AccountAuthMethods.OAuth];
 
@@ -165,6 +173,104 @@ internal sealed class CodexProvider(ProviderSettings settings) : OpenAIProvider(
             }
             string? status = utilization is null ? null : utilization >= 1 ? UsageStatuses.Rejected : UsageStatuses.Allowed;
             return new UsageWindow(name, minutes, utilization, reset, status);
+        }
+    }
+
+    /// <summary>Adds <c>chatgpt-account-id</c> (the workspace the token signs in to) when the access token names one, as the Codex CLI does.</summary>
+    public override HttpRequestMessage CreateUsageRequest(Account account, string accessToken)
+    {
+        var request = base.CreateUsageRequest(account, accessToken);
+        if (ChatGptAccountId(accessToken) is { } accountId)
+        {
+            request.Headers.TryAddWithoutValidation("chatgpt-account-id", accountId);
+        }
+        return request;
+    }
+
+    /// <summary>
+    /// Reads the usage endpoint's answer: <c>rate_limit.primary_window</c> and <c>secondary_window</c>, each with
+    /// <c>used_percent</c> (0..100), <c>limit_window_seconds</c> and <c>reset_at</c> (epoch s) or
+    /// <c>reset_after_seconds</c>; <c>limit_reached</c> (or <c>allowed: false</c>) makes the status <c>rejected</c>.
+    /// </summary>
+    public override AccountUsage? ReadUsageEndpoint(JsonElement answer, DateTimeOffset readAt)
+    {
+        if (answer.ValueKind != JsonValueKind.Object || !answer.TryGetProperty("rate_limit", out var limits) || limits.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+        var primary = ReadEndpointWindow(limits, "primary", readAt);
+        var secondary = ReadEndpointWindow(limits, "secondary", readAt);
+        if (primary is null && secondary is null)
+        {
+            return null;
+        }
+        UsageWindow[] windows = primary is null ? [secondary!] : secondary is null ? [primary] : [primary, secondary];
+        var rejected = (limits.TryGetProperty("limit_reached", out var reached) && reached.ValueKind == JsonValueKind.True)
+            || (limits.TryGetProperty("allowed", out var allowed) && allowed.ValueKind == JsonValueKind.False)
+            || primary?.Status == UsageStatuses.Rejected || secondary?.Status == UsageStatuses.Rejected;
+        UsageWindow? binding = null;
+        if (rejected)
+        {
+            // The full window that resets last is the one that keeps the account refused.
+            foreach (var window in windows)
+            {
+                if (window.Status == UsageStatuses.Rejected && (binding is null || window.ResetsAt > binding.ResetsAt))
+                {
+                    binding = window;
+                }
+            }
+        }
+        return new AccountUsage
+        {
+            UpdatedAt = readAt,
+            Status = rejected ? UsageStatuses.Rejected : UsageStatuses.Allowed,
+            ResetsAt = binding?.ResetsAt,
+            RepresentativeClaim = binding?.Name,
+            Windows = windows,
+        };
+    }
+
+    private static UsageWindow? ReadEndpointWindow(JsonElement limits, string window, DateTimeOffset readAt)
+    {
+        if (!limits.TryGetProperty(window + "_window", out var value) || value.ValueKind != JsonValueKind.Object
+            || !value.TryGetProperty("used_percent", out var percent) || percent.ValueKind != JsonValueKind.Number
+            || !percent.TryGetDouble(out var used) || !double.IsFinite(used) || used < 0)
+        {
+            return null;
+        }
+        var utilization = Math.Min(used / 100, 1);
+        int? minutes = Number(value, "limit_window_seconds") is { } seconds && seconds is >= 60 and <= 366.0 * 86400 ? (int)(seconds / 60) : null;
+        DateTimeOffset? resetsAt = Number(value, "reset_at") is { } epoch && epoch is > 0 and < 253_402_300_800
+            ? DateTimeOffset.FromUnixTimeSeconds((long)epoch)
+            : Number(value, "reset_after_seconds") is { } after && after is >= 0 and < 366.0 * 86400 ? readAt.AddSeconds(after) : null;
+        return new UsageWindow(window, minutes, utilization, resetsAt, utilization >= 1 ? UsageStatuses.Rejected : UsageStatuses.Allowed);
+    }
+
+    private static double? Number(JsonElement value, string name) =>
+        value.TryGetProperty(name, out var number) && number.ValueKind == JsonValueKind.Number && number.TryGetDouble(out var result) && double.IsFinite(result) ? result : null;
+
+    /// <summary>The <c>chatgpt_account_id</c> a ChatGPT access token (a JWT) carries, or null for any other token.</summary>
+    internal static string? ChatGptAccountId(string accessToken)
+    {
+        var parts = accessToken.Split('.');
+        if (parts.Length != 3 || parts[1].Length is 0 or > 16_384)
+        {
+            return null;
+        }
+        try
+        {
+            var payload = Base64Url.DecodeFromChars(parts[1]);
+            using var claims = JsonDocument.Parse(payload);
+            return claims.RootElement.ValueKind == JsonValueKind.Object
+                && claims.RootElement.TryGetProperty(AuthClaim, out var auth) && auth.ValueKind == JsonValueKind.Object
+                && auth.TryGetProperty("chatgpt_account_id", out var id) && id.ValueKind == JsonValueKind.String
+                && id.GetString() is { Length: > 0 and <= 128 } value && !value.AsSpan().ContainsAny('\r', '\n')
+                ? value
+                : null;
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException)
+        {
+            return null;
         }
     }
 }

@@ -22,6 +22,10 @@ internal static class ProviderDefinitionRules
         CheckUrl(failures, key + ":AuthorizeUrl", options.AuthorizeUrl);
         CheckUrl(failures, key + ":TokenUrl", options.TokenUrl);
         CheckUrl(failures, key + ":RedirectUri", options.RedirectUri);
+        if (options.UsageUrl is { Length: > 0 } usageUrl)
+        {
+            CheckUrl(failures, key + ":UsageUrl", usageUrl);
+        }
         ValidateExtraHeaders(failures, key, options);
     }
 
@@ -35,7 +39,14 @@ internal static class ProviderDefinitionRules
         {
             failures.Add($"{key}:Auth applies only to providers defined by configuration; '{builtIn.Name}' sends its credentials its own way.");
         }
+        if (options.UsageUrl is not null && builtIn.DefaultUsageUrl is null)
+        {
+            failures.Add($"{key}:UsageUrl applies only to providers whose OAuth accounts have a usage endpoint ({UsagePollingProviders()}); '{builtIn.Name}' has none.");
+        }
     }
+
+    private static string UsagePollingProviders() =>
+        string.Join(", ", ProviderRegistry.BuiltIns.Where(b => b.DefaultUsageUrl is not null).Select(b => b.Name));
 
     /// <summary>Checks a new provider's name, family and auth style; true when it is so wrong that nothing else is worth checking.</summary>
     private static bool ValidateNewDefinition(List<string> failures, string key, string name, ProviderOptions options)
@@ -68,6 +79,10 @@ internal static class ProviderDefinitionRules
         if (options.AuthorizeUrl is not null || options.TokenUrl is not null || options.ClientId is not null || options.RedirectUri is not null || options.Scopes is not null)
         {
             failures.Add($"{key}: OAuth settings apply only to the built-in OAuth providers; a provider defined by configuration uses API keys.");
+        }
+        if (options.UsageUrl is not null)
+        {
+            failures.Add($"{key}:UsageUrl applies only to providers whose OAuth accounts have a usage endpoint ({UsagePollingProviders()}); a provider defined by configuration uses API keys.");
         }
         return false;
     }

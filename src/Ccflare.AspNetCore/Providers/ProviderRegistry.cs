@@ -11,14 +11,14 @@ namespace Ccflare.Providers;
 internal sealed class ProviderRegistry
 {
     /// <summary>A provider Ccflare ships: its name, family, default base URL and how to create it.</summary>
-    internal sealed record BuiltIn(string Name, ProviderFamily Family, string DefaultBaseUrl, Func<ProviderSettings, UpstreamProvider> Create);
+    internal sealed record BuiltIn(string Name, ProviderFamily Family, string DefaultBaseUrl, Func<ProviderSettings, UpstreamProvider> Create, string? DefaultUsageUrl = null);
 
     public static IReadOnlyList<BuiltIn> BuiltIns { get; } =
     [
         new(AnthropicProvider.BuiltInName, ProviderFamily.Anthropic, AnthropicProvider.DefaultBaseUrl, static s => new AnthropicProvider(s)),
-        new(ClaudeCodeProvider.BuiltInName, ProviderFamily.Anthropic, AnthropicProvider.DefaultBaseUrl, static s => new ClaudeCodeProvider(s)),
+        new(ClaudeCodeProvider.BuiltInName, ProviderFamily.Anthropic, AnthropicProvider.DefaultBaseUrl, static s => new ClaudeCodeProvider(s), ClaudeCodeProvider.DefaultUsageUrl),
         new(OpenAIProvider.BuiltInName, ProviderFamily.OpenAI, OpenAIProvider.DefaultBaseUrl, static s => new OpenAIProvider(s)),
-        new(CodexProvider.BuiltInName, ProviderFamily.OpenAI, CodexProvider.DefaultBaseUrl, static s => new CodexProvider(s)),
+        new(CodexProvider.BuiltInName, ProviderFamily.OpenAI, CodexProvider.DefaultBaseUrl, static s => new CodexProvider(s), CodexProvider.DefaultUsageUrl),
     ];
 
     /// <summary>The path segment the compatibility routes own (<c>/v1/ccflare/…</c>); no provider may take it.</summary>
@@ -39,7 +39,11 @@ internal sealed class ProviderRegistry
         foreach (var builtIn in BuiltIns)
         {
             configured.TryGetValue(builtIn.Name, out var overrides);
-            all.Add(builtIn.Create(Settings(builtIn.Name, builtIn.Family, overrides, builtIn.DefaultBaseUrl, isBuiltIn: true)));
+            all.Add(builtIn.Create(Settings(builtIn.Name, builtIn.Family, overrides, builtIn.DefaultBaseUrl, isBuiltIn: true) with
+            {
+                // An empty UsageUrl turns polling off for the provider.
+                UsageUrl = overrides?.UsageUrl is { } usageUrl ? (usageUrl.Length == 0 ? null : usageUrl) : builtIn.DefaultUsageUrl,
+            }));
         }
         foreach (var (name, definition) in configured)
         {

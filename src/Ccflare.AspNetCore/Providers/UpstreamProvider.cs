@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Text.Json;
 using Ccflare.Compat;
 using Ccflare.OAuth;
 using Ccflare.Proxy;
@@ -11,7 +12,11 @@ internal sealed record ProviderSettings(
     string BaseUrl,
     ApiKeyStyle KeyStyle,
     IReadOnlyList<KeyValuePair<string, string>> ExtraHeaders,
-    bool IsBuiltIn);
+    bool IsBuiltIn)
+{
+    /// <summary>The endpoint polled for the usage windows of OAuth accounts, or null when the provider is not polled.</summary>
+    public string? UsageUrl { get; init; }
+}
 
 /// <summary>
 /// Everything that differs between upstreams lives in a subclass of this type: the base URL,
@@ -105,4 +110,25 @@ internal abstract class UpstreamProvider(ProviderSettings settings)
     /// or malformed values are left out, never thrown.
     /// </summary>
     public abstract AccountFeedback ReadAccountFeedback(int statusCode, HttpResponseHeaders headers, DateTimeOffset now);
+
+    /// <summary>The endpoint polled for the usage windows of this provider's OAuth accounts, or null when it is not polled.</summary>
+    public string? UsageUrl => settings.UsageUrl;
+
+    /// <summary>
+    /// The usage endpoint request of an OAuth account: a GET of <see cref="UsageUrl"/> carrying the
+    /// access token the way proxied requests carry it, with the headers the endpoint needs.
+    /// </summary>
+    public virtual HttpRequestMessage CreateUsageRequest(Account account, string accessToken)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, UsageUrl);
+        request.Headers.TryAddWithoutValidation("Accept", "application/json");
+        ApplyCredential(request, account, accessToken);
+        return request;
+    }
+
+    /// <summary>
+    /// Reads the usage endpoint's answer into usage windows stamped <paramref name="readAt"/>, or null
+    /// when it is not in the shape the endpoint speaks (nothing is then changed). Never throws.
+    /// </summary>
+    public virtual AccountUsage? ReadUsageEndpoint(JsonElement answer, DateTimeOffset readAt) => null;
 }

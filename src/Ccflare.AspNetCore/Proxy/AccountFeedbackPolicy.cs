@@ -70,7 +70,7 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, NearLimitP
             RateLimitReset = s.info.Reset ?? a.RateLimitReset,
             RateLimitRemaining = s.info.Remaining ?? a.RateLimitRemaining,
             RateLimitedUntil = s.until ?? a.RateLimitedUntil,
-            Usage = s.usage is null ? a.Usage : a.Usage is { } known ? known.MergeWith(s.usage) : s.usage,
+            Usage = s.usage is null ? a.Usage : AccountUsage.Combine(a.Usage, s.usage),
         }, urgent: until is not null);
         if (usage is not null)
         {

@@ -48,6 +48,19 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>Handles every request first when set (before per-credential scripts and defaults).</summary>
     public Func<HttpContext, ReceivedRequest, Task>? Override { get; set; }
 
+    /// <summary>
+    /// What the usage endpoints (Claude's <c>…/oauth/usage</c>, ChatGPT's <c>…/wham/usage</c>) answer for a
+    /// bearer token: a JSON body in the endpoint's shape (<see cref="WireFormats.ClaudeOAuthUsage"/>,
+    /// <see cref="WireFormats.CodexUsage"/>). Tokens not listed get a plan with nothing used yet.
+    /// </summary>
+    public ConcurrentDictionary<string, string> UsageAnswers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Handles usage endpoint requests instead of <see cref="UsageAnswers"/> when set (errors, 429s, hangs).</summary>
+    public Func<HttpContext, ReceivedRequest, Task>? UsageOverride { get; set; }
+
+    /// <summary>The usage endpoint requests received so far.</summary>
+    public IReadOnlyList<ReceivedRequest> UsageRequests => Received.Where(r => IsUsagePath(r.Path)).ToArray();
+
     /// <summary>Scripts how requests carrying <paramref name="credential"/> are answered.</summary>
     public void ScriptFor(string credential, Func<HttpContext, ReceivedRequest, Task> handler) => _byCredential[credential] = handler;
 
@@ -92,12 +105,49 @@ public sealed class FakeUpstream : IAsyncDisposable
             await handler(context, received);
             return;
         }
+        if (IsUsagePath(received.Path))
+        {
+            await (UsageOverride ?? AnswerUsageAsync)(context, received);
+            return;
+        }
         if (received.Credential is { } credential && _byCredential.TryGetValue(credential, out var scripted))
         {
             await scripted(context, received);
             return;
         }
         await DefaultAsync(context, received);
+    }
+
+    private static bool IsUsagePath(string path) =>
+        path.EndsWith("/oauth/usage", StringComparison.Ordinal) || path.EndsWith("/wham/usage", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The usage endpoints as the real ones behave: GET with a bearer token; Claude's refuses a token
+    /// sent without the OAuth beta flag, as Anthropic does.
+    /// </summary>
+    public Task AnswerUsageAsync(HttpContext context, ReceivedRequest request)
+    {
+        if (request.Method != "GET")
+        {
+            return WriteJsonAsync(context, 405, """{"error":{"type":"invalid_request_error","message":"Method not allowed"}}""");
+        }
+        var claude = request.Path.EndsWith("/oauth/usage", StringComparison.Ordinal);
+        if (request.Header("authorization") is not { } auth || !auth.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            return WriteJsonAsync(context, 401, """{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}""");
+        }
+        if (claude && !(request.Header("anthropic-beta") ?? "").Contains("oauth-2025-04-20", StringComparison.Ordinal))
+        {
+            return WriteJsonAsync(context, 401, """{"type":"error","error":{"type":"authentication_error","message":"OAuth authentication is currently not supported."}}""");
+        }
+        if (UsageAnswers.TryGetValue(request.Credential!, out var answer))
+        {
+            return WriteJsonAsync(context, 200, answer);
+        }
+        var now = DateTimeOffset.UtcNow;
+        return WriteJsonAsync(context, 200, claude
+            ? WireFormats.ClaudeOAuthUsage(0, null, 0, null)
+            : WireFormats.CodexUsage(now, 0, now.AddHours(5), 0, now.AddDays(7)));
     }
 
     /// <summary>The standard answer for the request's API: a JSON body or an SSE stream.</summary>

@@ -175,4 +175,54 @@ public static class WireFormats
             yield return i == 0 ? words[i] : " " + words[i];
         }
     }
+
+    /// <summary>
+    /// Claude's OAuth usage endpoint (<c>GET /api/oauth/usage</c>): one object per window with <c>utilization</c>
+    /// in percent and <c>resets_at</c> in ISO 8601 with microseconds (or null), null for windows the plan lacks,
+    /// and <c>extra_usage</c>.
+    /// </summary>
+    public static string ClaudeOAuthUsage(
+        double fiveHourPercent, DateTimeOffset? fiveHourResetsAt, double sevenDayPercent, DateTimeOffset? sevenDayResetsAt,
+        double? opusPercent = null, double? sonnetPercent = null, DateTimeOffset? familyResetsAt = null, bool extraUsageEnabled = false)
+    {
+        static object Window(double percent, DateTimeOffset? resetsAt) => new { utilization = percent, resets_at = resetsAt?.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffffzzz", System.Globalization.CultureInfo.InvariantCulture) };
+        return JsonSerializer.Serialize(new
+        {
+            five_hour = Window(fiveHourPercent, fiveHourResetsAt),
+            seven_day = Window(sevenDayPercent, sevenDayResetsAt),
+            seven_day_oauth_apps = (object?)null,
+            seven_day_opus = opusPercent is { } opus ? Window(opus, familyResetsAt) : null,
+            seven_day_sonnet = sonnetPercent is { } sonnet ? Window(sonnet, familyResetsAt) : null,
+            iguana_necktie = (object?)null,
+            extra_usage = new { is_enabled = extraUsageEnabled, monthly_limit = extraUsageEnabled ? 5000 : (int?)null, used_credits = extraUsageEnabled ? 120.0 : (double?)null, utilization = extraUsageEnabled ? 2.4 : (double?)null },
+        });
+    }
+
+    /// <summary>
+    /// ChatGPT's usage endpoint (<c>GET /backend-api/wham/usage</c>): the plan, <c>rate_limit</c> with its primary
+    /// (five-hour) and secondary (weekly) windows in percent, seconds and epoch seconds, the code review limit and credits.
+    /// </summary>
+    public static string CodexUsage(DateTimeOffset now, double primaryPercent, DateTimeOffset primaryResetAt, double? secondaryPercent, DateTimeOffset secondaryResetAt, bool limitReached = false)
+    {
+        static object Window(DateTimeOffset now, double percent, int seconds, DateTimeOffset resetAt) => new
+        {
+            used_percent = percent,
+            limit_window_seconds = seconds,
+            reset_after_seconds = (long)Math.Max(0, (resetAt - now).TotalSeconds),
+            reset_at = resetAt.ToUnixTimeSeconds(),
+        };
+        return JsonSerializer.Serialize(new
+        {
+            plan_type = "pro",
+            rate_limit = new
+            {
+                allowed = !limitReached,
+                limit_reached = limitReached,
+                primary_window = Window(now, primaryPercent, 18_000, primaryResetAt),
+                secondary_window = secondaryPercent is { } secondary ? Window(now, secondary, 604_800, secondaryResetAt) : null,
+            },
+            code_review_rate_limit = new { allowed = true, limit_reached = false, primary_window = Window(now, 0, 604_800, now.AddDays(7)), secondary_window = (object?)null },
+            credits = new { has_credits = false, unlimited = false, balance = "0", approx_local_messages = new[] { 0, 0 }, approx_cloud_messages = new[] { 0, 0 } },
+        });
+    }
 }
