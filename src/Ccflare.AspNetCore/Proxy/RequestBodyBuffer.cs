@@ -147,10 +147,10 @@ internal sealed class RequestBodyBuffer : IDisposable
     private sealed class BufferContent(RequestBodyBuffer owner) : HttpContent
     {
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            stream.WriteAsync(owner.Memory).AsTask();
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
 
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) =>
-            stream.WriteAsync(owner.Memory, cancellationToken).AsTask();
+            UpstreamBodyContent.WriteAsync(stream, owner.Memory, cancellationToken);
 
         protected override bool TryComputeLength(out long length)
         {
