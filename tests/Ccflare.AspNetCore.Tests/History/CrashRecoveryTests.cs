@@ -134,7 +134,7 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         var completed = new ConcurrentDictionary<int, bool>();
         await using var server = await StartAsync(storage);
         // Two accounts taking turns, so the counters are checked per account.
-        foreach (var (name, credential) in (string, string)[])[("crash", Credential), ("crash-2", Credential + "-2")])
+        foreach (var (name, credential) in new[] { ("crash", Credential), ("crash-2", Credential + "-2") })
         {
             using var add = await server.Client.PostAsync("/api/accounts", new StringContent(
                 $$"""{"name":"{{name}}","provider":"anthropic","api_key":"{{credential}}","base_url":"{{_upstream.BaseUrl}}"}""", Encoding.UTF8, "application/json"));
