@@ -123,7 +123,6 @@ internal static class RequestEndpoints
         // One row more than the page: whether it exists says whether a next page does.
         var rows = await RecentAsync(store, session, page.Offset + page.Limit + 1, includePayloads: false, context.RequestAborted).ConfigureAwait(false);
         var end = Math.Min(rows.Count, page.Offset + page.Limit);
-        var records = new List<RequestRecord>(Math.Min(page.Limit, 64));
         var bodyBytes = 0L;
         var taken = 0;
         var cut = false;
@@ -174,7 +173,7 @@ internal static class RequestEndpoints
         {
             return true;
         }
-        if (raw.Count > 1 || !int.TryParse(raw[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) || value < min || value > max)
+        if (!int.TryParse(raw[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) || value < min || value > max)
         {
             error = JsonErrors.Result(StatusCodes.Status400BadRequest, $"{name} must be an integer between {min} and {max}.");
             return false;
@@ -299,22 +298,8 @@ internal static class RequestEndpoints
     private static string? AccountName(RequestRecord record, AccountRegistry registry) =>
         record.AccountName ?? (record.AccountUsed is { } id ? registry.Find(id)?.Name : null);
 
-    public static bool TryReadLimit(HttpContext context, int fallback, out int limit, out IResult? error)
-    {
-        error = null;
-        limit = fallback;
-        var raw = context.Request.Query["limit"];
-        if (raw.Count == 0 || string.IsNullOrEmpty(raw[0]))
-        {
-            return true;
-        }
-        if (!int.TryParse(raw[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLimit)
-        {
-            error = JsonErrors.Result(StatusCodes.Status400BadRequest, $"limit must be an integer between 1 and {MaxLimit}.");
-            return false;
-        }
-        return true;
-    }
+    public static bool TryReadLimit(HttpContext context, int fallback, out int limit, out IResult? error) =>
+        TryReadBounded(context, "limit", fallback, 1, MaxLimit, out limit, out error);
 }
 
 /// <summary>
