@@ -157,6 +157,7 @@ internal static class LiteDbDocuments
             ["Timestamp"] = timestamp.ToUnixTimeMilliseconds(),
             ["RequestHeaders"] = FromHeaders(p.RequestHeaders),
             ["RequestBody"] = p.RequestBody is { } requestBody ? new BsonValue(requestBody) : BsonValue.Null,
+            ["RequestBodyTruncated"] = p.RequestBodyTruncated,
             ["ResponseStatus"] = p.ResponseStatus is { } status ? new BsonValue(status) : BsonValue.Null,
             ["ResponseHeaders"] = FromHeaders(p.ResponseHeaders),
             ["ResponseBody"] = p.ResponseBody is { } responseBody ? new BsonValue(responseBody) : BsonValue.Null,
@@ -177,6 +178,8 @@ internal static class LiteDbDocuments
         {
             RequestHeaders = ToHeaders(d["RequestHeaders"]),
             RequestBody = d["RequestBody"].IsNull ? null : d["RequestBody"].AsBinary,
+            // Documents written before the flag existed have no such field (a missing field reads as null).
+            RequestBodyTruncated = d["RequestBodyTruncated"].IsBoolean && d["RequestBodyTruncated"].AsBoolean,
             ResponseStatus = d["ResponseStatus"].IsNull ? null : d["ResponseStatus"].AsInt32,
             ResponseHeaders = ToHeaders(d["ResponseHeaders"]),
             ResponseBody = d["ResponseBody"].IsNull ? null : d["ResponseBody"].AsBinary,

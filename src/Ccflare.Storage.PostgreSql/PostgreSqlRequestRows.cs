@@ -31,7 +31,7 @@ internal static class PostgreSqlRequestRows
 
     private static readonly string[] PayloadArrayTypes =
     [
-        "text[]", "timestamptz[]", "text[]", "bytea[]", "integer[]", "text[]", "bytea[]", "boolean[]", "boolean[]", "text[]",
+        "text[]", "timestamptz[]", "text[]", "bytea[]", "integer[]", "text[]", "bytea[]", "boolean[]", "boolean[]", "text[]", "boolean[]",
     ];
 
     internal static readonly string SelectList = RequestRowLayout.SelectList;
@@ -181,6 +181,7 @@ internal static class PostgreSqlRequestRows
             var truncated = new bool[m];
             var rateLimited = new bool[m];
             var attempted = new string[m];
+            var requestTruncated = new bool[m];
             for (var i = 0; i < m; i++)
             {
                 var r = payloadRecords[i];
@@ -195,9 +196,10 @@ internal static class PostgreSqlRequestRows
                 truncated[i] = p.ResponseBodyTruncated;
                 rateLimited[i] = p.RateLimited;
                 attempted[i] = SerializeList(p.AccountsAttempted);
+                requestTruncated[i] = p.RequestBodyTruncated;
             }
             var payloads = new NpgsqlBatchCommand(sql.UpsertPayloads);
-            AddArrays(payloads, [pIds, pTimestamps, requestHeaders, requestBodies, responseStatuses, responseHeaders, responseBodies, truncated, rateLimited, attempted], PayloadArrayTypes);
+            AddArrays(payloads, [pIds, pTimestamps, requestHeaders, requestBodies, responseStatuses, responseHeaders, responseBodies, truncated, rateLimited, attempted, requestTruncated], PayloadArrayTypes);
             batch.BatchCommands.Add(payloads);
         }
         return batch;

@@ -166,6 +166,10 @@ internal static class PostgreSqlSchema
         ALTER TABLE {s}.accounts ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0;
         ALTER TABLE {s}.accounts ADD COLUMN IF NOT EXISTS usage_json text;
         """,
+        // 6: whether a stored request body was cut at MaxStoredPayloadBytes (the response already had its flag).
+        """
+        ALTER TABLE {s}.request_payloads ADD COLUMN IF NOT EXISTS request_body_truncated boolean NOT NULL DEFAULT false;
+        """,
     ];
 
     /// <summary>The version a fully migrated schema has.</summary>

@@ -119,6 +119,7 @@ internal sealed class RequestWriteCommands : IDisposable
         Check(raw.sqlite3_bind_int64(q, 7, payload.ResponseBodyTruncated ? 1 : 0));
         Check(raw.sqlite3_bind_int64(q, 8, payload.RateLimited ? 1 : 0));
         ListJson(q, 9, payload.AccountsAttempted);
+        Check(raw.sqlite3_bind_int64(q, 10, payload.RequestBodyTruncated ? 1 : 0));
         Step(q);
     }
 

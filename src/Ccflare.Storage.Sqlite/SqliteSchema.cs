@@ -126,6 +126,10 @@ internal static class SqliteSchema
         ALTER TABLE accounts ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE accounts ADD COLUMN usage_json TEXT;
         """,
+        // 4: whether a stored request body was cut at MaxStoredPayloadBytes (the response already had its flag).
+        """
+        ALTER TABLE request_payloads ADD COLUMN request_body_truncated INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     /// <summary>The version a fully migrated file has.</summary>

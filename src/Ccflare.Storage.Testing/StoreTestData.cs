@@ -111,6 +111,7 @@ public static class StoreTestData
             },
             ResponseBody = [0, 1, 2, 254, 255, (byte)'\n', 0],
             ResponseBodyTruncated = true,
+            RequestBodyTruncated = true,
             RateLimited = true,
             AccountsAttempted = ["acc-0", "acc-9", "acc-1"],
         },
@@ -170,6 +171,7 @@ public static class StoreTestData
         Assert.Equal(Sorted(expected.ResponseHeaders), Sorted(actual.ResponseHeaders));
         Assert.Equal(expected.ResponseBody, actual.ResponseBody);
         Assert.Equal(expected.ResponseBodyTruncated, actual.ResponseBodyTruncated);
+        Assert.Equal(expected.RequestBodyTruncated, actual.RequestBodyTruncated);
         Assert.Equal(expected.RateLimited, actual.RateLimited);
         Assert.Equal(expected.AccountsAttempted, actual.AccountsAttempted);
     }

@@ -25,7 +25,7 @@ internal static class RequestRowLayout
     internal static readonly string[] PayloadNames =
     [
         "id", "request_headers", "request_body", "response_status", "response_headers", "response_body",
-        "response_body_truncated", "rate_limited", "accounts_attempted",
+        "response_body_truncated", "rate_limited", "accounts_attempted", "request_body_truncated",
     ];
 
     /// <summary><see cref="Names"/> qualified with the alias <c>r</c>.</summary>
@@ -99,6 +99,7 @@ internal static class RequestRowLayout
                 ResponseBodyTruncated = reader.GetBoolean(p + 6),
                 RateLimited = reader.GetBoolean(p + 7),
                 AccountsAttempted = DeserializeList(reader.GetString(p + 8)),
+                RequestBodyTruncated = reader.GetBoolean(p + 9),
             },
         };
     }

@@ -84,7 +84,7 @@ internal sealed class CompatAdapter : IForwardAdapter
     private static byte[] ViaMessages(JsonElement chat, string model, bool streamingUnstored)
     {
         var messages = RequestTranslator.ChatToMessages(chat, model);
-        using var document = JsonDocument.Parse(messages);
+        using var document = Http.LargeJsonDocuments.Parse(messages);
         return RequestTranslator.MessagesToResponses(document.RootElement, model, streamingUnstored);
     }
 

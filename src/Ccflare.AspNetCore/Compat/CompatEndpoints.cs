@@ -97,7 +97,7 @@ internal static class CompatEndpoints
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.Memory);
+            document = LargeJsonDocuments.Parse(body.Memory);
         }
         catch (JsonException)
         {

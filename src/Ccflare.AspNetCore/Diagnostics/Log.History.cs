@@ -49,4 +49,7 @@ internal static partial class Log
 
     [LoggerMessage(114, LogLevel.Warning, "Writing {Count} request records failed; retry {Attempt} of {Attempts} in {DelayMs} ms")]
     public static partial void RequestWriteRetrying(ILogger logger, int count, int attempt, int attempts, double delayMs, Exception exception);
+
+    [LoggerMessage(115, LogLevel.Information, "Large request bodies drained: handed memory back, GC heap committed {BeforeMiB} MiB -> {AfterMiB} MiB in {ElapsedMs} ms")]
+    public static partial void MemoryReturned(ILogger logger, long beforeMiB, long afterMiB, long elapsedMs);
 }

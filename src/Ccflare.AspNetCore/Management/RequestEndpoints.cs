@@ -47,28 +47,14 @@ internal static class RequestEndpoints
                 await error!.ExecuteAsync(context).ConfigureAwait(false);
                 return;
             }
-            if (!TryReadClientSession(context, out var session, out error))
+            if (!TryReadClientSession(context, out var session, out error)
+                || !TryReadBounded(context, "offset", 0, 0, MaxDetailOffset, out var offset, out error)
+                || !TryReadBounded(context, "maxBytes", MaxDetailBodyBytes, MinDetailBodyBytes, MaxDetailBodyBytes, out var maxBytes, out error))
             {
                 await error!.ExecuteAsync(context).ConfigureAwait(false);
                 return;
             }
-            // Rows first, then one payload at a time, each written out before the next is read: the
-            // response never holds more than one request's bodies (each at most MaxStoredPayloadBytes).
-            var rows = await RecentAsync(store, session, limit, includePayloads: false, context.RequestAborted).ConfigureAwait(false);
-            context.Response.ContentType = JsonErrors.ContentType;
-            await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.BodyWriter);
-            json.WriteStartArray();
-            foreach (var row in rows)
-            {
-                var record = await store.GetRequestAsync(row.Id, context.RequestAborted).ConfigureAwait(false);
-                if (record?.Payload is not null)
-                {
-                    System.Text.Json.JsonSerializer.Serialize(json, RequestDetailResponse.From(record, AccountName(record, registry)), CcflareJson.Options);
-                    await json.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-                }
-            }
-            json.WriteEndArray();
-            await json.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            await WriteDetailPageAsync(context, store, registry, session, new DetailPage(offset, limit, maxBytes)).ConfigureAwait(false);
         });
 
         api.MapGet("/requests/stream", async (HttpContext context, TimeProvider time) =>
@@ -104,6 +90,95 @@ internal static class RequestEndpoints
                 ? JsonErrors.Result(StatusCodes.Status404NotFound, $"Request '{id}' not found.")
                 : Results.Json(RequestDetailResponse.From(record, AccountName(record, registry)), CcflareJson.Options);
         });
+    }
+
+    /// <summary>Most rows <c>/api/requests/detail</c> skips with <c>offset</c>: rows without payloads are read up to offset plus limit.</summary>
+    internal const int MaxDetailOffset = 100_000;
+
+    /// <summary>
+    /// Most stored body bytes (request plus response, before base64) one <c>/api/requests/detail</c> answer carries,
+    /// and the default of its <c>maxBytes</c>. With bodies capped at <c>MaxStoredPayloadBytes</c> (1 MiB each by
+    /// default) a full page of 100 rows could otherwise run to hundreds of megabytes.
+    /// </summary>
+    internal const int MaxDetailBodyBytes = 16 * 1024 * 1024;
+
+    internal const int MinDetailBodyBytes = 1024;
+
+    /// <summary>Header naming the <c>offset</c> of the next page; absent on the last page.</summary>
+    internal const string NextOffsetHeader = "X-Ccflare-Next-Offset";
+
+    /// <summary>Header set to <c>true</c> when the byte cap ended the page before <c>limit</c> rows.</summary>
+    internal const string PageCutHeader = "X-Ccflare-Page-Truncated";
+
+    private readonly record struct DetailPage(int Offset, int Limit, int MaxBodyBytes);
+
+    /// <summary>
+    /// Rows first, then one payload at a time, each written out before the next is read: the answer never
+    /// holds more than one request's bodies. It stops before the row that would take the bodies past the
+    /// page's byte cap (the first row is always written); the headers say where the next page starts.
+    /// ccflare's shape (a bare array) is unchanged, so paging lives in the headers.
+    /// </summary>
+    private static async Task WriteDetailPageAsync(HttpContext context, ICcflareStore store, AccountRegistry registry, string? session, DetailPage page)
+    {
+        // One row more than the page: whether it exists says whether a next page does.
+        var rows = await RecentAsync(store, session, page.Offset + page.Limit + 1, includePayloads: false, context.RequestAborted).ConfigureAwait(false);
+        var end = Math.Min(rows.Count, page.Offset + page.Limit);
+        var bodyBytes = 0L;
+        var taken = 0;
+        var cut = false;
+        // Headers go out before the body, so the payloads are sized first; each row is read again when written.
+        for (var i = page.Offset; i < end; i++)
+        {
+            var record = await store.GetRequestAsync(rows[i].Id, context.RequestAborted).ConfigureAwait(false);
+            var size = record?.Payload is { } payload ? (payload.RequestBody?.LongLength ?? 0) + (payload.ResponseBody?.LongLength ?? 0) : 0;
+            if (taken > 0 && bodyBytes + size > page.MaxBodyBytes)
+            {
+                cut = true;
+                break;
+            }
+            bodyBytes += size;
+            taken++;
+        }
+        var next = page.Offset + taken;
+        if (next < rows.Count)
+        {
+            context.Response.Headers[NextOffsetHeader] = next.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (cut)
+        {
+            context.Response.Headers[PageCutHeader] = "true";
+        }
+        context.Response.ContentType = JsonErrors.ContentType;
+        await using var json = new System.Text.Json.Utf8JsonWriter(context.Response.BodyWriter);
+        json.WriteStartArray();
+        for (var i = page.Offset; i < page.Offset + taken; i++)
+        {
+            var record = await store.GetRequestAsync(rows[i].Id, context.RequestAborted).ConfigureAwait(false);
+            if (record?.Payload is not null)
+            {
+                System.Text.Json.JsonSerializer.Serialize(json, RequestDetailResponse.From(record, AccountName(record, registry)), CcflareJson.Options);
+                await json.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        json.WriteEndArray();
+        await json.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static bool TryReadBounded(HttpContext context, string name, int fallback, int min, int max, out int value, out IResult? error)
+    {
+        error = null;
+        value = fallback;
+        var raw = context.Request.Query[name];
+        if (raw.Count == 0 || string.IsNullOrEmpty(raw[0]))
+        {
+            return true;
+        }
+        if (!int.TryParse(raw[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) || value < min || value > max)
+        {
+            error = JsonErrors.Result(StatusCodes.Status400BadRequest, $"{name} must be an integer between {min} and {max}.");
+            return false;
+        }
+        return true;
     }
 
     /// <summary>ccflare's stream events, exactly: no field of its own is added, since ccflare's dashboard validates each event.</summary>
@@ -223,22 +298,8 @@ internal static class RequestEndpoints
     private static string? AccountName(RequestRecord record, AccountRegistry registry) =>
         record.AccountName ?? (record.AccountUsed is { } id ? registry.Find(id)?.Name : null);
 
-    public static bool TryReadLimit(HttpContext context, int fallback, out int limit, out IResult? error)
-    {
-        error = null;
-        limit = fallback;
-        var raw = context.Request.Query["limit"];
-        if (raw.Count == 0 || string.IsNullOrEmpty(raw[0]))
-        {
-            return true;
-        }
-        if (!int.TryParse(raw[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLimit)
-        {
-            error = JsonErrors.Result(StatusCodes.Status400BadRequest, $"limit must be an integer between 1 and {MaxLimit}.");
-            return false;
-        }
-        return true;
-    }
+    public static bool TryReadLimit(HttpContext context, int fallback, out int limit, out IResult? error) =>
+        TryReadBounded(context, "limit", fallback, 1, MaxLimit, out limit, out error);
 }
 
 /// <summary>
@@ -268,7 +329,7 @@ internal sealed record RequestSummaryResponse(
 /// and the stream's <c>payload</c> event show it, in ccflare's shape:
 /// <c>{id, request {headers, body}, response {status, headers, body} | null, error?, meta {trace, account, transport}}</c>,
 /// bodies base64, credentials masked, <c>meta.trace.timestamp</c> in epoch milliseconds. Ccflare's additions sit beside
-/// ccflare's fields: <c>response.truncated</c>, <c>meta.trace.model</c> and <c>meta.transport.accountIdsAttempted</c>.
+/// ccflare's fields: <c>request.truncated</c> and <c>response.truncated</c> (the stored body was cut), <c>meta.trace.model</c> and <c>meta.transport.accountIdsAttempted</c>.
 /// </summary>
 internal sealed record RequestDetailResponse(
     string Id,
@@ -286,7 +347,7 @@ internal sealed record RequestDetailResponse(
             : null;
         return new(
             record.Id,
-            new RequestPart(payload.RequestHeaders, Base64(payload.RequestBody)),
+            new RequestPart(payload.RequestHeaders, Base64(payload.RequestBody), payload.RequestBodyTruncated),
             response,
             record.Success ? null : record.ErrorMessage,
             new DetailMeta(
@@ -317,7 +378,7 @@ internal sealed record RequestDetailResponse(
     private static string? Base64(byte[]? body) => body is null ? null : Convert.ToBase64String(body);
 }
 
-internal sealed record RequestPart(IReadOnlyDictionary<string, string> Headers, string? Body);
+internal sealed record RequestPart(IReadOnlyDictionary<string, string> Headers, string? Body, bool Truncated);
 
 internal sealed record ResponsePart(int Status, IReadOnlyDictionary<string, string> Headers, string? Body, bool Truncated);
 

@@ -52,7 +52,15 @@ internal static class ManagementApiDescription
 
         // History
         new("GET", "/api/requests", "History", "The most recent requests, newest first", [Response<List<RequestSummaryResponse>>(), .. Errors(400)], Query: [Limit, ClientSession]),
-        new("GET", "/api/requests/detail", "History", "The most recent requests with their captured payloads", [Response<List<RequestDetailResponse>>(), .. Errors(400)], Query: [Limit, ClientSession]),
+        new("GET", "/api/requests/detail", "History",
+            "The most recent requests with their captured payloads, one page: it ends early when the stored bodies would pass maxBytes (header X-Ccflare-Page-Truncated: true); X-Ccflare-Next-Offset gives the offset of the next page and is absent on the last",
+            [Response<List<RequestDetailResponse>>(), .. Errors(400)],
+            Query:
+            [
+                Limit, ClientSession,
+                new("offset", "newest requests to skip (the previous page's X-Ccflare-Next-Offset), 0 to 100000"),
+                new("maxBytes", "most stored body bytes (request and response, before base64) in this page, 1024 to 16777216 (the default); the first row is always included"),
+            ]),
         new("GET", "/api/requests/{id}/conversation", "History", "The request's conversation: every request of its response chain with payloads", [Response<List<RequestDetailResponse>>(), .. Errors(404)]),
         new("GET", "/api/requests/{id}", "History", "One request with its captured payload", [Response<RequestDetailResponse>(), .. Errors(404)]),
         new("GET", "/api/requests/stream", "History", "Server-sent events: each data line is one request event as JSON", [new(StatusCodes.Status200OK, typeof(RequestLiveEventDescription), EventStream)]),

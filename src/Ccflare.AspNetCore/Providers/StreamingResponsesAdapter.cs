@@ -28,7 +28,7 @@ internal sealed class StreamingResponsesAdapter : IForwardAdapter
         }
         try
         {
-            using var document = System.Text.Json.JsonDocument.Parse(body);
+            using var document = Http.LargeJsonDocuments.Parse(body);
             var clientStreams = StreamingUnstored.ClientStreams(document.RootElement);
             return new StreamingResponsesAdapter(new AdaptedRequest(StreamingUnstored.Apply(body.Span), upstreamPath), clientStreams);
         }

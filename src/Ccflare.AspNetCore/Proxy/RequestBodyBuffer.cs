@@ -29,6 +29,14 @@ internal sealed class RequestBodyBuffer : IDisposable
 
     public int Length => _length;
 
+    private static long s_largeBytesReleased;
+
+    /// <summary>
+    /// Bytes of bodies longer than <see cref="LargeBodyBytes"/> released since start, wherever they were
+    /// released (the writer, a shed payload, a rejected compat request): the cue for handing memory back.
+    /// </summary>
+    internal static long LargeBytesReleased => Interlocked.Read(ref s_largeBytesReleased);
+
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
 
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
@@ -137,6 +145,10 @@ internal sealed class RequestBodyBuffer : IDisposable
     public void Dispose()
     {
         var buffer = Interlocked.Exchange(ref _buffer, []);
+        if (buffer.Length > LargeBodyBytes)
+        {
+            Interlocked.Add(ref s_largeBytesReleased, buffer.Length);
+        }
         if (_pooled && buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(buffer);
@@ -147,10 +159,10 @@ internal sealed class RequestBodyBuffer : IDisposable
     private sealed class BufferContent(RequestBodyBuffer owner) : HttpContent
     {
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            stream.WriteAsync(owner.Memory).AsTask();
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
 
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) =>
-            stream.WriteAsync(owner.Memory, cancellationToken).AsTask();
+            UpstreamBodyContent.WriteAsync(stream, owner.Memory, cancellationToken);
 
         protected override bool TryComputeLength(out long length)
         {

@@ -37,7 +37,7 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlerFactor
         };
         if (adapted is { } adaptedRequest)
         {
-            request.Content = new ReadOnlyMemoryContent(adaptedRequest.Body);
+            request.Content = new UpstreamBodyContent(adaptedRequest.Body);
         }
         else if (plan.Body.Length > 0 || HttpMethods.IsPost(context.Request.Method) || HttpMethods.IsPut(context.Request.Method) || HttpMethods.IsPatch(context.Request.Method))
         {

@@ -119,6 +119,7 @@ internal static class RecordBuilder
             RequestBody = exchange.RequestBodyOwner is { Length: > 0 } owner
                 ? owner.Length > maxBytes ? PayloadMasking.MaskAndCut(owner.Span, secrets, maxBytes) : PayloadMasking.Mask(owner.DetachArray(), secrets)
                 : null,
+            RequestBodyTruncated = exchange.RequestBodyOwner is { } cut && cut.Length > maxBytes,
             ResponseStatus = exchange.UpstreamStatus ?? exchange.StatusCode,
             ResponseHeaders = Masked(exchange.ResponseHeaders, secrets),
             ResponseBody = responseCut

@@ -123,6 +123,9 @@ public sealed record RequestPayload
     /// <summary>Request body, if any.</summary>
     public byte[]? RequestBody { get; init; }
 
+    /// <summary>True when <see cref="RequestBody"/> was cut at <see cref="CcflareOptions.MaxStoredPayloadBytes"/> (it then ends with a marker naming the bytes left out).</summary>
+    public bool RequestBodyTruncated { get; init; }
+
     /// <summary>Upstream response status.</summary>
     public int? ResponseStatus { get; init; }
 

@@ -133,10 +133,16 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
     {
         var completed = new ConcurrentDictionary<int, bool>();
         await using var server = await StartAsync(storage);
-        using (var add = await server.Client.PostAsync("/api/accounts", new StringContent(
-            $$"""{"name":"crash","provider":"anthropic","api_key":"{{Credential}}","base_url":"{{_upstream.BaseUrl}}"}""", Encoding.UTF8, "application/json")))
+        // Two accounts taking turns, so the counters are checked per account.
+        foreach (var (name, credential) in new[] { ("crash", Credential), ("crash-2", Credential + "-2") })
         {
+            using var add = await server.Client.PostAsync("/api/accounts", new StringContent(
+                $$"""{"name":"{{name}}","provider":"anthropic","api_key":"{{credential}}","base_url":"{{_upstream.BaseUrl}}"}""", Encoding.UTF8, "application/json"));
             Assert.Equal(HttpStatusCode.Created, add.StatusCode);
+        }
+        using (var strategy = await server.Client.PostAsync("/api/config/strategy", new StringContent("""{"strategy":"round-robin"}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.True(strategy.IsSuccessStatusCode, await strategy.Content.ReadAsStringAsync());
         }
 
         using var stop = new CancellationTokenSource();
@@ -240,10 +246,14 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
             Assert.Equal(5, row.OutputTokens);
         }
 
-        var account = Assert.Single(history.Accounts);
-        var rowsOfAccount = history.Rows.Count(r => r.AccountUsed == account.Id);
-        Assert.Equal(rowsOfAccount, account.TotalRequests);
-        Assert.Equal(rowsOfAccount, account.RequestCount);
+        Assert.Equal(2, history.Accounts.Count);
+        foreach (var account in history.Accounts)
+        {
+            var rowsOfAccount = history.Rows.Count(r => r.AccountUsed == account.Id);
+            Assert.True(rowsOfAccount > 0, $"account {account.Name} served no request");
+            Assert.True(rowsOfAccount == account.TotalRequests, $"account {account.Name}: totalRequests {account.TotalRequests}, rows {rowsOfAccount}");
+            Assert.True(rowsOfAccount == account.RequestCount, $"account {account.Name}: requestCount {account.RequestCount}, rows {rowsOfAccount}");
+        }
         return history;
     }
 }

@@ -45,7 +45,7 @@ internal static class StreamingUnstored
     /// <summary>A copy of the object with <c>stream</c> and <c>store</c> replaced.</summary>
     public static byte[] Apply(ReadOnlySpan<byte> json)
     {
-        using var document = JsonDocument.Parse(json.ToArray());
+        using var document = Http.LargeJsonDocuments.Parse(json.ToArray());
         var output = new ArrayBufferWriter<byte>(json.Length + 32);
         using (var writer = new Utf8JsonWriter(output, TranslationJson.WriterOptions))
         {
