@@ -7,13 +7,15 @@ using Ccflare.Usage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Win32.SafeHandles;
+using System.IO.MemoryMappedFiles;
 
 namespace Ccflare.Recording.Journal;
 
 /// <summary>
 /// Makes a finished request's history row survive a crash of the process. Before the last bytes of
 /// a response leave, <see cref="Acknowledge"/> appends the row's facts (and the served account's
-/// counters after it) to a local file with one <c>write</c>: from then on the kernel holds them,
+/// counters after it) to a local file mapped into memory (a shared mapping, so the copy lands in the
+/// kernel's page cache of the file; no system call per request): from then on the kernel holds them,
 /// whatever happens to the process. The row still reaches the store through the write queue as
 /// before; the journal is read only at start-up, when rows missing from the store are written and
 /// the account counters brought up to the journal's, before anything else touches the store.
@@ -32,8 +34,6 @@ internal sealed class HistoryJournal : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<HistoryJournal> _logger;
     private readonly Lock _gate = new();
-    private readonly ArrayBufferWriter<byte> _buffer = new(2048);
-    private readonly Utf8JsonWriter _json;
     private readonly List<JournalSegment> _sealed = [];
     private FileStream? _lock;
     private JournalSegment? _active;
@@ -47,10 +47,16 @@ internal sealed class HistoryJournal : IDisposable
         _registry = registry;
         _time = time;
         _logger = logger;
-        _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
     }
 
-    /// <summary>Size past which the journal starts a new segment.</summary>
+    /// <summary>
+    /// The line being written on this thread: serialised outside the journal's lock, so that requests
+    /// wait on each other only for the counters and the copy into the mapping.
+    /// </summary>
+    [ThreadStatic]
+    private static LineWriter? t_line;
+
+    /// <summary>Size of a segment's mapping (the file is allocated to it up front); a line that does not fit starts a new segment.</summary>
     internal long SegmentBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>True once <see cref="OpenAsync"/> opened a journal file.</summary>
@@ -84,18 +90,20 @@ internal sealed class HistoryJournal : IDisposable
         exchange.Usage ??= UsageParser.Parse(exchange.ResponseBody is { } body ? body.AsMemory(0, exchange.ResponseBodyLength) : default, exchange.IsStreaming);
         exchange.RequestFields ??= RequestFields.Read(exchange.RequestBodyOwner is { Length: > 0 } owner ? owner.Span : default);
         exchange.ResponseTimeMs ??= System.Diagnostics.Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
-        var row = RecordBuilder.Build(exchange, capturePayloads: false);
+        var line = t_line ??= new LineWriter();
+        line.Begin();
+        JournalLineFormat.WriteRow(line.Json, exchange, exchange.Usage, exchange.RequestFields.Value);
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            var segment = _active;
             JournaledCounters? counters = null;
             if (account is not null)
             {
                 var current = account.Snapshot;
                 counters = new JournaledCounters(current.Id, current.TotalRequests + 1, current.RequestCount + 1, current.SessionRequestCount + 1, now);
             }
-            if (Append(segment, row, exchange.Usage.Format, counters))
+            JournalLineFormat.WriteEnd(line.Json, counters);
+            if (Append(line.End()) is { } segment)
             {
                 exchange.JournalSegment = segment;
                 segment.Pending++;
@@ -105,11 +113,8 @@ internal sealed class HistoryJournal : IDisposable
             {
                 _registry.RecordServed(account, now);
             }
-            if (segment.Length >= SegmentBytes)
-            {
-                Rotate();
-            }
         }
+        line.Trim();
     }
 
     /// <summary>The row of <paramref name="exchange"/> was written (or given up): its segment no longer needs it.</summary>
@@ -160,24 +165,24 @@ internal sealed class HistoryJournal : IDisposable
         }
     }
 
-    private bool Append(JournalSegment segment, RequestRecord row, UsageFormat format, JournaledCounters? counters)
+    /// <summary>Copies one line into the active segment (a new one when it does not fit); null when it could not be kept.</summary>
+    private JournalSegment? Append(ReadOnlySpan<byte> line)
     {
-        _buffer.ResetWrittenCount();
-        _json.Reset(_buffer);
-        JournalLineFormat.Write(_json, row, format, counters);
-        _json.Flush();
-        _buffer.GetSpan(1)[0] = (byte)'\n';
-        _buffer.Advance(1);
+        var segment = _active!;
         try
         {
-            RandomAccess.Write(segment.Handle, _buffer.WrittenSpan, segment.Length);
+            if (segment.Length + line.Length > segment.Capacity)
+            {
+                segment = Rotate(line.Length);
+            }
+            segment.Write(line);
             if (_flushToDisk)
             {
+                // fsync of the file writes the mapping's dirty pages and flushes the device cache.
                 RandomAccess.FlushToDisk(segment.Handle);
             }
-            segment.Length += _buffer.WrittenCount;
             _appendFailed = false;
-            return true;
+            return segment;
         }
         catch (IOException ex)
         {
@@ -186,32 +191,24 @@ internal sealed class HistoryJournal : IDisposable
                 _appendFailed = true;
                 Log.JournalAppendFailed(_logger, segment.Path, ex);
             }
-            return false;
+            return null;
         }
     }
 
-    private void Rotate()
+    private JournalSegment Rotate(int lineLength)
     {
         var full = _active!;
-        try
-        {
-            _active = OpenSegment(_nextSequence++);
-        }
-        catch (IOException ex)
-        {
-            Log.JournalAppendFailed(_logger, full.Path, ex);
-            return;
-        }
-        full.Handle.Dispose();
+        _active = OpenSegment(_nextSequence++, lineLength);
+        full.Seal();
         _sealed.Add(full);
+        return _active;
     }
 
-    private JournalSegment OpenSegment(int sequence)
+    private JournalSegment OpenSegment(int sequence, int lineLength = 0)
     {
         var path = Path.Combine(_directory!, SegmentPrefix + sequence.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension);
         PrivateFiles.EnsureFile(path);
-        var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
-        return new JournalSegment(path, handle);
+        return JournalSegment.Open(path, Math.Max(SegmentBytes, lineLength));
     }
 
     /// <summary>
@@ -268,7 +265,7 @@ internal sealed class HistoryJournal : IDisposable
             {
                 return;
             }
-            active.Handle.Dispose();
+            active.Seal();
             _active = null;
             foreach (var segment in _sealed)
             {
@@ -283,22 +280,131 @@ internal sealed class HistoryJournal : IDisposable
     {
         lock (_gate)
         {
-            _active?.Handle.Dispose();
-            _json.Dispose();
+            _active?.Seal();
         }
         _lock?.Dispose();
     }
 }
 
-/// <summary>One journal file and how many of its rows still wait to be written.</summary>
-internal sealed class JournalSegment(string path, SafeFileHandle handle)
+/// <summary>
+/// One journal file, mapped into memory at its full size, and how many of its rows still wait to be
+/// written. The file is allocated up front (not sparse), so a full disk fails when the segment is
+/// opened, not when a page of the mapping is first written. Its unused tail reads as zero bytes.
+/// </summary>
+internal sealed class JournalSegment
 {
-    public string Path { get; } = path;
+    private readonly MemoryMappedFile _map;
+    private readonly MemoryMappedViewAccessor _view;
+    private bool _sealed;
 
-    public SafeFileHandle Handle { get; } = handle;
+    private JournalSegment(string path, SafeFileHandle handle, MemoryMappedFile map, MemoryMappedViewAccessor view, long capacity)
+    {
+        Path = path;
+        Handle = handle;
+        _map = map;
+        _view = view;
+        Capacity = capacity;
+    }
 
-    public long Length { get; set; }
+    public string Path { get; }
+
+    public SafeFileHandle Handle { get; }
+
+    /// <summary>Bytes the mapping holds; lines go up to here.</summary>
+    public long Capacity { get; }
+
+    /// <summary>Bytes of lines written.</summary>
+    public long Length { get; private set; }
 
     /// <summary>Rows appended here and not yet settled; guarded by the journal's lock.</summary>
     public int Pending { get; set; }
+
+    public static JournalSegment Open(string path, long capacity)
+    {
+        var handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: capacity);
+        try
+        {
+            RandomAccess.SetLength(handle, capacity);
+            var map = MemoryMappedFile.CreateFromFile(handle, mapName: null, capacity, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+            try
+            {
+                return new JournalSegment(path, handle, map, map.CreateViewAccessor(0, capacity, MemoryMappedFileAccess.ReadWrite), capacity);
+            }
+            catch
+            {
+                map.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Copies <paramref name="line"/> after the last one. The caller checked that it fits and holds the journal's lock.</summary>
+    public void Write(ReadOnlySpan<byte> line)
+    {
+        _view.SafeMemoryMappedViewHandle.WriteSpan((ulong)(_view.PointerOffset + Length), line);
+        Length += line.Length;
+    }
+
+    /// <summary>No more lines: unmaps the file and cuts its unused tail, keeping the file for replay until it is deleted.</summary>
+    public void Seal()
+    {
+        if (_sealed)
+        {
+            return;
+        }
+        _sealed = true;
+        _view.Dispose();
+        _map.Dispose();
+        try
+        {
+            RandomAccess.SetLength(Handle, Length);
+        }
+        catch (IOException)
+        {
+            // The zero tail stays; replay skips it.
+        }
+        Handle.Dispose();
+    }
+}
+
+/// <summary>A thread's buffer and JSON writer for the journal line it is building.</summary>
+internal sealed class LineWriter
+{
+    private const int KeepBytes = 16 * 1024;
+    private ArrayBufferWriter<byte> _buffer = new(1024);
+
+    public LineWriter() => Json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+
+    public Utf8JsonWriter Json { get; private set; }
+
+    public void Begin()
+    {
+        _buffer.ResetWrittenCount();
+        Json.Reset(_buffer);
+    }
+
+    /// <summary>The finished line, newline included.</summary>
+    public ReadOnlySpan<byte> End()
+    {
+        Json.Flush();
+        _buffer.GetSpan(1)[0] = (byte)'\n';
+        _buffer.Advance(1);
+        return _buffer.WrittenSpan;
+    }
+
+    /// <summary>Lets go of a buffer an unusually long line grew, instead of keeping it for the thread's life.</summary>
+    public void Trim()
+    {
+        if (_buffer.Capacity > KeepBytes)
+        {
+            _buffer = new ArrayBufferWriter<byte>(1024);
+            Json.Dispose();
+            Json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+        }
+    }
 }
