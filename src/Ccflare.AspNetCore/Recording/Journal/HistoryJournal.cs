@@ -7,15 +7,13 @@ using Ccflare.Usage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Win32.SafeHandles;
-using System.IO.MemoryMappedFiles;
 
 namespace Ccflare.Recording.Journal;
 
 /// <summary>
 /// Makes a finished request's history row survive a crash of the process. Before the last bytes of
 /// a response leave, <see cref="Acknowledge"/> appends the row's facts (and the served account's
-/// counters after it) to a local file mapped into memory (a shared mapping, so the copy lands in the
-/// kernel's page cache of the file; no system call per request): from then on the kernel holds them,
+/// counters after it) to a local file with one <c>write</c>: from then on the kernel holds them,
 /// whatever happens to the process. The row still reaches the store through the write queue as
 /// before; the journal is read only at start-up, when rows missing from the store are written and
 /// the account counters brought up to the journal's, before anything else touches the store.
@@ -51,12 +49,12 @@ internal sealed class HistoryJournal : IDisposable
 
     /// <summary>
     /// The line being written on this thread: serialised outside the journal's lock, so that requests
-    /// wait on each other only for the counters and the copy into the mapping.
+    /// wait on each other only for the account counters and the write.
     /// </summary>
     [ThreadStatic]
     private static LineWriter? t_line;
 
-    /// <summary>Size of a segment's mapping (the file is allocated to it up front); a line that does not fit starts a new segment.</summary>
+    /// <summary>Size past which the journal starts a new segment.</summary>
     internal long SegmentBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>True once <see cref="OpenAsync"/> opened a journal file.</summary>
@@ -165,24 +163,19 @@ internal sealed class HistoryJournal : IDisposable
         }
     }
 
-    /// <summary>Copies one line into the active segment (a new one when it does not fit); null when it could not be kept.</summary>
+    /// <summary>Writes one line at the end of the active segment, starting a new segment past <see cref="SegmentBytes"/>; null when it could not be kept.</summary>
     private JournalSegment? Append(ReadOnlySpan<byte> line)
     {
         var segment = _active!;
         try
         {
-            if (segment.Length + line.Length > segment.Capacity)
-            {
-                segment = Rotate(line.Length);
-            }
-            segment.Write(line);
+            RandomAccess.Write(segment.Handle, line, segment.Length);
             if (_flushToDisk)
             {
-                // fsync of the file writes the mapping's dirty pages and flushes the device cache.
                 RandomAccess.FlushToDisk(segment.Handle);
             }
+            segment.Length += line.Length;
             _appendFailed = false;
-            return segment;
         }
         catch (IOException ex)
         {
@@ -193,22 +186,35 @@ internal sealed class HistoryJournal : IDisposable
             }
             return null;
         }
+        if (segment.Length >= SegmentBytes)
+        {
+            Rotate();
+        }
+        return segment;
     }
 
-    private JournalSegment Rotate(int lineLength)
+    private void Rotate()
     {
         var full = _active!;
-        _active = OpenSegment(_nextSequence++, lineLength);
-        full.Seal();
+        try
+        {
+            _active = OpenSegment(_nextSequence++);
+        }
+        catch (IOException ex)
+        {
+            Log.JournalAppendFailed(_logger, full.Path, ex);
+            return;
+        }
+        full.Handle.Dispose();
         _sealed.Add(full);
-        return _active;
     }
 
-    private JournalSegment OpenSegment(int sequence, int lineLength = 0)
+    private JournalSegment OpenSegment(int sequence)
     {
         var path = Path.Combine(_directory!, SegmentPrefix + sequence.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + SegmentExtension);
         PrivateFiles.EnsureFile(path);
-        return JournalSegment.Open(path, Math.Max(SegmentBytes, lineLength));
+        var handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+        return new JournalSegment(path, handle);
     }
 
     /// <summary>
@@ -265,7 +271,7 @@ internal sealed class HistoryJournal : IDisposable
             {
                 return;
             }
-            active.Seal();
+            active.Handle.Dispose();
             _active = null;
             foreach (var segment in _sealed)
             {
@@ -280,96 +286,23 @@ internal sealed class HistoryJournal : IDisposable
     {
         lock (_gate)
         {
-            _active?.Seal();
+            _active?.Handle.Dispose();
         }
         _lock?.Dispose();
     }
 }
 
-/// <summary>
-/// One journal file, mapped into memory at its full size, and how many of its rows still wait to be
-/// written. The file is allocated up front (not sparse), so a full disk fails when the segment is
-/// opened, not when a page of the mapping is first written. Its unused tail reads as zero bytes.
-/// </summary>
-internal sealed class JournalSegment
+/// <summary>One journal file and how many of its rows still wait to be written.</summary>
+internal sealed class JournalSegment(string path, SafeFileHandle handle)
 {
-    private readonly MemoryMappedFile _map;
-    private readonly MemoryMappedViewAccessor _view;
-    private bool _sealed;
+    public string Path { get; } = path;
 
-    private JournalSegment(string path, SafeFileHandle handle, MemoryMappedFile map, MemoryMappedViewAccessor view, long capacity)
-    {
-        Path = path;
-        Handle = handle;
-        _map = map;
-        _view = view;
-        Capacity = capacity;
-    }
+    public SafeFileHandle Handle { get; } = handle;
 
-    public string Path { get; }
-
-    public SafeFileHandle Handle { get; }
-
-    /// <summary>Bytes the mapping holds; lines go up to here.</summary>
-    public long Capacity { get; }
-
-    /// <summary>Bytes of lines written.</summary>
-    public long Length { get; private set; }
+    public long Length { get; set; }
 
     /// <summary>Rows appended here and not yet settled; guarded by the journal's lock.</summary>
     public int Pending { get; set; }
-
-    public static JournalSegment Open(string path, long capacity)
-    {
-        var handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: capacity);
-        try
-        {
-            RandomAccess.SetLength(handle, capacity);
-            var map = MemoryMappedFile.CreateFromFile(handle, mapName: null, capacity, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
-            try
-            {
-                return new JournalSegment(path, handle, map, map.CreateViewAccessor(0, capacity, MemoryMappedFileAccess.ReadWrite), capacity);
-            }
-            catch
-            {
-                map.Dispose();
-                throw;
-            }
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Copies <paramref name="line"/> after the last one. The caller checked that it fits and holds the journal's lock.</summary>
-    public void Write(ReadOnlySpan<byte> line)
-    {
-        _view.SafeMemoryMappedViewHandle.WriteSpan((ulong)(_view.PointerOffset + Length), line);
-        Length += line.Length;
-    }
-
-    /// <summary>No more lines: unmaps the file and cuts its unused tail, keeping the file for replay until it is deleted.</summary>
-    public void Seal()
-    {
-        if (_sealed)
-        {
-            return;
-        }
-        _sealed = true;
-        _view.Dispose();
-        _map.Dispose();
-        try
-        {
-            RandomAccess.SetLength(Handle, Length);
-        }
-        catch (IOException)
-        {
-            // The zero tail stays; replay skips it.
-        }
-        Handle.Dispose();
-    }
 }
 
 /// <summary>A thread's buffer and JSON writer for the journal line it is building.</summary>

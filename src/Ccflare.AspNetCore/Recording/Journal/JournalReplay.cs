@@ -67,22 +67,17 @@ internal static class JournalReplay
         var bytes = File.ReadAllBytes(path);
         var span = bytes.AsSpan();
         var number = 0;
-        while (true)
+        while (!span.IsEmpty)
         {
-            // Lines end with a newline. Zero bytes are the unused tail of a segment that was still mapped
-            // (JSON text never holds a raw zero byte), or the rest of a line whose copy a crash cut short.
-            var start = span.IndexOfAnyExcept((byte)'\n', (byte)0);
-            if (start < 0)
-            {
-                break;
-            }
-            number += span[..start].Count((byte)'\n');
-            span = span[start..];
             number++;
-            var end = span.IndexOfAny((byte)'\n', (byte)0);
-            // A last line without its end was cut short (power loss); read it all the same, the parser rejects a torn one.
+            var end = span.IndexOf((byte)'\n');
+            // A last line without its newline was cut short (power loss); read it all the same, the parser rejects a torn one.
             var text = end < 0 ? span : span[..end];
-            span = end < 0 ? default : span[end..];
+            span = end < 0 ? default : span[(end + 1)..];
+            if (text.IsEmpty)
+            {
+                continue;
+            }
             if (JournalLineFormat.Read(text) is { } line)
             {
                 lines[line.Row.Id] = line;
