@@ -89,6 +89,21 @@ internal sealed class DashboardPage : IAsyncDisposable
         await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, name + ".png"), FullPage = !modalOpen });
     }
 
+    /// <summary>
+    /// Accepts the one failed response a test provoked on purpose (and the console line Chromium writes for it);
+    /// fails when it was not recorded.
+    /// </summary>
+    public void ExpectHttpError(int status, string urlFragment)
+    {
+        lock (Errors)
+        {
+            var response = Errors.FindIndex(e => e.StartsWith($"HTTP {status} ", StringComparison.Ordinal) && e.Contains(urlFragment, StringComparison.Ordinal));
+            Assert.True(response >= 0, $"Expected a failed response HTTP {status} for {urlFragment}; recorded:\n" + string.Join("\n", Errors));
+            Errors.RemoveAt(response);
+            Errors.RemoveAll(e => e.StartsWith("console: Failed to load resource", StringComparison.Ordinal) && e.Contains($"status of {status}", StringComparison.Ordinal));
+        }
+    }
+
     public void AssertNoErrors()
     {
         lock (Errors)

@@ -49,6 +49,9 @@ internal sealed class CcflareApiClient
     public Task<ApiResult<MutationResult>> ResumeAccountAsync(string id, CancellationToken ct) =>
         SendAsync<MutationResult>(HttpMethod.Post, $"api/accounts/{Uri.EscapeDataString(id)}/resume", null, ct);
 
+    public Task<ApiResult<MutationResult>> SetPriorityAsync(string id, int priority, CancellationToken ct) =>
+        SendAsync<MutationResult>(HttpMethod.Patch, $"api/accounts/{Uri.EscapeDataString(id)}", new PriorityBody(priority), ct);
+
     public Task<ApiResult<MutationResult>> RemoveAccountAsync(string id, CancellationToken ct) =>
         SendAsync<MutationResult>(HttpMethod.Delete, $"api/accounts/{Uri.EscapeDataString(id)}", null, ct);
 
@@ -162,6 +165,8 @@ internal sealed class CcflareApiClient
     }
 
     private sealed record StrategyBody(string Strategy);
+
+    private sealed record PriorityBody(int Priority);
 }
 
 /// <summary>The outcome of one management API call.</summary>
@@ -195,7 +200,17 @@ internal sealed record AccountInfo(
     DateTimeOffset? RateLimitReset,
     long? RateLimitRemaining,
     SessionInfo? SessionInfo,
-    bool ProviderConfigured = true);
+    bool ProviderConfigured = true,
+    int Priority = 0,
+    UsageInfo? Usage = null,
+    bool NearLimit = false,
+    string? NearLimitWindow = null,
+    double? Headroom = null);
+
+/// <summary>An account's usage windows as the server last read them; utilization is a fraction 0..1.</summary>
+internal sealed record UsageInfo(DateTimeOffset? UpdatedAt, string? Status, string? RepresentativeClaim, List<UsageWindowInfo>? Windows);
+
+internal sealed record UsageWindowInfo(string Name, int? WindowMinutes, double? Utilization, DateTimeOffset? ResetsAt, string? Status);
 
 internal sealed record ProviderInfo(string Name, string? DisplayName, string? Family, List<string>? AuthMethods, bool BuiltIn);
 

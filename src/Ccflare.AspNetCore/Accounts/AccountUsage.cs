@@ -82,6 +82,30 @@ public sealed record AccountUsage
     }
 
     /// <summary>
+    /// The free share (0..1) of the fullest window that limits every model: 1 minus its utilization, 0 when
+    /// it or the overall status is <c>rejected</c>. Windows scoped to a model family are left out (they
+    /// limit only that family). Null when no such window reports a utilization. Call it on
+    /// <see cref="AsOf"/>'s result so a window whose reset has passed counts as free.
+    /// </summary>
+    internal double? Headroom()
+    {
+        double? headroom = Status == UsageStatuses.Rejected && (RepresentativeClaim is null || WindowFamily(RepresentativeClaim) is null) ? 0 : null;
+        foreach (var window in Windows)
+        {
+            if (WindowFamily(window.Name) is not null)
+            {
+                continue;
+            }
+            double? free = window.Status == UsageStatuses.Rejected ? 0 : window.Utilization is { } utilization ? Math.Clamp(1 - utilization, 0, 1) : null;
+            if (free < headroom || (headroom is null && free is not null))
+            {
+                headroom = free;
+            }
+        }
+        return headroom is { } value ? Math.Round(value, 4) : null;
+    }
+
+    /// <summary>
     /// <paramref name="newer"/> read on top of this: its windows replace the ones of the same name,
     /// windows it does not mention stay, and fields it does not report keep their value.
     /// </summary>

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Ccflare.Hosting;
+using Ccflare.Strategies;
 
 namespace Ccflare.Management;
 
@@ -25,11 +26,19 @@ internal sealed record AccountResponse(
     [property: JsonPropertyName("sessionInfo")] SessionInfoResponse SessionInfo,
     [property: JsonPropertyName("providerConfigured")] bool ProviderConfigured,
     [property: JsonPropertyName("priority")] int Priority,
-    [property: JsonPropertyName("usage")] AccountUsage? Usage)
+    [property: JsonPropertyName("usage")] AccountUsage? Usage,
+    [property: JsonPropertyName("nearLimit")] bool NearLimit,
+    [property: JsonPropertyName("nearLimitWindow")] string? NearLimitWindow,
+    [property: JsonPropertyName("headroom")] double? Headroom)
 {
-    /// <summary>The response for <paramref name="account"/>; <paramref name="providerConfigured"/> is false when its provider is no longer served (kept, shown, never selected).</summary>
-    public static AccountResponse From(Account account, DateTimeOffset now, TimeSpan sessionDuration, bool providerConfigured = true)
+    /// <summary>
+    /// The response for <paramref name="account"/>; <paramref name="providerConfigured"/> is false when its provider is no longer
+    /// served (kept, shown, never selected). Near-limit is decided by the same policy the strategies use.
+    /// </summary>
+    public static AccountResponse From(Account account, DateTimeOffset now, TimeSpan sessionDuration, NearLimitPolicy nearLimit, bool providerConfigured = true)
     {
+        var usage = account.Usage?.AsOf(now);
+        var nearLimitWindow = nearLimit.NearLimitWindow(account.Usage, now);
         var limited = account.RateLimitedUntil is { } until && until > now;
         var sessionActive = account.SessionStart is { } start && now - start < sessionDuration;
         return new AccountResponse(
@@ -56,7 +65,10 @@ internal sealed record AccountResponse(
             new SessionInfoResponse(sessionActive, account.SessionStart, account.SessionRequestCount),
             providerConfigured,
             account.Priority,
-            account.Usage?.AsOf(now));
+            usage,
+            nearLimitWindow is not null,
+            nearLimitWindow?.Name,
+            usage?.Headroom());
     }
 
     /// <summary>ccflare's codes: <c>"paused"</c> for a paused account, the last upstream status otherwise, <c>"ok"</c> when none is known.</summary>

@@ -3,6 +3,7 @@ using Ccflare.Hosting;
 using Ccflare.Http;
 using Ccflare.Providers;
 using Ccflare.Security;
+using Ccflare.Strategies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -13,13 +14,13 @@ internal static class AccountEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/accounts", (AccountRegistry registry, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time) =>
+        api.MapGet("/accounts", (AccountRegistry registry, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time, NearLimitPolicy nearLimit) =>
         {
             var now = time.GetUtcNow();
             var list = new List<AccountResponse>();
             foreach (var state in registry.All)
             {
-                list.Add(AccountResponse.From(state.Snapshot, now, settings.SessionDuration, providers.Find(state.Provider) is not null));
+                list.Add(AccountResponse.From(state.Snapshot, now, settings.SessionDuration, nearLimit, providers.Find(state.Provider) is not null));
             }
             return Results.Json(list, CcflareJson.Options);
         });
@@ -65,7 +66,7 @@ internal static class AccountEndpoints
         });
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time, BaseUrlGuard baseUrls)
+    private static async Task<IResult> CreateAsync(HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time, BaseUrlGuard baseUrls, NearLimitPolicy nearLimit)
     {
         var (body, error) = await ManagementJson.ReadAsync<CreateAccountRequest>(context).ConfigureAwait(false);
         if (error is not null)
@@ -127,12 +128,12 @@ internal static class AccountEndpoints
             return Duplicate(account.Name);
         }
         return Results.Json(
-            new { success = true, message = $"Account '{created!.Name}' added", data = new { accountId = created.Id }, account = AccountResponse.From(created, time.GetUtcNow(), settings.SessionDuration) },
+            new { success = true, message = $"Account '{created!.Name}' added", data = new { accountId = created.Id }, account = AccountResponse.From(created, time.GetUtcNow(), settings.SessionDuration, nearLimit) },
             CcflareJson.Options,
             statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> UpdateAsync(string id, HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time, BaseUrlGuard baseUrls)
+    private static async Task<IResult> UpdateAsync(string id, HttpContext context, AccountService accounts, ProviderRegistry providers, RuntimeSettings settings, TimeProvider time, BaseUrlGuard baseUrls, NearLimitPolicy nearLimit)
     {
         var (body, error) = await ManagementJson.ReadAsync<UpdateAccountRequest>(context).ConfigureAwait(false);
         if (error is not null)
@@ -187,7 +188,7 @@ internal static class AccountEndpoints
         return outcome switch
         {
             AccountChangeOutcome.Done => Results.Json(
-                new { success = true, message = $"Account '{account!.Name}' updated", account = AccountResponse.From(account, time.GetUtcNow(), settings.SessionDuration, providers.Find(account.Provider) is not null) },
+                new { success = true, message = $"Account '{account!.Name}' updated", account = AccountResponse.From(account, time.GetUtcNow(), settings.SessionDuration, nearLimit, providers.Find(account.Provider) is not null) },
                 CcflareJson.Options),
             AccountChangeOutcome.DuplicateName => Duplicate(request.Name!),
             _ => NotFound(id),

@@ -30,7 +30,7 @@ internal static class ManagementApiDescription
         // Accounts
         new("GET", "/api/accounts", "Accounts", "Lists the accounts (never their secrets)", Ok<List<AccountResponse>>()),
         new("POST", "/api/accounts", "Accounts", "Adds an API-key account, or an OAuth account from existing tokens", [Response<AccountChangeResponse>(StatusCodes.Status201Created), .. Errors(400, 409)], typeof(CreateAccountRequest)),
-        new("PATCH", "/api/accounts/{id}", "Accounts", "Changes an account's name, base_url or weight", [Response<AccountChangeResponse>(), .. Errors(400, 404, 409)], typeof(UpdateAccountRequest)),
+        new("PATCH", "/api/accounts/{id}", "Accounts", "Changes an account's name, base_url, weight or priority", [Response<AccountChangeResponse>(), .. Errors(400, 404, 409)], typeof(UpdateAccountRequest)),
         new("DELETE", "/api/accounts/{id}", "Accounts", "Removes an account", [Response<ManagementJson.SuccessBody>(), .. Errors(404)]),
         new("POST", "/api/accounts/{id}/pause", "Accounts", "Takes an account out of rotation", [Response<ManagementJson.SuccessBody>(), .. Errors(400, 404)]),
         new("POST", "/api/accounts/{id}/resume", "Accounts", "Puts a paused account back into rotation", [Response<ManagementJson.SuccessBody>(), .. Errors(400, 404)]),

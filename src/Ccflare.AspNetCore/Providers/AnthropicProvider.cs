@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Net.Http.Headers;
 using Ccflare.Compat;
 
@@ -39,33 +40,42 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
         }
     }
 
-    public override RateLimitInfo ReadAccountFeedback(int statusCode, HttpResponseHeaders headers, DateTimeOffset now)
+    /// <summary>
+    /// Reads the <c>anthropic-ratelimit-unified-*</c> headers (and, for a 429, <c>retry-after</c> and
+    /// <c>x-ratelimit-reset</c>) in one pass. A response whose only rejected window is scoped to a model
+    /// family does not limit the account: its usage routes that family elsewhere.
+    /// </summary>
+    public override AccountFeedback ReadAccountFeedback(int statusCode, HttpResponseHeaders headers, DateTimeOffset now)
     {
-        var status = ResponseHeaderValues.Get(headers, "anthropic-ratelimit-unified-status");
-        var reset = ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, "anthropic-ratelimit-unified-reset"));
-        var remaining = ResponseHeaderValues.ParseLong(ResponseHeaderValues.Get(headers, "anthropic-ratelimit-unified-remaining"));
-        var hard = status is not null && Array.IndexOf(HardStatuses, status) >= 0;
-
+        var read = new UnifiedHeaders();
+        foreach (var header in headers.NonValidated)
+        {
+            read.Add(header.Key, header.Value);
+        }
+        var usage = read.ToUsage(now);
+        var familyOnly = OnlyFamilyRejected(read.Status, usage, out var rejected);
         if (statusCode == 429)
         {
-            return ReadRateLimited(status, remaining, headers, now);
+            return new AccountFeedback(ReadRateLimited(read, usage, familyOnly, rejected, now), usage);
         }
-        return new RateLimitInfo(status, reset, remaining, hard);
+        var hard = read.Status is not null && Array.IndexOf(HardStatuses, read.Status) >= 0 && !familyOnly;
+        return new AccountFeedback(new RateLimitInfo(read.Status, read.Reset, read.Remaining, hard), usage);
     }
 
     /// <summary>
-    /// A 429 cools the account down until the most specific reset it carries: the rejected window's, then
-    /// <c>retry-after</c>, then <c>x-ratelimit-reset</c>, then the unified reset when the unified status is
-    /// rejected. Without any, the reset stays unknown and the cool-down is short. A 429 whose only rejected
-    /// window is scoped to a model family, or that only reports the overage pool spent while the plan's
-    /// windows have room, does not park the account: its usage routes that family elsewhere.
+    /// Whether every rejection the response reports is scoped to a model family (a rejected
+    /// <c>seven_day_opus</c> window, or a rejected status whose representative claim is one).
+    /// <paramref name="rejected"/> is the rejected window that binds, a plan-wide one before a family's.
     /// </summary>
-    private RateLimitInfo ReadRateLimited(string? status, long? remaining, HttpResponseHeaders headers, DateTimeOffset now)
+    private static bool OnlyFamilyRejected(string? status, AccountUsage? usage, out UsageWindow? rejected)
     {
-        var usage = ReadUsage(headers, now);
-        UsageWindow? rejected = null;
+        rejected = null;
+        if (usage is null)
+        {
+            return false;
+        }
         var onlyFamilyRejected = false;
-        foreach (var window in usage?.Windows ?? [])
+        foreach (var window in usage.Windows)
         {
             if (window.Status == UsageStatuses.Rejected)
             {
@@ -77,118 +87,197 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
                 }
             }
         }
-        var claimIsFamily = usage?.RepresentativeClaim is { } claim && AccountUsage.WindowFamily(claim) is not null;
-        var familyOnly = rejected is not null
+        var claimIsFamily = usage.RepresentativeClaim is { } claim && AccountUsage.WindowFamily(claim) is not null;
+        return rejected is not null
             ? onlyFamilyRejected && (status != UsageStatuses.Rejected || claimIsFamily)
             : status == UsageStatuses.Rejected && claimIsFamily;
+    }
+
+    /// <summary>
+    /// A 429 cools the account down until the most specific reset it carries: the rejected window's, then
+    /// <c>retry-after</c>, then <c>x-ratelimit-reset</c>, then the unified reset when the unified status is
+    /// rejected. Without any, the reset stays unknown and the cool-down is short. A 429 whose only rejected
+    /// window is scoped to a model family, or that only reports the overage pool spent while the plan's
+    /// windows have room, does not park the account.
+    /// </summary>
+    private static RateLimitInfo ReadRateLimited(in UnifiedHeaders read, AccountUsage? usage, bool familyOnly, UsageWindow? rejected, DateTimeOffset now)
+    {
+        var status = read.Status;
         if (familyOnly)
         {
-            return new RateLimitInfo(status, rejected?.ResetsAt ?? usage?.ResetsAt, remaining, IsHardLimited: false);
+            return new RateLimitInfo(status, rejected?.ResetsAt ?? usage?.ResetsAt, read.Remaining, IsHardLimited: false);
         }
         var planHasRoom = status is UsageStatuses.Allowed or UsageStatuses.AllowedWarning && rejected is null;
-        if (planHasRoom && (usage?.Overage?.Status == UsageStatuses.Rejected || ResponseHeaderValues.Get(headers, UnifiedPrefix + "overage-disabled-reason") is not null))
+        if (planHasRoom && (read.OverageStatus == UsageStatuses.Rejected || read.OverageDisabled))
         {
-            return new RateLimitInfo(status, null, remaining, IsHardLimited: true);
+            return new RateLimitInfo(status, null, read.Remaining, IsHardLimited: true);
         }
         var reset = rejected?.ResetsAt
-            ?? ResponseHeaderValues.RetryAfter(headers, now)
-            ?? ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, "x-ratelimit-reset"))
-            ?? (status == UsageStatuses.Rejected ? ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, UnifiedPrefix + "reset")) : null);
-        return new RateLimitInfo(status is null || planHasRoom ? "rate_limited" : status, reset, remaining, IsHardLimited: true);
+            ?? ResponseHeaderValues.RetryAfter(read.RetryAfter, now)
+            ?? ResponseHeaderValues.ParseEpochSeconds(read.RateLimitReset)
+            ?? (status == UsageStatuses.Rejected ? read.Reset : null);
+        return new RateLimitInfo(status is null || planHasRoom ? "rate_limited" : status, reset, read.Remaining, IsHardLimited: true);
     }
 
-    public override AccountUsage? ReadUsage(HttpResponseHeaders headers, DateTimeOffset now)
+    /// <summary>The headers of one response that matter to the account, gathered in one pass.</summary>
+    private struct UnifiedHeaders
     {
-        string? status = null, claim = null, overageStatus = null;
-        DateTimeOffset? reset = null, overageReset = null;
-        double? fallback = null;
-        Dictionary<string, UsageWindow>? windows = null;
-        foreach (var header in headers.NonValidated)
+        public string? Status;
+        public DateTimeOffset? Reset;
+        public long? Remaining;
+        public string? Claim;
+        public string? OverageStatus;
+        public DateTimeOffset? OverageReset;
+        public bool OverageDisabled;
+        public double? FallbackPercentage;
+        public string? RetryAfter;
+        public string? RateLimitReset;
+        private Dictionary<string, WindowFields>? _windows;
+
+        public void Add(string name, HeaderStringValues values)
         {
-            if (!header.Key.StartsWith(UnifiedPrefix, StringComparison.OrdinalIgnoreCase))
+            if (!name.StartsWith(UnifiedPrefix, StringComparison.OrdinalIgnoreCase))
             {
-                continue;
+                if (name.Equals("retry-after", StringComparison.OrdinalIgnoreCase))
+                {
+                    RetryAfter = values.ToString();
+                }
+                else if (name.Equals("x-ratelimit-reset", StringComparison.OrdinalIgnoreCase))
+                {
+                    RateLimitReset = values.ToString();
+                }
+                return;
             }
-            var field = header.Key[UnifiedPrefix.Length..].ToLowerInvariant();
-            var value = header.Value.ToString().Trim();
-            switch (field)
+            var field = name.AsSpan(UnifiedPrefix.Length);
+            var value = values.ToString().Trim();
+            if (field.Equals("status", StringComparison.OrdinalIgnoreCase))
             {
-                case "status":
-                    status = StatusValue(value);
-                    break;
-                case "reset":
-                    reset = ResponseHeaderValues.ParseEpochSeconds(value);
-                    break;
-                case "representative-claim":
-                    claim = StatusValue(value);
-                    break;
-                case "overage-status":
-                    overageStatus = StatusValue(value);
-                    break;
-                case "overage-reset":
-                    overageReset = ResponseHeaderValues.ParseEpochSeconds(value);
-                    break;
-                case "fallback-percentage":
-                    fallback = ResponseHeaderValues.ParseDouble(value) is { } percentage && double.IsFinite(percentage) && percentage >= 0 ? percentage : null;
-                    break;
-                default:
-                    ReadWindowField(field, value, ref windows);
-                    break;
+                Status = StatusValue(value);
+            }
+            else if (field.Equals("reset", StringComparison.OrdinalIgnoreCase))
+            {
+                Reset = ResponseHeaderValues.ParseEpochSeconds(value);
+            }
+            else if (field.Equals("remaining", StringComparison.OrdinalIgnoreCase))
+            {
+                Remaining = ResponseHeaderValues.ParseLong(value);
+            }
+            else if (field.Equals("representative-claim", StringComparison.OrdinalIgnoreCase))
+            {
+                Claim = StatusValue(value);
+            }
+            else if (field.StartsWith("overage", StringComparison.OrdinalIgnoreCase))
+            {
+                AddOverage(field, value);
+            }
+            else if (field.Equals("fallback-percentage", StringComparison.OrdinalIgnoreCase))
+            {
+                FallbackPercentage = ResponseHeaderValues.ParseDouble(value) is { } percentage && double.IsFinite(percentage) && percentage >= 0 ? percentage : null;
+            }
+            else
+            {
+                AddWindowField(field, value);
             }
         }
-        if (windows is not null)
+
+        private void AddOverage(ReadOnlySpan<char> field, string value)
         {
-            foreach (var (key, window) in windows)
+            if (field.Equals("overage-status", StringComparison.OrdinalIgnoreCase))
             {
-                if (window.Utilization is null && window.ResetsAt is null && window.Status is null)
+                OverageStatus = StatusValue(value);
+            }
+            else if (field.Equals("overage-reset", StringComparison.OrdinalIgnoreCase))
+            {
+                OverageReset = ResponseHeaderValues.ParseEpochSeconds(value);
+            }
+            else if (field.Equals("overage-disabled-reason", StringComparison.OrdinalIgnoreCase))
+            {
+                OverageDisabled = value.Length > 0;
+            }
+        }
+
+        /// <summary>Reads <c>&lt;window&gt;-utilization</c>, <c>-reset</c> or <c>-status</c> (for example <c>5h-utilization</c>).</summary>
+        private void AddWindowField(ReadOnlySpan<char> field, string value)
+        {
+            var dash = field.LastIndexOf('-');
+            if (dash <= 0)
+            {
+                return;
+            }
+            var kind = field[(dash + 1)..];
+            var isUtilization = kind.Equals("utilization", StringComparison.OrdinalIgnoreCase);
+            var isReset = !isUtilization && kind.Equals("reset", StringComparison.OrdinalIgnoreCase);
+            if (!isUtilization && !isReset && !kind.Equals("status", StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+            _windows ??= new Dictionary<string, WindowFields>(StringComparer.OrdinalIgnoreCase);
+            var lookup = _windows.GetAlternateLookup<ReadOnlySpan<char>>();
+            ref var window = ref CollectionsMarshal.GetValueRefOrAddDefault(lookup, field[..dash], out _);
+            if (isUtilization)
+            {
+                window.Utilization = ResponseHeaderValues.ParseDouble(value) is { } u && double.IsFinite(u) && u >= 0 ? Math.Min(u, 1) : null;
+            }
+            else if (isReset)
+            {
+                window.ResetsAt = ResponseHeaderValues.ParseEpochSeconds(value);
+            }
+            else
+            {
+                window.Status = StatusValue(value);
+            }
+        }
+
+        public readonly AccountUsage? ToUsage(DateTimeOffset now)
+        {
+            var count = 0;
+            if (_windows is not null)
+            {
+                foreach (var fields in _windows.Values)
                 {
-                    windows.Remove(key);
+                    count += fields.HasData ? 1 : 0;
                 }
             }
+            if (Status is null && Claim is null && OverageStatus is null && FallbackPercentage is null && count == 0)
+            {
+                return null;
+            }
+            var windows = count == 0 ? [] : new UsageWindow[count];
+            if (count > 0)
+            {
+                var i = 0;
+                foreach (var (key, fields) in _windows!)
+                {
+                    if (fields.HasData)
+                    {
+                        var (name, minutes) = WindowName(key.ToLowerInvariant());
+                        windows[i++] = new UsageWindow(name, minutes, fields.Utilization, fields.ResetsAt, fields.Status);
+                    }
+                }
+                Array.Sort(windows, static (a, b) => (a.WindowMinutes ?? int.MaxValue).CompareTo(b.WindowMinutes ?? int.MaxValue) is var byLength and not 0
+                    ? byLength
+                    : string.CompareOrdinal(a.Name, b.Name));
+            }
+            return new AccountUsage
+            {
+                UpdatedAt = now,
+                Status = Status,
+                ResetsAt = Status is null ? null : Reset,
+                RepresentativeClaim = Claim,
+                Windows = windows,
+                Overage = OverageStatus is null && OverageReset is null ? null : new UsageOverage(OverageStatus, OverageReset),
+                FallbackPercentage = FallbackPercentage,
+            };
         }
-        if (status is null && claim is null && overageStatus is null && fallback is null && (windows is null || windows.Count == 0))
-        {
-            return null;
-        }
-        UsageWindow[] ordered = windows is null ? [] : [.. windows.Values.OrderBy(w => w.WindowMinutes ?? int.MaxValue).ThenBy(w => w.Name, StringComparer.Ordinal)];
-        return new AccountUsage
-        {
-            UpdatedAt = now,
-            Status = status,
-            ResetsAt = status is null ? null : reset,
-            RepresentativeClaim = claim,
-            Windows = ordered,
-            Overage = overageStatus is null && overageReset is null ? null : new UsageOverage(overageStatus, overageReset),
-            FallbackPercentage = fallback,
-        };
     }
 
-    /// <summary>Reads <c>&lt;window&gt;-utilization</c>, <c>-reset</c> or <c>-status</c> (for example <c>5h-utilization</c>).</summary>
-    private static void ReadWindowField(string field, string value, ref Dictionary<string, UsageWindow>? windows)
+    private struct WindowFields
     {
-        var dash = field.LastIndexOf('-');
-        if (dash <= 0 || field.StartsWith("overage", StringComparison.Ordinal))
-        {
-            return;
-        }
-        var key = field[..dash];
-        var kind = field[(dash + 1)..];
-        if (kind is not ("utilization" or "reset" or "status"))
-        {
-            return;
-        }
-        windows ??= new Dictionary<string, UsageWindow>(StringComparer.Ordinal);
-        if (!windows.TryGetValue(key, out var window))
-        {
-            var (name, minutes) = WindowName(key);
-            window = new UsageWindow(name, minutes, null, null, null);
-        }
-        windows[key] = kind switch
-        {
-            "utilization" => window with { Utilization = ResponseHeaderValues.ParseDouble(value) is { } u && double.IsFinite(u) && u >= 0 ? Math.Min(u, 1) : null },
-            "reset" => window with { ResetsAt = ResponseHeaderValues.ParseEpochSeconds(value) },
-            _ => window with { Status = StatusValue(value) },
-        };
+        public double? Utilization;
+        public DateTimeOffset? ResetsAt;
+        public string? Status;
+
+        public readonly bool HasData => Utilization is not null || ResetsAt is not null || Status is not null;
     }
 
     /// <summary>

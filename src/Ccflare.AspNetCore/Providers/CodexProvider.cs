@@ -41,78 +41,130 @@ internal sealed class CodexProvider(ProviderSettings settings) : OpenAIProvider(
     public override IForwardAdapter? CreateNativeAdapter(string upstreamPath, ReadOnlyMemory<byte> body) =>
         upstreamPath.EndsWith("/responses", StringComparison.Ordinal) ? StreamingResponsesAdapter.CreateIfNeeded(upstreamPath, body) : null;
 
-    public override RateLimitInfo ReadAccountFeedback(int statusCode, HttpResponseHeaders headers, DateTimeOffset now)
+    /// <summary>
+    /// Reads the <c>x-codex-*</c> usage windows and the OpenAI rate-limit headers in one pass. A spent
+    /// window (used 100 %) limits the account until that window resets; a 429 while both windows have
+    /// room cools it down from the OpenAI headers (or briefly), never until a window reset.
+    /// </summary>
+    public override AccountFeedback ReadAccountFeedback(int statusCode, HttpResponseHeaders headers, DateTimeOffset now)
     {
-        var openAi = base.ReadAccountFeedback(statusCode, headers, now);
-        var primary = ResponseHeaderValues.ParseDouble(ResponseHeaderValues.Get(headers, "x-codex-primary-used-percent"));
-        var secondary = ResponseHeaderValues.ParseDouble(ResponseHeaderValues.Get(headers, "x-codex-secondary-used-percent"));
-        if (primary is null && secondary is null)
+        var limits = new RateLimitHeaders();
+        var primary = new WindowHeaders();
+        var secondary = new WindowHeaders();
+        foreach (var header in headers.NonValidated)
         {
-            return openAi;
+            if (limits.Add(header.Key, header.Value) || !header.Key.StartsWith(CodexPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            var field = header.Key.AsSpan(CodexPrefix.Length);
+            if (field.StartsWith(Primary, StringComparison.OrdinalIgnoreCase))
+            {
+                primary.Add(field[Primary.Length..], header.Value);
+            }
+            else if (field.StartsWith(Secondary, StringComparison.OrdinalIgnoreCase))
+            {
+                secondary.Add(field[Secondary.Length..], header.Value);
+            }
+            else if (field.Equals("5h-reset-at", StringComparison.OrdinalIgnoreCase))
+            {
+                primary.FallbackResetAt = ResponseHeaderValues.ParseEpochSeconds(header.Value.ToString());
+            }
+            else if (field.Equals("7d-reset-at", StringComparison.OrdinalIgnoreCase))
+            {
+                secondary.FallbackResetAt = ResponseHeaderValues.ParseEpochSeconds(header.Value.ToString());
+            }
         }
 
-        var primaryReset = ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, "x-codex-primary-reset-at"))
-            ?? ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, "x-codex-5h-reset-at"));
-        var secondaryReset = ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, "x-codex-secondary-reset-at"))
-            ?? ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, "x-codex-7d-reset-at"));
-        var primaryLimited = primary >= 100;
-        var secondaryLimited = secondary >= 100;
-        var hard = openAi.IsHardLimited || primaryLimited || secondaryLimited;
-
-        DateTimeOffset? reset;
-        if (secondaryLimited)
+        var openAi = limits.ToRateLimit(statusCode, now);
+        var primaryWindow = primary.ToWindow("primary", now);
+        var secondaryWindow = secondary.ToWindow("secondary", now);
+        if (primaryWindow is null && secondaryWindow is null)
         {
-            reset = secondaryReset ?? primaryReset;
+            return new AccountFeedback(openAi, null);
         }
-        else if (primaryLimited)
-        {
-            reset = primaryReset ?? secondaryReset;
-        }
-        else
-        {
-            reset = primaryReset ?? secondaryReset ?? openAi.Reset;
-        }
-
-        var used = Math.Max(primary ?? 0, secondary ?? 0);
-        long? remaining = (long)Math.Max(0, Math.Round(100 - used));
-        return new RateLimitInfo(hard ? "rate_limited" : "allowed", reset, remaining, hard);
-    }
-
-    public override AccountUsage? ReadUsage(HttpResponseHeaders headers, DateTimeOffset now)
-    {
-        var primary = ReadWindow(headers, "primary", now);
-        var secondary = ReadWindow(headers, "secondary", now);
-        if (primary is null && secondary is null)
-        {
-            return null;
-        }
-        UsageWindow[] windows = primary is null ? [secondary!] : secondary is null ? [primary] : [primary, secondary];
-        var rejected = primary?.Status == UsageStatuses.Rejected || secondary?.Status == UsageStatuses.Rejected;
-        return new AccountUsage
+        UsageWindow[] windows = primaryWindow is null ? [secondaryWindow!] : secondaryWindow is null ? [primaryWindow] : [primaryWindow, secondaryWindow];
+        var primarySpent = primaryWindow?.Status == UsageStatuses.Rejected;
+        var secondarySpent = secondaryWindow?.Status == UsageStatuses.Rejected;
+        // The account is refused until every spent window has reset.
+        var spentUntil = primarySpent && secondarySpent ? Later(primaryWindow!.ResetsAt, secondaryWindow!.ResetsAt)
+            : secondarySpent ? secondaryWindow!.ResetsAt
+            : primarySpent ? primaryWindow!.ResetsAt
+            : null;
+        var usage = new AccountUsage
         {
             UpdatedAt = now,
-            Status = rejected ? UsageStatuses.Rejected : UsageStatuses.Allowed,
+            Status = primarySpent || secondarySpent ? UsageStatuses.Rejected : UsageStatuses.Allowed,
+            ResetsAt = spentUntil,
             Windows = windows,
         };
+        if (primaryWindow?.Utilization is null && secondaryWindow?.Utilization is null)
+        {
+            return new AccountFeedback(openAi, usage);
+        }
+
+        var hard = openAi.IsHardLimited || primarySpent || secondarySpent;
+        var reset = primarySpent || secondarySpent ? spentUntil
+            : hard ? openAi.Reset
+            : primaryWindow?.ResetsAt ?? secondaryWindow?.ResetsAt ?? openAi.Reset;
+        var used = Math.Max(primaryWindow?.Utilization ?? 0, secondaryWindow?.Utilization ?? 0) * 100;
+        long? remaining = (long)Math.Max(0, Math.Round(100 - used));
+        return new AccountFeedback(new RateLimitInfo(hard ? "rate_limited" : "allowed", reset, remaining, hard), usage);
     }
 
-    /// <summary>Reads <c>x-codex-&lt;window&gt;-used-percent</c> (0..100), <c>-window-minutes</c> and <c>-reset-at</c> or <c>-reset-after-seconds</c>.</summary>
-    private static UsageWindow? ReadWindow(HttpResponseHeaders headers, string window, DateTimeOffset now)
+    private const string CodexPrefix = "x-codex-";
+    private const string Primary = "primary-";
+    private const string Secondary = "secondary-";
+
+    private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a is { } x && b is { } y ? (x > y ? x : y) : a ?? b;
+
+    /// <summary>One window's <c>-used-percent</c> (0..100), <c>-window-minutes</c> and <c>-reset-at</c> or <c>-reset-after-seconds</c>.</summary>
+    private struct WindowHeaders
     {
-        var prefix = "x-codex-" + window;
-        var percent = ResponseHeaderValues.ParseDouble(ResponseHeaderValues.Get(headers, prefix + "-used-percent"));
-        double? utilization = percent is { } p && double.IsFinite(p) && p >= 0 ? Math.Min(p / 100, 1) : null;
-        int? minutes = ResponseHeaderValues.ParseLong(ResponseHeaderValues.Get(headers, prefix + "-window-minutes")) is { } m && m is > 0 and <= int.MaxValue ? (int)m : null;
-        var reset = ResponseHeaderValues.ParseEpochSeconds(ResponseHeaderValues.Get(headers, prefix + "-reset-at"));
-        if (reset is null && ResponseHeaderValues.ParseDouble(ResponseHeaderValues.Get(headers, prefix + "-reset-after-seconds")) is { } after && double.IsFinite(after) && after is >= 0 and < 366 * 86400)
+        private double? _usedPercent;
+        private long? _minutes;
+        private DateTimeOffset? _resetAt;
+        private double? _resetAfterSeconds;
+
+        /// <summary>The reset from the older <c>x-codex-5h-reset-at</c> / <c>x-codex-7d-reset-at</c> headers.</summary>
+        public DateTimeOffset? FallbackResetAt;
+
+        public void Add(ReadOnlySpan<char> field, HeaderStringValues values)
         {
-            reset = now.AddSeconds(after);
+            if (field.Equals("used-percent", StringComparison.OrdinalIgnoreCase))
+            {
+                _usedPercent = ResponseHeaderValues.ParseDouble(values.ToString());
+            }
+            else if (field.Equals("window-minutes", StringComparison.OrdinalIgnoreCase))
+            {
+                _minutes = ResponseHeaderValues.ParseLong(values.ToString());
+            }
+            else if (field.Equals("reset-at", StringComparison.OrdinalIgnoreCase))
+            {
+                _resetAt = ResponseHeaderValues.ParseEpochSeconds(values.ToString());
+            }
+            else if (field.Equals("reset-after-seconds", StringComparison.OrdinalIgnoreCase))
+            {
+                _resetAfterSeconds = ResponseHeaderValues.ParseDouble(values.ToString());
+            }
         }
-        if (utilization is null && minutes is null && reset is null)
+
+        public readonly UsageWindow? ToWindow(string name, DateTimeOffset now)
         {
-            return null;
+            double? utilization = _usedPercent is { } p && double.IsFinite(p) && p >= 0 ? Math.Min(p / 100, 1) : null;
+            int? minutes = _minutes is { } m && m is > 0 and <= int.MaxValue ? (int)m : null;
+            var reset = _resetAt;
+            if (reset is null && _resetAfterSeconds is { } after && double.IsFinite(after) && after is >= 0 and < 366 * 86400)
+            {
+                reset = now.AddSeconds(after);
+            }
+            reset ??= FallbackResetAt;
+            if (utilization is null && minutes is null && reset is null)
+            {
+                return null;
+            }
+            string? status = utilization is null ? null : utilization >= 1 ? UsageStatuses.Rejected : UsageStatuses.Allowed;
+            return new UsageWindow(name, minutes, utilization, reset, status);
         }
-        string? status = utilization is null ? null : utilization >= 1 ? UsageStatuses.Rejected : UsageStatuses.Allowed;
-        return new UsageWindow(window, minutes, utilization, reset, status);
     }
 }

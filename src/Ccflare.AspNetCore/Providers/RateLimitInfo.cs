@@ -1,7 +1,13 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 
 namespace Ccflare.Providers;
+
+/// <summary>
+/// What one upstream response says about its account, read by the account's provider in one pass
+/// over the response headers: the rate limit that decides a cool-down, and the usage windows (null
+/// when the response reports none).
+/// </summary>
+internal readonly record struct AccountFeedback(RateLimitInfo RateLimit, AccountUsage? Usage);
 
 /// <summary>What one upstream response said about the account's rate limit (read by its provider).</summary>
 internal readonly record struct RateLimitInfo(
@@ -16,17 +22,19 @@ internal readonly record struct RateLimitInfo(
 /// <summary>Parsing of the header values providers report rate limits and usage in.</summary>
 internal static class ResponseHeaderValues
 {
-    public static string? Get(HttpResponseHeaders headers, string name) =>
-        headers.NonValidated.TryGetValues(name, out var values) && values.Count > 0 ? values.ToString() : null;
+    private const long MaxEpochMilliseconds = 253_402_300_799_999;
 
-    public static DateTimeOffset? RetryAfter(HttpResponseHeaders headers, DateTimeOffset now)
+    /// <summary>Longest reset a duration may name; a longer one is malformed, not a reason to fail.</summary>
+    private static readonly double MaxDurationMs = TimeSpan.FromDays(366).TotalMilliseconds;
+
+    /// <summary>A <c>retry-after</c> value (seconds or an HTTP date) as a point in time.</summary>
+    public static DateTimeOffset? RetryAfter(string? raw, DateTimeOffset now)
     {
-        var raw = Get(headers, "retry-after");
         if (raw is null)
         {
             return null;
         }
-        if (double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+        if (double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds) && seconds is >= 0 and < 366 * 86400)
         {
             return now + TimeSpan.FromSeconds(seconds);
         }
@@ -39,10 +47,15 @@ internal static class ResponseHeaderValues
         {
             return null;
         }
-        if (long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch) && epoch > 0)
+        if (long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch))
         {
             // Some upstreams send milliseconds; anything past year 5000 in seconds is surely ms.
-            return epoch > 100_000_000_000 ? DateTimeOffset.FromUnixTimeMilliseconds(epoch) : DateTimeOffset.FromUnixTimeSeconds(epoch);
+            return epoch switch
+            {
+                <= 0 or > MaxEpochMilliseconds => null,
+                > 100_000_000_000 => DateTimeOffset.FromUnixTimeMilliseconds(epoch),
+                _ => DateTimeOffset.FromUnixTimeSeconds(epoch),
+            };
         }
         return DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date : null;
     }
@@ -107,6 +120,6 @@ internal static class ResponseHeaderValues
             totalMs += number * unitMs;
             any = true;
         }
-        return any ? TimeSpan.FromMilliseconds(totalMs) : null;
+        return any && totalMs <= MaxDurationMs ? TimeSpan.FromMilliseconds(totalMs) : null;
     }
 }

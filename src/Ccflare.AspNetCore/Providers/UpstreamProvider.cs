@@ -99,14 +99,10 @@ internal abstract class UpstreamProvider(ProviderSettings settings)
     }
 
     /// <summary>
-    /// Reads what a response says about the account (rate limit, cool-down). Called for every
-    /// upstream response of an account of this provider, before the failover decision.
+    /// Reads what a response says about the account: its rate limit (cool-down) and the usage windows
+    /// it reports, in one pass over the headers. Called for every upstream response of an account of
+    /// this provider (streaming included: headers come first), before the failover decision. Missing
+    /// or malformed values are left out, never thrown.
     /// </summary>
-    public abstract RateLimitInfo ReadAccountFeedback(int statusCode, HttpResponseHeaders headers, DateTimeOffset now);
-
-    /// <summary>
-    /// Reads the usage windows a response reports (every response, streaming included: headers come
-    /// first), or null when it reports none. Missing or malformed values are left out, never thrown.
-    /// </summary>
-    public virtual AccountUsage? ReadUsage(HttpResponseHeaders headers, DateTimeOffset now) => null;
+    public abstract AccountFeedback ReadAccountFeedback(int statusCode, HttpResponseHeaders headers, DateTimeOffset now);
 }

@@ -30,12 +30,12 @@ internal sealed class AccountFeedbackPolicy(AccountRegistry registry, IOptions<C
         {
             var now = time.GetUtcNow();
             var feedback = provider.ReadAccountFeedback(status, response.Headers, now);
-            hardLimited = feedback.IsHardLimited;
+            hardLimited = feedback.RateLimit.IsHardLimited;
             if (status < 400)
             {
                 _limitsWithoutReset.TryRemove(account.Id, out _);
             }
-            Apply(account, exchange, feedback, provider.ReadUsage(response.Headers, now), now);
+            Apply(account, exchange, feedback.RateLimit, feedback.Usage, now);
         }
 
         var failover = status == 429 || status >= 500 || (status >= 400 && hardLimited);

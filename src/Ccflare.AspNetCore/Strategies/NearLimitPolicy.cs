@@ -58,6 +58,15 @@ internal sealed class NearLimitPolicy
         return BindingWindow(usage, now, model.Value, anyFamily: false) is not null;
     }
 
+    /// <summary>
+    /// The window that puts the account near its limit, as the management API reports it: a window that
+    /// limits every model before one scoped to a model family; null while the account has headroom.
+    /// </summary>
+    internal UsageWindow? NearLimitWindow(AccountUsage? usage, DateTimeOffset now) =>
+        usage is null
+            ? null
+            : BindingWindow(usage, now, familyModel: null, anyFamily: false) ?? BindingWindow(usage, now, familyModel: null, anyFamily: true);
+
     /// <summary>The first window that puts the account near its limit, or null when it has headroom.</summary>
     internal UsageWindow? BindingWindow(AccountUsage usage, DateTimeOffset now, string? familyModel, bool anyFamily)
     {

@@ -43,7 +43,7 @@ public sealed class CooldownRuleTests : IAsyncLifetime
         {
             response.Headers.TryAddWithoutValidation(name, value);
         }
-        return Providers.Find("claude-code")!.ReadAccountFeedback(429, response.Headers, Now);
+        return Providers.Find("claude-code")!.ReadAccountFeedback(429, response.Headers, Now).RateLimit;
     }
 
     [Fact]

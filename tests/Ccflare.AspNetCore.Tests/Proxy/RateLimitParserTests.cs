@@ -15,7 +15,7 @@ public sealed class RateLimitParserTests
         {
             response.Headers.TryAddWithoutValidation(name, value);
         }
-        return Providers.Find(provider)!.ReadAccountFeedback(status, response.Headers, Now);
+        return Providers.Find(provider)!.ReadAccountFeedback(status, response.Headers, Now).RateLimit;
     }
 
     [Theory]
@@ -85,6 +85,64 @@ public sealed class RateLimitParserTests
 
         Assert.False(info.IsHardLimited);
         Assert.Equal("allowed", info.Status);
+    }
+
+    [Fact]
+    public void Codex_429_with_a_spent_window_is_limited_until_its_reset_after_seconds()
+    {
+        var info = Parse("codex", 429, ("x-codex-primary-used-percent", "100"), ("x-codex-primary-reset-after-seconds", "1800"), ("x-codex-secondary-used-percent", "20"), ("x-codex-secondary-reset-after-seconds", "400000"));
+
+        Assert.True(info.IsHardLimited);
+        Assert.Equal(Now.AddMinutes(30), info.Reset);
+    }
+
+    [Fact]
+    public void Codex_429_with_room_in_both_windows_takes_the_openai_reset_not_a_window_reset()
+    {
+        var info = Parse("codex", 429, ("x-codex-primary-used-percent", "40"), ("x-codex-primary-reset-after-seconds", "9000"), ("retry-after", "7"));
+
+        Assert.True(info.IsHardLimited);
+        Assert.Equal(Now.AddSeconds(7), info.Reset);
+    }
+
+    [Fact]
+    public void OpenAI_429_prefers_retry_after_to_the_limit_resets()
+    {
+        var info = Parse("openai", 429, ("retry-after", "3"), ("x-ratelimit-remaining-tokens", "0"), ("x-ratelimit-reset-tokens", "20ms"));
+
+        Assert.Equal(Now.AddSeconds(3), info.Reset);
+    }
+
+    [Fact]
+    public void Header_names_are_read_in_any_case()
+    {
+        using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation("Anthropic-RateLimit-Unified-Status", "rejected");
+        response.Headers.TryAddWithoutValidation("Anthropic-RateLimit-Unified-5H-Status", "rejected");
+        response.Headers.TryAddWithoutValidation("Anthropic-RateLimit-Unified-5H-Utilization", "1.0");
+        response.Headers.TryAddWithoutValidation("Anthropic-RateLimit-Unified-5H-Reset", Now.AddHours(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        response.Headers.TryAddWithoutValidation("Retry-After", "30");
+
+        var feedback = Providers.Find("claude-code")!.ReadAccountFeedback(429, response.Headers, Now);
+
+        Assert.Equal(Now.AddHours(1), feedback.RateLimit.Reset);
+        Assert.Equal(new UsageWindow("five_hour", 300, 1, Now.AddHours(1), "rejected"), Assert.Single(feedback.Usage!.Windows));
+    }
+
+    [Theory]
+    [InlineData("anthropic", "anthropic-ratelimit-unified-reset", "99999999999999999")]
+    [InlineData("anthropic", "anthropic-ratelimit-unified-5h-reset", "-9223372036854775808")]
+    [InlineData("anthropic", "x-ratelimit-reset", "9223372036854775807")]
+    [InlineData("anthropic", "retry-after", "1e300")]
+    [InlineData("openai", "x-ratelimit-reset-requests", "99999999999999h")]
+    [InlineData("openai", "x-ratelimit-reset-tokens", "1e308s")]
+    [InlineData("codex", "x-codex-primary-reset-at", "99999999999999999")]
+    public void Out_of_range_values_are_left_out_never_thrown(string provider, string name, string value)
+    {
+        var info = Parse(provider, 429, (name, value));
+
+        Assert.True(info.IsHardLimited);
+        Assert.Null(info.Reset);
     }
 
     [Fact]

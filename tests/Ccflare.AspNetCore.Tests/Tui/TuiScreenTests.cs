@@ -130,7 +130,7 @@ public sealed class TuiScreenTests : IAsyncLifetime
         using var console = NewConsole(interactive: true);
         Choose(console, 1);              // Pause an account
         Choose(console, 0);              // alpha
-        Choose(console, 5);              // Back to menu
+        Choose(console, 6);              // Back to menu
 
         await new AccountsScreen(_api, TimeProvider.System).RunAsync(console, default);
 
@@ -149,7 +149,7 @@ public sealed class TuiScreenTests : IAsyncLifetime
         using var console = NewConsole(interactive: true);
         Choose(console, 2);              // Resume an account
         Choose(console, 0);              // beta, the only paused one
-        Choose(console, 5);              // Back
+        Choose(console, 6);              // Back
 
         await new AccountsScreen(_api, TimeProvider.System).RunAsync(console, default);
 
@@ -168,7 +168,7 @@ public sealed class TuiScreenTests : IAsyncLifetime
         console.Input.PushTextWithEnter(key);                 // API key (secret)
         console.Input.PushTextWithEnter(_upstream.OpenAIBaseUrl);
         console.Input.PushTextWithEnter("3");                 // weight
-        Choose(console, 5);                                   // Back
+        Choose(console, 6);                                   // Back
 
         await new AccountsScreen(_api, TimeProvider.System).RunAsync(console, default);
 
@@ -199,7 +199,7 @@ public sealed class TuiScreenTests : IAsyncLifetime
         console.Input.PushTextWithEnter("sk-ant-dupe-key-1");
         console.Input.PushTextWithEnter("");
         console.Input.PushTextWithEnter("");                   // default weight 1
-        Choose(console, 5);
+        Choose(console, 6);                                   // Back
 
         await new AccountsScreen(_api, TimeProvider.System).RunAsync(console, default);
 
@@ -218,7 +218,7 @@ public sealed class TuiScreenTests : IAsyncLifetime
         Choose(console, 3);                        // Remove
         Choose(console, 1);                        // beta
         console.Input.PushTextWithEnter("y");      // confirmed
-        Choose(console, 5);                        // Back
+        Choose(console, 6);                        // Back
 
         await new AccountsScreen(_api, TimeProvider.System).RunAsync(console, default);
 
@@ -227,6 +227,67 @@ public sealed class TuiScreenTests : IAsyncLifetime
         Assert.Contains("Account 'beta' deleted", console.Output);
         var accounts = await _host.Client.GetFromJsonAsync<JsonElement>("/api/accounts");
         Assert.Equal("alpha", Assert.Single(accounts.EnumerateArray()).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Accounts_screen_shows_usage_windows_priority_near_limit_and_capacity()
+    {
+        // alpha's next response reports its five-hour window at 97 %: the server then calls it near its limit.
+        _upstream.ScriptFor(AlphaKey, (context, request) =>
+        {
+            foreach (var (name, value) in Usage.UsageHeaderTests.ClaudeSubscriptionHeaders(DateTimeOffset.UtcNow))
+            {
+                context.Response.Headers[name] = value;
+            }
+            return FakeUpstream.DefaultAsync(context, request);
+        });
+        using (var response = await _host.Client.PostAsync("/v1/anthropic/v1/messages", new StringContent(
+            """{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        var beta = (await AccountAsync("beta")).GetProperty("id").GetString();
+        (await _host.Client.PatchAsJsonAsync($"/api/accounts/{beta}", new { priority = 2 })).EnsureSuccessStatusCode();
+        using var console = NewConsole();
+
+        await new AccountsScreen(_api, TimeProvider.System).RenderAsync(console, default);
+
+        var lines = console.Lines.ToList();
+        var alphaRow = lines.FindIndex(l => l.Contains("│ alpha ", StringComparison.Ordinal));
+        var betaRow = lines.FindIndex(l => l.Contains("│ beta ", StringComparison.Ordinal));
+        Assert.Matches(@"│ alpha\s+│ anthropic\s+│ api_key\s+│\s+0 │\s+1 │ active, near limit: five_hour", lines[alphaRow]);
+        Assert.Matches(@"│ beta\s+│ anthropic\s+│ api_key\s+│\s+2 │\s+1 │ active\s+│ no usage reported", lines[betaRow]);
+        // One line per window inside alpha's row: bar (ten cells), percentage, countdown to the reset.
+        var alphaLines = lines.Skip(alphaRow).Take(betaRow - alphaRow).ToList();
+        Assert.Contains(alphaLines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"five_hour\s+██████████\s+97% resets in (1h 59m|2h 0m)"));
+        Assert.Contains(alphaLines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"seven_day\s+████░░░░░░\s+40% resets in (2d 23h|3d 0h)"));
+        Assert.Contains(alphaLines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"seven_day_opus █░░░░░░░░░\s+12% no reset known"));
+        Assert.DoesNotContain(lines, l => l.Contains("near limit:", StringComparison.Ordinal) && !l.Contains("│ alpha ", StringComparison.Ordinal));
+        // alpha's headroom is 0.03 (five_hour at 97 %); beta has reported nothing.
+        Assert.Contains("Remaining capacity (sum of active accounts' headroom): anthropic 0.03 of 1 account (mean 3%), 1 near limit", console.Output, StringComparison.Ordinal);
+        AssertNoSecrets(console);
+    }
+
+    [Fact]
+    public async Task Setting_a_priority_through_the_accounts_screen_changes_it_and_shows_the_servers_refusal()
+    {
+        using var console = NewConsole(interactive: true);
+        Choose(console, 4);                        // Set an account's priority
+        Choose(console, 1);                        // beta
+        console.Input.PushTextWithEnter("3");
+        Choose(console, 4);                        // Set an account's priority
+        Choose(console, 0);                        // alpha
+        console.Input.PushTextWithEnter("5000");   // out of range: the server refuses
+        Choose(console, 6);                        // Back
+
+        await new AccountsScreen(_api, TimeProvider.System).RunAsync(console, default);
+
+        Assert.Equal(3, (await AccountAsync("beta")).GetProperty("priority").GetInt32());
+        Assert.Equal(0, (await AccountAsync("alpha")).GetProperty("priority").GetInt32());
+        Assert.Contains("Account 'beta' updated", console.Output);
+        Assert.Contains("Failed: priority must be between 0 (most preferred) and 1000.", console.Output);
+        // The table drawn after the change shows the new priority.
+        Assert.Contains(console.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"│ beta\s+│ anthropic\s+│ api_key\s+│\s+3 │"));
     }
 
     [Fact]

@@ -38,7 +38,7 @@ public sealed class UsageHeaderTests
         {
             response.Headers.TryAddWithoutValidation(name, value);
         }
-        return Providers.Find(provider)!.ReadUsage(response.Headers, Now);
+        return Providers.Find(provider)!.ReadAccountFeedback(200, response.Headers, Now).Usage;
     }
 
     [Theory]
@@ -124,6 +124,9 @@ public sealed class UsageHeaderTests
             ],
             usage.Windows);
         Assert.Equal("rejected", usage.Status);
+        // The overall refusal lasts until the spent window resets, so it expires by the clock like a window does.
+        Assert.Equal(Now.AddDays(2), usage.ResetsAt);
+        Assert.Equal("allowed", usage.AsOf(Now.AddDays(2)).Status);
     }
 
     [Fact]

@@ -2,13 +2,18 @@ using Spectre.Console;
 
 namespace Ccflare.StandaloneServer.Tui.Screens;
 
-/// <summary>Accounts: list with rate-limit, session and token status; add (API key), pause, resume, remove.</summary>
+/// <summary>
+/// Accounts: list with usage windows (bar, percentage, reset countdown), near-limit marker, priority,
+/// rate-limit, session and token status; remaining capacity per provider; add (API key), pause, resume,
+/// remove, set priority.
+/// </summary>
 internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : TuiScreen(api, time)
 {
     public const string AddAction = "Add an API-key account";
     public const string PauseAction = "Pause an account";
     public const string ResumeAction = "Resume an account";
     public const string RemoveAction = "Remove an account";
+    public const string PriorityAction = "Set an account's priority";
     public const string RefreshAction = "Refresh";
     public const string BackAction = "Back to menu";
     public const string Cancel = "(cancel)";
@@ -25,7 +30,7 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
             var accounts = await LoadAndRenderAsync(console, cancellationToken).ConfigureAwait(false);
             var action = await new SelectionPrompt<string>()
                 .Title("Accounts: what next?")
-                .AddChoices(AddAction, PauseAction, ResumeAction, RemoveAction, RefreshAction, BackAction)
+                .AddChoices(AddAction, PauseAction, ResumeAction, RemoveAction, PriorityAction, RefreshAction, BackAction)
                 .ShowAsync(console, cancellationToken).ConfigureAwait(false);
             switch (action)
             {
@@ -46,6 +51,9 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
                     break;
                 case RemoveAction:
                     await RemoveAsync(console, accounts, cancellationToken).ConfigureAwait(false);
+                    break;
+                case PriorityAction:
+                    await SetPriorityAsync(console, accounts, cancellationToken).ConfigureAwait(false);
                     break;
                 case BackAction:
                     return;
@@ -71,8 +79,9 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
 
         var now = Time.GetUtcNow();
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumn(new TableColumn("Name").NoWrap()).AddColumn("Provider").AddColumn("Auth").AddColumn(new TableColumn("Weight").RightAligned())
-            .AddColumn("State").AddColumn("Rate limit").AddColumn("Session").AddColumn("Token")
+            .AddColumn(new TableColumn("Name").NoWrap()).AddColumn("Provider").AddColumn("Auth")
+            .AddColumn(new TableColumn("Priority").RightAligned()).AddColumn(new TableColumn("Weight").RightAligned())
+            .AddColumn("State").AddColumn(new TableColumn("Usage windows").NoWrap()).AddColumn("Rate limit").AddColumn("Session").AddColumn("Token")
             .AddColumn(new TableColumn("Requests").RightAligned()).AddColumn("Last used");
         foreach (var a in accounts)
         {
@@ -80,8 +89,10 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
                 Markup.Escape(a.Name),
                 a.ProviderConfigured ? Markup.Escape(a.Provider ?? "-") : $"{Markup.Escape(a.Provider ?? "-")} [red](not configured)[/]",
                 Markup.Escape(a.AuthMethod ?? "-"),
+                a.Priority.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 a.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 State(a, now),
+                UsageWindows(a, now),
                 RateLimit(a, now),
                 a.SessionInfo is { Active: true } s ? $"active ({TuiFormat.Number(s.RequestCount)} req)" : "[grey]-[/]",
                 Token(a, now),
@@ -89,7 +100,55 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
                 TuiFormat.Ago(a.LastUsed, now));
         }
         console.Write(table);
+        WriteCapacity(console, accounts);
         return accounts;
+    }
+
+    /// <summary>One line per window: name, a ten-cell bar, the percentage and the time to its reset.</summary>
+    private static string UsageWindows(AccountInfo a, DateTimeOffset now)
+    {
+        if (a.Usage?.Windows is not { Count: > 0 } windows)
+        {
+            return "[grey]no usage reported[/]";
+        }
+        var width = windows.Max(w => w.Name.Length);
+        var lines = new List<string>(windows.Count);
+        foreach (var w in windows)
+        {
+            var color = w.Name == a.NearLimitWindow || w.Status == "rejected" ? "red" : w.Status == "allowed_warning" ? "yellow" : "green";
+            var filled = w.Utilization is { } u ? (int)Math.Round(Math.Clamp(u, 0, 1) * 10) : 0;
+            var percent = w.Utilization is { } used ? TuiFormat.Percent(Math.Round(used * 100, 1)) : "-";
+            var reset = w.ResetsAt is { } at ? "resets " + TuiFormat.In(at, now) : "no reset known";
+            lines.Add($"{Markup.Escape(w.Name.PadRight(width))} [{color}]{new string('█', filled)}[/][grey]{new string('░', 10 - filled)}[/] {percent,5} {Markup.Escape(reset)}");
+        }
+        return string.Join('\n', lines);
+    }
+
+    /// <summary>
+    /// Remaining capacity per provider, as the dashboard's overview defines it: the sum of the active
+    /// accounts' headroom (the free share of each one's fullest window that limits every model), in accounts.
+    /// </summary>
+    private static void WriteCapacity(IAnsiConsole console, List<AccountInfo> accounts)
+    {
+        var parts = new List<string>();
+        foreach (var group in accounts.Where(a => !a.Paused && a.ProviderConfigured).GroupBy(a => a.Provider ?? "-").OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var reporting = group.Where(a => a.Headroom is not null).ToList();
+            var near = group.Count(a => a.NearLimit);
+            if (reporting.Count == 0)
+            {
+                parts.Add($"{Markup.Escape(group.Key)} [grey]no usage data[/]");
+                continue;
+            }
+            var remaining = reporting.Sum(a => a.Headroom!.Value);
+            var text = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{remaining:0.00} of {reporting.Count} account{(reporting.Count == 1 ? "" : "s")} (mean {TuiFormat.Percent(Math.Round(remaining / reporting.Count * 100, 1))})");
+            parts.Add($"{Markup.Escape(group.Key)} {text}{(near > 0 ? $", [red]{near} near limit[/]" : "")}");
+        }
+        if (parts.Count > 0)
+        {
+            console.MarkupLine("Remaining capacity (sum of active accounts' headroom): " + string.Join("; ", parts));
+        }
     }
 
     private static string State(AccountInfo a, DateTimeOffset now)
@@ -102,7 +161,7 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
         {
             return $"[red]rate limited {Markup.Escape(TuiFormat.In(limit.Until, now))}[/]";
         }
-        return "[green]active[/]";
+        return a.NearLimit ? $"[green]active[/], [red]near limit: {Markup.Escape(a.NearLimitWindow ?? "?")}[/]" : "[green]active[/]";
     }
 
     private static string RateLimit(AccountInfo a, DateTimeOffset now)
@@ -174,6 +233,19 @@ internal sealed class AccountsScreen(CcflareApiClient api, TimeProvider time) : 
 
         var account = new NewApiKeyAccount(name.Trim(), provider.Name, apiKey.Trim(), string.IsNullOrWhiteSpace(baseUrl) ? null : baseUrl.Trim(), weight);
         ShowOutcome(console, await Api.AddApiKeyAccountAsync(account, cancellationToken).ConfigureAwait(false), $"Account '{account.Name}' added");
+    }
+
+    private async Task SetPriorityAsync(IAnsiConsole console, List<AccountInfo> accounts, CancellationToken cancellationToken)
+    {
+        if (await PickAsync(console, accounts, _ => true, "Set the priority of which account?", "There are no accounts.", cancellationToken).ConfigureAwait(false) is not { } account)
+        {
+            return;
+        }
+        // The server checks the range and says what is wrong; the prompt only asks for a whole number.
+        var priority = await new TextPrompt<int>($"Priority of [bold]{Markup.Escape(account.Name)}[/] (0 is the most preferred):")
+            .DefaultValue(account.Priority)
+            .ShowAsync(console, cancellationToken).ConfigureAwait(false);
+        ShowOutcome(console, await Api.SetPriorityAsync(account.Id, priority, cancellationToken).ConfigureAwait(false), $"Priority of '{account.Name}' set to {priority}");
     }
 
     private async Task RemoveAsync(IAnsiConsole console, List<AccountInfo> accounts, CancellationToken cancellationToken)

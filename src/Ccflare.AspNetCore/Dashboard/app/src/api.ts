@@ -10,6 +10,22 @@ export interface Account {
   sessionInfo: { active: boolean; startedAt: string | null; requestCount: number };
   /** False when the account's provider is no longer served: the account is kept but never selected. */
   providerConfigured?: boolean;
+  /** 0 is the most preferred level. */
+  priority?: number;
+  /** What the provider last reported about the account's usage windows; null until a response carried any. */
+  usage?: AccountUsage | null;
+  /** The server's near-limit rule (the strategies' own): a window at or above the switch threshold, or rejected, until it resets. */
+  nearLimit?: boolean;
+  /** The window that puts the account near its limit (a window scoped to a model family limits only that family). */
+  nearLimitWindow?: string | null;
+  /** Free share (0..1) of the fullest window that limits every model; null without such a reading. */
+  headroom?: number | null;
+}
+/** One usage window: utilization is a fraction 0..1. */
+export interface UsageWindow { name: string; windowMinutes: number | null; utilization: number | null; resetsAt: string | null; status: string | null }
+export interface AccountUsage {
+  updatedAt: string; status: string | null; resetsAt: string | null; representativeClaim: string | null;
+  windows: UsageWindow[]; overage: { status: string | null; resetsAt: string | null } | null; fallbackPercentage: number | null;
 }
 /** A row of GET /api/providers. */
 export interface Provider { name: string; displayName: string; family: string; authMethods: string[]; builtIn: boolean; baseUrl: string }

@@ -1,7 +1,7 @@
 import { Account, Config, Provider, get, getOptional, send } from "../api";
 import { confirmDialog, promptDialog } from "../dialog";
 import { card, emptyState, field, fmtCountdown, fmtInt, fmtTime, h, replace, select, toast } from "../dom";
-import { rateLimitCell, tickCountdowns, windowProgress } from "./shared";
+import { nearLimitBadge, rateLimitCell, tickCountdowns, usageBars, windowProgress } from "./shared";
 
 /** The server's providers that sign in with <method> first, as select options (label: display name and family). */
 function providerOptions(providers: Provider[], method: string): Array<[string, string]> {
@@ -42,9 +42,9 @@ export function accountsPage(root: HTMLElement): () => void {
 
   function render(accounts: Account[]): void {
     if (accounts.length === 0) { replace(list, emptyState("No accounts yet. Add one below.")); return; }
-    replace(list, h("table", { className: "table accounts", "aria-label": "Accounts" },
-      h("thead", null, h("tr", null, ["Name", "Provider", "Status", "Token", "Rate limit", "Requests", "Weight", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", null, accounts.map((a) => row(a)))));
+    replace(list, h("div", { className: "table-wrap" }, h("table", { className: "table accounts", "aria-label": "Accounts" },
+      h("thead", null, h("tr", null, ["Name", "Provider", "Status", "Usage windows", "Rate limit", "Requests", "Routing", "Actions"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", null, accounts.map((a) => row(a))))));
   }
 
   function row(a: Account): HTMLElement {
@@ -52,18 +52,40 @@ export function accountsPage(root: HTMLElement): () => void {
     const saveWeight = h("button", { type: "button", className: "small ghost", "aria-label": `Save weight of ${a.name}`, onclick: () => {
       void act(send("PATCH", `api/accounts/${encodeURIComponent(a.id)}`, { weight: Number(weight.value) }), "Weight saved");
     } }, "Set");
+    const priority = h("input", { type: "number", min: 0, step: 1, value: a.priority ?? 0, className: "weight", "aria-label": `Priority of ${a.name}` });
+    const priorityError = h("small", { className: "field-error", role: "alert", "data-testid": "priority-error" });
+    const savePriority = async (): Promise<void> => {
+      priorityError.textContent = "";
+      const value = priority.value.trim() === "" ? Number.NaN : Number(priority.value);
+      if (!Number.isInteger(value)) { priorityError.textContent = "Priority must be a whole number."; return; }
+      try {
+        const res = await send<{ message?: string }>("PATCH", `api/accounts/${encodeURIComponent(a.id)}`, { priority: value });
+        toast(res.message ?? "Priority saved");
+        await load();
+      } catch (e) {
+        // The server's rule (range) is the one that counts: show its message next to the field.
+        priorityError.textContent = (e as Error).message;
+        priority.setAttribute("aria-invalid", "true");
+      }
+    };
+    priority.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); void savePriority(); } });
+    const setPriority = h("button", { type: "button", className: "small ghost", "aria-label": `Save priority of ${a.name}`, onclick: () => { void savePriority(); } }, "Set");
     const tokenClass = a.tokenStatus === "valid" ? "good" : a.tokenStatus === "expired" ? "bad" : "warn";
     return h("tr", { "data-account": a.name, "data-testid": `account-${a.name}` },
       h("th", { scope: "row" }, h("div", null, a.name), h("small", { className: "muted" }, a.base_url ?? "")),
       h("td", null, a.provider, h("br"), h("small", { className: "muted" }, a.auth_method === "oauth" ? "OAuth" : "API key"),
         a.providerConfigured === false ? h("div", null, h("span", { className: "badge bad", "data-testid": "provider-missing", title: "This provider is no longer configured on the server; the account is kept but never used." }, "Provider not configured")) : null),
       h("td", null, h("span", { className: `badge ${a.paused ? "warn" : "good"}`, "data-testid": "account-status" }, a.paused ? "Paused" : "Active"),
+        a.nearLimit ? h("div", null, nearLimitBadge(a)) : null,
+        h("div", { className: "token-line" }, h("small", { className: "muted" }, "Token "), h("span", { className: `badge ${tokenClass}`, "data-testid": "token-status" }, a.tokenStatus)),
+        a.tokenExpiresAt ? h("div", null, h("small", { className: "muted" }, `expires in ${fmtCountdown(a.tokenExpiresAt)}`)) : null,
         a.sessionInfo?.active ? h("div", null, h("small", { className: "muted" }, `Session: ${fmtInt(a.sessionInfo.requestCount)} requests`)) : null),
-      h("td", null, h("span", { className: `badge ${tokenClass}` }, a.tokenStatus),
-        a.tokenExpiresAt ? h("div", null, h("small", { className: "muted" }, `expires in ${fmtCountdown(a.tokenExpiresAt)}`)) : null),
+      h("td", { className: "usage-cell" }, usageBars(a)),
       h("td", null, rateLimitCell(a), windowProgress(a, sessionMs)),
       h("td", { className: "num" }, fmtInt(a.totalRequests), h("br"), h("small", { className: "muted" }, a.lastUsed ? `last ${fmtTime(a.lastUsed)}` : "never used")),
-      h("td", null, h("div", { className: "row-tight" }, weight, saveWeight)),
+      h("td", null,
+        h("div", { className: "row-tight routing" }, h("span", { className: "muted", "aria-hidden": "true" }, "Priority"), priority, setPriority), priorityError,
+        h("div", { className: "row-tight routing" }, h("span", { className: "muted", "aria-hidden": "true" }, "Weight"), weight, saveWeight)),
       h("td", null, h("div", { className: "actions" },
         h("button", { type: "button", className: "small", "aria-label": `${a.paused ? "Resume" : "Pause"} ${a.name}`, onclick: () => {
           void act(send("POST", `api/accounts/${encodeURIComponent(a.id)}/${a.paused ? "resume" : "pause"}`), a.paused ? "Resumed" : "Paused");
@@ -150,6 +172,7 @@ export function accountsPage(root: HTMLElement): () => void {
     fillSelect(oProvider, providerOptions(providers, "oauth"));
   }).catch((e: Error) => { if (e.name !== "AbortError") toast(`Could not load providers: ${e.message}`, "error"); });
   const refresh = window.setInterval(() => { if (!document.querySelector("dialog[open]") && !root.contains(document.activeElement)) void load(); }, 15000);
-  const stopTick = tickCountdowns(root);
+  // A window that resets reads as fresh on the server at once: show it without waiting for the next refresh.
+  const stopTick = tickCountdowns(root, () => { if (!document.querySelector("dialog[open]") && !root.contains(document.activeElement)) void load(); });
   return () => { abort.abort(); window.clearInterval(refresh); stopTick(); };
 }

@@ -1,7 +1,7 @@
 import { Account, Analytics, get, getOptional, Retention, send, Stats } from "../api";
 import { barList } from "../charts";
 import { card, emptyState, field, fmtCompact, fmtInt, fmtMs, fmtPct, fmtRate, fmtUsd, h, replace, toast } from "../dom";
-import { analyticsCharts, metric, rangeSelect, rateLimitCell, tickCountdowns } from "./shared";
+import { analyticsCharts, capacityByProvider, fmtUtilization, metric, nearLimitBadge, rangeSelect, rateLimitCell, tickCountdowns } from "./shared";
 
 const fmts = { ms: fmtMs, usd: fmtUsd, int: fmtCompact, pct: fmtPct, rate: (v: number) => (Math.abs(v) < 100 ? v.toFixed(1) : v.toFixed(0)) };
 
@@ -13,12 +13,14 @@ export function overviewPage(root: HTMLElement): () => void {
   const cards = h("div", { className: "metrics", "aria-live": "polite" });
   const charts = h("div", { className: "chart-grid" });
   const limits = h("div");
+  const capacity = h("div");
   const models = h("div");
   const retention = h("div");
   const system = h("div");
   const toolbar = h("div", { className: "toolbar" }, rangeSelect(range, (v) => { range = v; void loadCharts(); }));
 
   replace(root, toolbar, cards,
+    card("Remaining capacity", capacity),
     card("Activity", charts),
     h("div", { className: "two-col" },
       card("Rate limits by account", limits),
@@ -81,10 +83,34 @@ export function overviewPage(root: HTMLElement): () => void {
           h("tbody", null, accounts.map((a) => h("tr", null,
             h("td", null, a.name), h("td", null, a.provider),
             h("td", null, h("span", { className: `badge ${a.paused ? "warn" : "good"}` }, a.paused ? "Paused" : "Active")),
-            h("td", null, rateLimitCell(a)))))));
+            h("td", null, rateLimitCell(a), a.nearLimit ? h("div", null, nearLimitBadge(a)) : null))))));
+      renderCapacity(accounts);
     } catch (e) {
       if ((e as Error).name !== "AbortError") replace(limits, emptyState(`Could not load accounts: ${(e as Error).message}`));
     }
+  }
+
+  function renderCapacity(accounts: Account[]): void {
+    const rows = capacityByProvider(accounts);
+    if (rows.length === 0) { replace(capacity, emptyState("No active accounts.")); return; }
+    replace(capacity,
+      h("p", { className: "muted capacity-note" },
+        "Per provider: the sum over active accounts of each account's headroom, the free share (1 − utilization) of its fullest usage window that limits every model, in whole accounts. ",
+        "The bar shows the mean over the accounts that report usage. Paused accounts are not counted."),
+      h("table", { className: "table", "aria-label": "Remaining capacity by provider" },
+        h("thead", null, h("tr", null, ["Provider", "Remaining", "Mean headroom", "Near limit", "No usage data"].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", null, rows.map((r) => {
+          const mean = r.reporting > 0 ? r.remaining / r.reporting : null;
+          return h("tr", { "data-testid": `capacity-${r.provider}` },
+            h("th", { scope: "row" }, r.provider),
+            h("td", { "data-testid": "capacity-remaining" }, r.reporting > 0 ? `${r.remaining.toFixed(2)} of ${fmtInt(r.reporting)} account${r.reporting === 1 ? "" : "s"}` : "–"),
+            h("td", { className: "usage-cell" }, mean === null ? h("span", { className: "muted" }, "–") : h("div", null,
+              h("div", { className: "usage-head" }, h("span", { className: "usage-pct", "data-testid": "capacity-mean" }, fmtUtilization(mean))),
+              h("div", { className: `usage-bar ${r.nearLimit >= r.accounts ? "bad" : r.nearLimit > 0 ? "warn" : "good"}`, role: "meter", "aria-label": `Mean headroom of ${r.provider}`,
+                "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(mean * 1000) / 10 }, h("span", { style: `width:${mean * 100}%` })))),
+            h("td", { className: "num", "data-testid": "capacity-near-limit" }, fmtInt(r.nearLimit)),
+            h("td", { className: "num", "data-testid": "capacity-unknown" }, fmtInt(r.accounts - r.reporting)));
+        }))));
   }
 
   async function loadRetention(): Promise<void> {
@@ -112,6 +138,6 @@ export function overviewPage(root: HTMLElement): () => void {
   loadAll();
   void loadRetention();
   const refresh = window.setInterval(() => { void loadStats(); void loadAccounts(); }, 15000);
-  const stopTick = tickCountdowns(root);
+  const stopTick = tickCountdowns(root, () => { void loadAccounts(); });
   return () => { abort.abort(); window.clearInterval(refresh); stopTick(); disposeCharts(); };
 }

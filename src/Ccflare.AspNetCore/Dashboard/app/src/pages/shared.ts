@@ -1,5 +1,5 @@
 import { Account, Analytics, TimePoint } from "../api";
-import { fmtCountdown, fmtInt, fmtPct, h, select } from "../dom";
+import { fmtCountdown, fmtInt, fmtPct, fmtTime, h, select } from "../dom";
 import { SeriesSpec, timeChart } from "../charts";
 
 export const ranges: Array<[string, string]> = [["1h", "Last hour"], ["6h", "Last 6 hours"], ["24h", "Last 24 hours"], ["7d", "Last 7 days"], ["30d", "Last 30 days"]];
@@ -93,12 +93,99 @@ export function windowProgress(a: Account, sessionMs: number): HTMLElement | nul
     h("small", { className: "muted" }, `${label}: ${fmtPct(pct)}`));
 }
 
-/** Re-renders every countdown on the page once a second. */
-export function tickCountdowns(root: HTMLElement): () => void {
+/**
+ * Re-renders every countdown on the page (elements with data-reset, text data-prefix + countdown) once a
+ * second; onPassed runs once when a countdown reaches its instant, so the page can read the fresh state.
+ */
+export function tickCountdowns(root: HTMLElement, onPassed?: () => void): () => void {
   const timer = window.setInterval(() => {
+    let passed = false;
     for (const el of root.querySelectorAll<HTMLElement>("[data-reset]")) {
-      el.textContent = ` · resets in ${fmtCountdown(el.dataset.reset ?? null)}`;
+      const text = fmtCountdown(el.dataset.reset ?? null);
+      if (text === "now" && el.dataset.passed === undefined) { el.dataset.passed = ""; passed = true; }
+      el.textContent = `${el.dataset.prefix ?? " · resets in "}${text}`;
     }
+    if (passed) onPassed?.();
   }, 1000);
   return () => window.clearInterval(timer);
+}
+
+/** A window length in minutes as "5h", "7d" or "90m". */
+function windowLength(minutes: number | null): string | null {
+  if (!minutes) return null;
+  if (minutes % 1440 === 0) return `${minutes / 1440}d`;
+  if (minutes % 60 === 0) return `${minutes / 60}h`;
+  return `${minutes}m`;
+}
+
+/** A utilization fraction (0..1) as a percentage with at most one decimal. */
+export function fmtUtilization(u: number | null | undefined): string {
+  return u === null || u === undefined ? "–" : fmtPct(Math.round(u * 1000) / 10);
+}
+
+/**
+ * One bar per usage window of the account: how full it is, and a live countdown to its reset. The bar is
+ * red for the window that makes the account near its limit (the server's decision) or a rejected one,
+ * amber while the provider warns.
+ */
+export function usageBars(a: Account): HTMLElement {
+  const usage = a.usage;
+  if (!usage || usage.windows.length === 0) {
+    return h("span", { className: "muted", "data-testid": "usage-none" }, usage ? "No windows reported" : "No usage reported yet");
+  }
+  return h("ul", { className: "usage-windows", "aria-label": `Usage windows of ${a.name}` }, usage.windows.map((w) => {
+    const pct = w.utilization === null ? null : Math.min(100, Math.max(0, w.utilization * 100));
+    const tone = a.nearLimitWindow === w.name || w.status === "rejected" ? "bad" : w.status === "allowed_warning" ? "warn" : "good";
+    const length = windowLength(w.windowMinutes);
+    const shown = fmtUtilization(w.utilization);
+    return h("li", { className: "usage-window", "data-window": w.name, "data-testid": `window-${w.name}` },
+      h("div", { className: "usage-head" },
+        h("span", { className: "usage-name" }, w.name, length ? h("small", { className: "muted" }, ` ${length}`) : null),
+        h("span", { className: "usage-pct", "data-testid": "usage-pct" }, shown)),
+      h("div", { className: `usage-bar ${tone}`, role: "meter", "aria-label": `${w.name} window of ${a.name}`, "aria-valuemin": 0, "aria-valuemax": 100,
+        "aria-valuenow": pct === null ? null : Math.round(pct * 10) / 10, "aria-valuetext": pct === null ? "unknown" : `${shown} used` },
+        h("span", { style: `width:${pct ?? 0}%` })),
+      w.resetsAt
+        ? h("small", { className: "countdown muted", "data-reset": w.resetsAt, "data-prefix": "resets in ", "data-testid": "usage-reset", title: fmtTime(w.resetsAt) }, `resets in ${fmtCountdown(w.resetsAt)}`)
+        : h("small", { className: "muted" }, "reset not reported"));
+  }));
+}
+
+/** The near-limit badge: the account is the strategies' last resort until the named window resets. */
+export function nearLimitBadge(a: Account): HTMLElement | null {
+  if (!a.nearLimit) return null;
+  return h("span", { className: "badge bad", "data-testid": "near-limit",
+    title: `${a.nearLimitWindow ?? "A window"} is at or above the switch threshold (or rejected): the account is used only when no account at any priority has headroom, until it resets.` },
+    a.nearLimitWindow ? `Near limit: ${a.nearLimitWindow}` : "Near limit");
+}
+
+/** Remaining capacity of one provider's accounts (see capacityByProvider). */
+export interface ProviderCapacity {
+  provider: string;
+  /** Active accounts (not paused, provider configured). */
+  accounts: number;
+  /** Active accounts whose headroom is known. */
+  reporting: number;
+  /** Sum of the reporting accounts' headroom, in whole accounts. */
+  remaining: number;
+  nearLimit: number;
+}
+
+/**
+ * Remaining capacity per provider: the sum over its active accounts of each account's headroom (the free
+ * share of its fullest window that limits every model, computed by the server), so 1.5 means one and a
+ * half accounts' worth of window left. Paused accounts and unconfigured providers are left out; accounts
+ * that have not reported usage are counted apart.
+ */
+export function capacityByProvider(accounts: Account[]): ProviderCapacity[] {
+  const byProvider = new Map<string, ProviderCapacity>();
+  for (const a of accounts) {
+    if (a.paused || a.providerConfigured === false) continue;
+    let row = byProvider.get(a.provider);
+    if (!row) { row = { provider: a.provider, accounts: 0, reporting: 0, remaining: 0, nearLimit: 0 }; byProvider.set(a.provider, row); }
+    row.accounts += 1;
+    if (a.nearLimit) row.nearLimit += 1;
+    if (a.headroom !== null && a.headroom !== undefined) { row.reporting += 1; row.remaining += a.headroom; }
+  }
+  return [...byProvider.values()].sort((x, y) => x.provider.localeCompare(y.provider));
 }
