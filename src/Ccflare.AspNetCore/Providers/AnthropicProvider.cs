@@ -7,7 +7,8 @@ namespace Ccflare.Providers;
 
 /// <summary>
 /// The Anthropic family: Messages API, <c>x-api-key</c> by default, <c>anthropic-ratelimit-unified-*</c>
-/// headers. The built-in <c>anthropic</c> provider and every provider configured with
+/// headers for subscription windows and <c>anthropic-ratelimit-requests-*</c> / <c>-tokens-*</c> for an API
+/// key's limits. The built-in <c>anthropic</c> provider and every provider configured with
 /// <c>Family = anthropic</c> (an Anthropic-compatible endpoint) are instances of it.
 /// </summary>
 internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(settings)
@@ -15,6 +16,7 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
     public const string BuiltInName = "anthropic";
     public const string DefaultBaseUrl = "https://api.anthropic.com";
 
+    private const string KeyLimitPrefix = "anthropic-ratelimit-";
     private const string UnifiedPrefix = "anthropic-ratelimit-unified-";
 
     private static readonly string[] NumberWords = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
@@ -41,25 +43,31 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
     }
 
     /// <summary>
-    /// Reads the <c>anthropic-ratelimit-unified-*</c> headers (and, for a 429, <c>retry-after</c> and
-    /// <c>x-ratelimit-reset</c>) in one pass. A response whose only rejected window is scoped to a model
-    /// family does not limit the account: its usage routes that family elsewhere.
+    /// Reads the <c>anthropic-ratelimit-unified-*</c> headers, the API-key limits
+    /// (<c>anthropic-ratelimit-requests-*</c>, <c>-tokens-*</c>, <c>-input-tokens-*</c>, <c>-output-tokens-*</c>)
+    /// and, for a 429, <c>retry-after</c> and <c>x-ratelimit-reset</c>, in one pass. A response whose only
+    /// rejected window is scoped to a model family does not limit the account: its usage routes that
+    /// family elsewhere. A success with an API-key limit spent rests the key until that limit resets.
     /// </summary>
     public override AccountFeedback ReadAccountFeedback(int statusCode, HttpResponseHeaders headers, DateTimeOffset now)
     {
-        var read = new UnifiedHeaders();
+        var read = new LimitHeaders();
         foreach (var header in headers.NonValidated)
         {
             read.Add(header.Key, header.Value);
         }
         var usage = read.ToUsage(now);
         var familyOnly = OnlyFamilyRejected(read.Status, usage, out var rejected);
+        var limits = read.KeyLimits();
         if (statusCode == 429)
         {
-            return new AccountFeedback(ReadRateLimited(read, usage, familyOnly, rejected, now), usage);
+            return new AccountFeedback(ReadRateLimited(read, limits, usage, familyOnly, rejected, now), usage);
         }
-        var hard = read.Status is not null && Array.IndexOf(HardStatuses, read.Status) >= 0 && !familyOnly;
-        return new AccountFeedback(new RateLimitInfo(read.Status, read.Reset, read.Remaining, hard), usage);
+        var unifiedHard = read.Status is not null && Array.IndexOf(HardStatuses, read.Status) >= 0 && !familyOnly;
+        var keySpent = limits.AnySpent && !unifiedHard;
+        var status = keySpent ? "rate_limited" : read.Status ?? (limits.HasData ? UsageStatuses.Allowed : null);
+        var reset = keySpent ? limits.Reset : read.Reset ?? limits.Reset;
+        return new AccountFeedback(new RateLimitInfo(status, reset, read.Remaining ?? read.Requests.Remaining, unifiedHard || keySpent), usage);
     }
 
     /// <summary>
@@ -95,12 +103,14 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
 
     /// <summary>
     /// A 429 cools the account down until the most specific reset it carries: the rejected window's, then
-    /// <c>retry-after</c>, then <c>x-ratelimit-reset</c>, then the unified reset when the unified status is
-    /// rejected. Without any, the reset stays unknown and the cool-down is short. A 429 whose only rejected
-    /// window is scoped to a model family, or that only reports the overage pool spent while the plan's
-    /// windows have room, does not park the account.
+    /// <c>retry-after</c>, then the reset of the API-key limit it hit (see <see cref="LimitResets"/>: a
+    /// per-minute token limit rests the key for seconds, never for a plan window), then
+    /// <c>x-ratelimit-reset</c>, then the unified reset when the unified status is rejected. Without any,
+    /// the reset stays unknown and the cool-down is short. A 429 whose only rejected window is scoped to a
+    /// model family, or that only reports the overage pool spent while the plan's windows have room, does
+    /// not park the account.
     /// </summary>
-    private static RateLimitInfo ReadRateLimited(in UnifiedHeaders read, AccountUsage? usage, bool familyOnly, UsageWindow? rejected, DateTimeOffset now)
+    private static RateLimitInfo ReadRateLimited(in LimitHeaders read, in LimitResets limits, AccountUsage? usage, bool familyOnly, UsageWindow? rejected, DateTimeOffset now)
     {
         var status = read.Status;
         if (familyOnly)
@@ -114,13 +124,14 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
         }
         var reset = rejected?.ResetsAt
             ?? ResponseHeaderValues.RetryAfter(read.RetryAfter, now)
+            ?? limits.Reset
             ?? ResponseHeaderValues.ParseEpochSeconds(read.RateLimitReset)
             ?? (status == UsageStatuses.Rejected ? read.Reset : null);
-        return new RateLimitInfo(status is null || planHasRoom ? "rate_limited" : status, reset, read.Remaining, IsHardLimited: true);
+        return new RateLimitInfo(status is null || planHasRoom ? "rate_limited" : status, reset, read.Remaining ?? read.Requests.Remaining, IsHardLimited: true);
     }
 
     /// <summary>The headers of one response that matter to the account, gathered in one pass.</summary>
-    private struct UnifiedHeaders
+    private struct LimitHeaders
     {
         public string? Status;
         public DateTimeOffset? Reset;
@@ -132,13 +143,21 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
         public double? FallbackPercentage;
         public string? RetryAfter;
         public string? RateLimitReset;
+        public KeyLimit Requests;
+        public KeyLimit Tokens;
+        public KeyLimit InputTokens;
+        public KeyLimit OutputTokens;
         private Dictionary<string, WindowFields>? _windows;
 
         public void Add(string name, HeaderStringValues values)
         {
             if (!name.StartsWith(UnifiedPrefix, StringComparison.OrdinalIgnoreCase))
             {
-                if (name.Equals("retry-after", StringComparison.OrdinalIgnoreCase))
+                if (name.StartsWith(KeyLimitPrefix, StringComparison.OrdinalIgnoreCase))
+                {
+                    AddKeyLimitField(name.AsSpan(KeyLimitPrefix.Length), values.ToString());
+                }
+                else if (name.Equals("retry-after", StringComparison.OrdinalIgnoreCase))
                 {
                     RetryAfter = values.ToString();
                 }
@@ -178,6 +197,49 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
             {
                 AddWindowField(field, value);
             }
+        }
+
+        /// <summary>Reads <c>&lt;limit&gt;-remaining</c> or <c>-reset</c> (for example <c>input-tokens-reset</c>); <c>-limit</c> is not needed.</summary>
+        private void AddKeyLimitField(ReadOnlySpan<char> field, string value)
+        {
+            var dash = field.LastIndexOf('-');
+            if (dash <= 0)
+            {
+                return;
+            }
+            var kind = field[(dash + 1)..];
+            var isReset = kind.Equals("reset", StringComparison.OrdinalIgnoreCase);
+            if (!isReset && !kind.Equals("remaining", StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+            var limit = field[..dash];
+            if (limit.Equals("requests", StringComparison.OrdinalIgnoreCase))
+            {
+                Requests.Set(isReset, value);
+            }
+            else if (limit.Equals("tokens", StringComparison.OrdinalIgnoreCase))
+            {
+                Tokens.Set(isReset, value);
+            }
+            else if (limit.Equals("input-tokens", StringComparison.OrdinalIgnoreCase))
+            {
+                InputTokens.Set(isReset, value);
+            }
+            else if (limit.Equals("output-tokens", StringComparison.OrdinalIgnoreCase))
+            {
+                OutputTokens.Set(isReset, value);
+            }
+        }
+
+        public readonly LimitResets KeyLimits()
+        {
+            var limits = new LimitResets();
+            limits.Add(Requests.Remaining, Requests.Reset);
+            limits.Add(Tokens.Remaining, Tokens.Reset);
+            limits.Add(InputTokens.Remaining, InputTokens.Reset);
+            limits.Add(OutputTokens.Remaining, OutputTokens.Reset);
+            return limits;
         }
 
         private void AddOverage(ReadOnlySpan<char> field, string value)
@@ -268,6 +330,25 @@ internal class AnthropicProvider(ProviderSettings settings) : UpstreamProvider(s
                 Overage = OverageStatus is null && OverageReset is null ? null : new UsageOverage(OverageStatus, OverageReset),
                 FallbackPercentage = FallbackPercentage,
             };
+        }
+    }
+
+    /// <summary>One API-key limit: what remains of it and when it is replenished (an RFC 3339 timestamp).</summary>
+    private struct KeyLimit
+    {
+        public long? Remaining;
+        public DateTimeOffset? Reset;
+
+        public void Set(bool isReset, string value)
+        {
+            if (isReset)
+            {
+                Reset = ResponseHeaderValues.ParseTimestamp(value);
+            }
+            else
+            {
+                Remaining = ResponseHeaderValues.ParseLong(value) is >= 0 and var remaining ? remaining : null;
+            }
         }
     }
 

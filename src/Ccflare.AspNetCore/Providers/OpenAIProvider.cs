@@ -81,21 +81,17 @@ internal class OpenAIProvider(ProviderSettings settings) : UpstreamProvider(sett
 
         /// <summary>
         /// A 429, or a limit with nothing remaining, limits the key until the most specific reset:
-        /// <c>retry-after</c>, then the reset of the spent limit (the later one when both are spent),
-        /// then the sooner of the two resets, because a 429 that does not say which limit it hit must not
-        /// rest a key for a daily request limit when a per-minute token limit was the one reached.
+        /// <c>retry-after</c>, then the reset of the limit it hit (see <see cref="LimitResets"/>).
         /// </summary>
         public readonly RateLimitInfo ToRateLimit(int statusCode, DateTimeOffset now)
         {
-            var requestsSpent = _remainingRequests == 0;
-            var tokensSpent = _remainingTokens == 0;
-            var hard = statusCode == 429 || requestsSpent || tokensSpent;
-            var resetIn = !hard ? _resetRequests ?? _resetTokens
-                : requestsSpent && tokensSpent ? Later(_resetRequests, _resetTokens)
-                : requestsSpent ? _resetRequests
-                : tokensSpent ? _resetTokens
-                : Sooner(_resetRequests, _resetTokens);
-            DateTimeOffset? reset = resetIn is { } d ? now + d : null;
+            DateTimeOffset? requestsReset = _resetRequests is { } r ? now + r : null;
+            DateTimeOffset? tokensReset = _resetTokens is { } t ? now + t : null;
+            var limits = new LimitResets();
+            limits.Add(_remainingRequests, requestsReset);
+            limits.Add(_remainingTokens, tokensReset);
+            var hard = statusCode == 429 || limits.AnySpent;
+            var reset = hard ? limits.Reset : requestsReset ?? tokensReset;
             if (statusCode == 429)
             {
                 reset = ResponseHeaderValues.RetryAfter(_retryAfter, now) ?? reset;
@@ -103,9 +99,5 @@ internal class OpenAIProvider(ProviderSettings settings) : UpstreamProvider(sett
             string? status = hard ? "rate_limited" : _remainingRequests is null && reset is null ? null : "allowed";
             return new RateLimitInfo(status, reset, _remainingRequests, hard);
         }
-
-        private static TimeSpan? Later(TimeSpan? a, TimeSpan? b) => a is { } x && b is { } y ? (x > y ? x : y) : a ?? b;
-
-        private static TimeSpan? Sooner(TimeSpan? a, TimeSpan? b) => a is { } x && b is { } y ? (x < y ? x : y) : a ?? b;
     }
 }

@@ -19,12 +19,51 @@ internal readonly record struct RateLimitInfo(
     public bool HasData => Status is not null || Reset is not null || Remaining is not null || IsHardLimited;
 }
 
+/// <summary>
+/// The reset that decides a cool-down among the limits one response reports (requests, tokens, ...),
+/// each with what remains of it and when it resets: the spent limit's reset (the later when several are
+/// spent), else the soonest, because a rate limit that does not say which limit it hit must not rest an
+/// account for a long limit when a short one was the one reached.
+/// </summary>
+internal struct LimitResets
+{
+    private DateTimeOffset? _spentReset;
+    private DateTimeOffset? _soonestReset;
+
+    /// <summary>Whether a limit reported nothing remaining.</summary>
+    public bool AnySpent { readonly get; private set; }
+
+    /// <summary>Whether any limit reported what remains or when it resets.</summary>
+    public bool HasData { readonly get; private set; }
+
+    public readonly DateTimeOffset? Reset => AnySpent ? _spentReset : _soonestReset;
+
+    public void Add(long? remaining, DateTimeOffset? reset)
+    {
+        HasData |= remaining is not null || reset is not null;
+        if (remaining == 0)
+        {
+            AnySpent = true;
+            if (reset > _spentReset || _spentReset is null)
+            {
+                _spentReset = reset ?? _spentReset;
+            }
+        }
+        if (reset < _soonestReset || _soonestReset is null)
+        {
+            _soonestReset = reset ?? _soonestReset;
+        }
+    }
+}
+
 /// <summary>Parsing of the header values providers report rate limits and usage in.</summary>
 internal static class ResponseHeaderValues
 {
     private const long MaxEpochMilliseconds = 253_402_300_799_999;
 
     /// <summary>Longest reset a duration may name; a longer one is malformed, not a reason to fail.</summary>
+    private static readonly string[] TimestampFormats = ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"];
+
     private static readonly double MaxDurationMs = TimeSpan.FromDays(366).TotalMilliseconds;
 
     /// <summary>A <c>retry-after</c> value (seconds or an HTTP date) as a point in time.</summary>
@@ -59,6 +98,10 @@ internal static class ResponseHeaderValues
         }
         return DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date : null;
     }
+
+    /// <summary>An RFC 3339 timestamp such as <c>2026-12-04T12:00:40Z</c>; anything else is null.</summary>
+    public static DateTimeOffset? ParseTimestamp(string? raw) =>
+        DateTimeOffset.TryParseExact(raw, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var at) ? at : null;
 
     public static long? ParseLong(string? raw) =>
         long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : null;

@@ -169,6 +169,116 @@ public sealed class ProviderCooldownTests : IAsyncLifetime
         Assert.Equal(["sk-b"], await SendAsync("/v1/openai/chat/completions", ChatBody));
     }
 
+    private static string Rfc3339(DateTimeOffset at) => at.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>An API-key response's limits as Anthropic reports them: what remains of each, and when it is replenished.</summary>
+    private static Dictionary<string, string> KeyLimits(string requests, int requestsResetS, string input, int inputResetS, string output, int outputResetS) => new()
+    {
+        ["anthropic-ratelimit-requests-limit"] = "50",
+        ["anthropic-ratelimit-requests-remaining"] = requests,
+        ["anthropic-ratelimit-requests-reset"] = Rfc3339(Start.AddSeconds(requestsResetS)),
+        ["anthropic-ratelimit-input-tokens-limit"] = "30000",
+        ["anthropic-ratelimit-input-tokens-remaining"] = input,
+        ["anthropic-ratelimit-input-tokens-reset"] = Rfc3339(Start.AddSeconds(inputResetS)),
+        ["anthropic-ratelimit-output-tokens-limit"] = "8000",
+        ["anthropic-ratelimit-output-tokens-remaining"] = output,
+        ["anthropic-ratelimit-output-tokens-reset"] = Rfc3339(Start.AddSeconds(outputResetS)),
+        ["anthropic-ratelimit-tokens-limit"] = "38000",
+        ["anthropic-ratelimit-tokens-remaining"] = input == "0" || output == "0" ? "0" : "20000",
+        ["anthropic-ratelimit-tokens-reset"] = Rfc3339(Start.AddSeconds(Math.Max(inputResetS, outputResetS))),
+    };
+
+    private const string RateLimitError = """{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed the rate limit for your organization of 30,000 input tokens per minute."}}""";
+
+    [Theory]
+    [InlineData("49", 1, "0", 40, "8000", 2, 40)]
+    [InlineData("0", 12, "30000", 1, "8000", 1, 12)]
+    [InlineData("20", 3, "0", 30, "0", 50, 50)]
+    [InlineData("20", 3, "12000", 25, "4000", 9, 3)]
+    public async Task An_anthropic_key_429_cools_until_the_reset_of_the_limit_it_hit_never_a_longer_one(
+        string requests, int requestsResetS, string input, int inputResetS, string output, int outputResetS, int expectedS)
+    {
+        await AddAsync("key-a", "anthropic", "key-a", _upstream.BaseUrl, priority: 0);
+        await AddAsync("key-b", "anthropic", "key-b", _upstream.BaseUrl, priority: 1);
+        _upstream.ScriptFor("key-a", (context, _) => FakeUpstream.WriteJsonAsync(context, 429, RateLimitError,
+            KeyLimits(requests, requestsResetS, input, inputResetS, output, outputResetS)));
+
+        Assert.Equal(["key-a", "key-b"], await SendAsync("/v1/anthropic/v1/messages", MessageBody));
+        Assert.Equal(Start.AddSeconds(expectedS), await LimitedUntilAsync("key-a"));
+
+        _time.Advance(TimeSpan.FromSeconds(expectedS) - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(["key-b"], await SendAsync("/v1/anthropic/v1/messages", MessageBody));
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        _upstream.ClearScript("key-a");
+        Assert.Equal(["key-a"], await SendAsync("/v1/anthropic/v1/messages", MessageBody));
+    }
+
+    [Fact]
+    public async Task An_anthropic_key_429_takes_retry_after_before_the_limit_resets()
+    {
+        await AddAsync("key-a", "anthropic", "key-a", _upstream.BaseUrl, priority: 0);
+        await AddAsync("key-b", "anthropic", "key-b", _upstream.BaseUrl, priority: 1);
+        var headers = KeyLimits("49", 1, "0", 40, "8000", 2);
+        headers["retry-after"] = "25";
+        _upstream.ScriptFor("key-a", (context, _) => FakeUpstream.WriteJsonAsync(context, 429, RateLimitError, headers));
+
+        Assert.Equal(["key-a", "key-b"], await SendAsync("/v1/anthropic/v1/messages", MessageBody));
+        Assert.Equal(Start.AddSeconds(25), await LimitedUntilAsync("key-a"));
+    }
+
+    [Fact]
+    public async Task A_spent_token_minute_with_room_in_the_plan_rests_the_account_for_the_minute_not_the_five_hour_window()
+    {
+        await AddAsync("main", "anthropic", "key-main", _upstream.BaseUrl, priority: 0);
+        await AddAsync("spare", "anthropic", "key-spare", _upstream.BaseUrl, priority: 1);
+        var headers = new Dictionary<string, string>
+        {
+            ["anthropic-ratelimit-unified-status"] = "allowed",
+            ["anthropic-ratelimit-unified-reset"] = Epoch(Start.AddHours(4)),
+            ["anthropic-ratelimit-unified-representative-claim"] = "five_hour",
+            ["anthropic-ratelimit-unified-5h-status"] = "allowed",
+            ["anthropic-ratelimit-unified-5h-utilization"] = "0.3",
+            ["anthropic-ratelimit-unified-5h-reset"] = Epoch(Start.AddHours(4)),
+            ["anthropic-ratelimit-tokens-limit"] = "40000",
+            ["anthropic-ratelimit-tokens-remaining"] = "0",
+            ["anthropic-ratelimit-tokens-reset"] = Rfc3339(Start.AddSeconds(20)),
+        };
+        _upstream.ScriptFor("key-main", (context, _) => FakeUpstream.WriteJsonAsync(context, 429, RateLimitError, headers));
+
+        Assert.Equal(["key-main", "key-spare"], await SendAsync("/v1/anthropic/v1/messages", MessageBody));
+        Assert.Equal(Start.AddSeconds(20), await LimitedUntilAsync("main"));
+
+        _time.Advance(TimeSpan.FromSeconds(20));
+        _upstream.ClearScript("key-main");
+        Assert.Equal(["key-main"], await SendAsync("/v1/anthropic/v1/messages", MessageBody));
+    }
+
+    [Fact]
+    public async Task A_streamed_anthropic_success_with_its_output_tokens_spent_rests_the_key_until_they_are_replenished()
+    {
+        await AddAsync("key-a", "anthropic", "key-a", _upstream.BaseUrl, priority: 0);
+        await AddAsync("key-b", "anthropic", "key-b", _upstream.BaseUrl, priority: 1);
+        _upstream.ScriptFor("key-a", (context, request) =>
+        {
+            foreach (var (name, value) in KeyLimits("48", 1, "26000", 2, "0", 9))
+            {
+                context.Response.Headers[name] = value;
+            }
+            return FakeUpstream.DefaultAsync(context, request);
+        });
+        var streamed = MessageBody.Replace("\"max_tokens\":10", "\"max_tokens\":10,\"stream\":true", StringComparison.Ordinal);
+
+        Assert.Equal(["key-a"], await SendAsync("/v1/anthropic/v1/messages", streamed));
+        Assert.Equal(Start.AddSeconds(9), await LimitedUntilAsync("key-a"));
+        Assert.Equal(48, (await AccountAsync("key-a")).GetProperty("rateLimitRemaining").GetInt64());
+        Assert.Equal(["key-b"], await SendAsync("/v1/anthropic/v1/messages", streamed));
+
+        _time.Advance(TimeSpan.FromSeconds(9));
+        _upstream.ClearScript("key-a");
+        Assert.Equal(["key-a"], await SendAsync("/v1/anthropic/v1/messages", streamed));
+    }
+
     private static Dictionary<string, string> PlanWithRoomOverageSpent() => new()
     {
         ["anthropic-ratelimit-unified-status"] = "allowed",

@@ -47,6 +47,135 @@ public sealed class RateLimitParserTests
         Assert.Equal(Now.AddSeconds(30), info.Reset);
     }
 
+    private static string Rfc3339(DateTimeOffset at) => at.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static (string, string)[] KeyLimits(string requests, int requestsResetS, string input, int inputResetS, string output, int outputResetS) =>
+    [
+        ("anthropic-ratelimit-requests-limit", "50"),
+        ("anthropic-ratelimit-requests-remaining", requests),
+        ("anthropic-ratelimit-requests-reset", Rfc3339(Now.AddSeconds(requestsResetS))),
+        ("anthropic-ratelimit-input-tokens-limit", "30000"),
+        ("anthropic-ratelimit-input-tokens-remaining", input),
+        ("anthropic-ratelimit-input-tokens-reset", Rfc3339(Now.AddSeconds(inputResetS))),
+        ("anthropic-ratelimit-output-tokens-limit", "8000"),
+        ("anthropic-ratelimit-output-tokens-remaining", output),
+        ("anthropic-ratelimit-output-tokens-reset", Rfc3339(Now.AddSeconds(outputResetS))),
+    ];
+
+    [Theory]
+    [InlineData("49", 1, "0", 40, "8000", 2, 40)]
+    [InlineData("0", 12, "30000", 1, "8000", 1, 12)]
+    [InlineData("20", 3, "0", 30, "0", 50, 50)]
+    [InlineData("20", 3, "12000", 25, "4000", 9, 3)]
+    public void Anthropic_key_429_cools_until_the_reset_of_the_limit_it_hit(string requests, int requestsResetS, string input, int inputResetS, string output, int outputResetS, int expectedS)
+    {
+        var info = Parse("anthropic", 429, KeyLimits(requests, requestsResetS, input, inputResetS, output, outputResetS));
+
+        Assert.True(info.IsHardLimited);
+        Assert.Equal("rate_limited", info.Status);
+        Assert.Equal(Now.AddSeconds(expectedS), info.Reset);
+        Assert.Equal(long.Parse(requests, System.Globalization.CultureInfo.InvariantCulture), info.Remaining);
+    }
+
+    [Fact]
+    public void Anthropic_key_429_prefers_retry_after_to_the_limit_resets()
+    {
+        var info = Parse("anthropic", 429, [("retry-after", "7"), .. KeyLimits("49", 1, "0", 40, "8000", 2)]);
+
+        Assert.Equal(Now.AddSeconds(7), info.Reset);
+    }
+
+    [Fact]
+    public void Anthropic_429_with_a_spent_token_minute_and_plan_room_rests_for_the_minute_not_the_five_hour_window()
+    {
+        var fiveHourReset = Now.AddHours(4).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var info = Parse("anthropic", 429,
+        [
+            ("anthropic-ratelimit-unified-status", "allowed"),
+            ("anthropic-ratelimit-unified-reset", fiveHourReset),
+            ("anthropic-ratelimit-unified-5h-status", "allowed"),
+            ("anthropic-ratelimit-unified-5h-utilization", "0.3"),
+            ("anthropic-ratelimit-unified-5h-reset", fiveHourReset),
+            ("anthropic-ratelimit-tokens-remaining", "0"),
+            ("anthropic-ratelimit-tokens-reset", Rfc3339(Now.AddSeconds(20))),
+        ]);
+
+        Assert.True(info.IsHardLimited);
+        Assert.Equal(Now.AddSeconds(20), info.Reset);
+    }
+
+    [Fact]
+    public void Anthropic_key_success_with_a_limit_spent_rests_until_it_resets()
+    {
+        var info = Parse("anthropic", 200, KeyLimits("49", 1, "30000", 1, "0", 9));
+
+        Assert.True(info.IsHardLimited);
+        Assert.Equal("rate_limited", info.Status);
+        Assert.Equal(Now.AddSeconds(9), info.Reset);
+    }
+
+    [Fact]
+    public void Anthropic_key_success_with_room_is_allowed()
+    {
+        var info = Parse("anthropic", 200, KeyLimits("49", 1, "29000", 2, "8000", 3));
+
+        Assert.False(info.IsHardLimited);
+        Assert.Equal("allowed", info.Status);
+        Assert.Equal(Now.AddSeconds(1), info.Reset);
+        Assert.Equal(49, info.Remaining);
+    }
+
+    [Theory]
+    [InlineData("anthropic-ratelimit-tokens-reset", "in 20 seconds")]
+    [InlineData("anthropic-ratelimit-tokens-reset", "2026-13-45T25:61:00Z")]
+    [InlineData("anthropic-ratelimit-tokens-reset", "1795000000")]
+    [InlineData("anthropic-ratelimit-tokens-reset", "")]
+    public void Anthropic_key_malformed_reset_of_the_spent_limit_leaves_the_reset_unknown(string name, string value)
+    {
+        var info = Parse("anthropic", 429, ("anthropic-ratelimit-tokens-remaining", "0"), (name, value),
+            ("anthropic-ratelimit-requests-remaining", "40"), ("anthropic-ratelimit-requests-reset", Rfc3339(Now.AddSeconds(2))));
+
+        Assert.True(info.IsHardLimited);
+        Assert.Null(info.Reset);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("none")]
+    [InlineData("1e3")]
+    public void Anthropic_key_malformed_remaining_is_not_a_spent_limit(string remaining)
+    {
+        var info = Parse("anthropic", 200, ("anthropic-ratelimit-tokens-remaining", remaining), ("anthropic-ratelimit-tokens-reset", Rfc3339(Now.AddSeconds(30))));
+
+        Assert.False(info.IsHardLimited);
+    }
+
+    [Fact]
+    public void Reading_an_anthropic_key_answer_allocates_nothing()
+    {
+        using var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+        foreach (var (name, value) in KeyLimits("49", 1, "0", 40, "8000", 2))
+        {
+            response.Headers.TryAddWithoutValidation(name, value);
+        }
+        var provider = Providers.Find("anthropic")!;
+        provider.ReadAccountFeedback(429, response.Headers, Now);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var feedback = provider.ReadAccountFeedback(429, response.Headers, Now);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(Now.AddSeconds(40), feedback.RateLimit.Reset);
+        Assert.Equal(0, allocated);
+    }
+
+    [Theory]
+    [InlineData("2026-11-26T12:00:40Z", 40_000)]
+    [InlineData("2026-11-26T12:00:40.250Z", 40_250)]
+    [InlineData("2026-11-26T13:00:40+01:00", 40_000)]
+    public void Rfc3339_timestamps(string raw, double expectedMsAfterNow) =>
+        Assert.Equal(Now.AddMilliseconds(expectedMsAfterNow), ResponseHeaderValues.ParseTimestamp(raw));
+
     [Fact]
     public void OpenAI_remaining_zero_is_limited_until_reset_duration()
     {
@@ -134,6 +263,8 @@ public sealed class RateLimitParserTests
     [InlineData("anthropic", "anthropic-ratelimit-unified-5h-reset", "-9223372036854775808")]
     [InlineData("anthropic", "x-ratelimit-reset", "9223372036854775807")]
     [InlineData("anthropic", "retry-after", "1e300")]
+    [InlineData("anthropic", "anthropic-ratelimit-requests-reset", "9999-99-99T99:99:99Z")]
+    [InlineData("anthropic", "anthropic-ratelimit-output-tokens-reset", "-9223372036854775808")]
     [InlineData("openai", "x-ratelimit-reset-requests", "99999999999999h")]
     [InlineData("openai", "x-ratelimit-reset-tokens", "1e308s")]
     [InlineData("codex", "x-codex-primary-reset-at", "99999999999999999")]
