@@ -82,12 +82,14 @@ internal static class Orchestrator
         {
             var port = ChildProcess.FreePort();
             var dataDir = Directory.CreateTempSubdirectory("ccflare-bench-").FullName;
-            // History is always on; payload capture is on by default and named here so the run says what it measures.
+            // History is always on; payload capture and the history journal are on by default and named here so
+            // the run says what it measures (the in-memory store has no journal: a crash loses its rows anyway).
             ChildProcess child;
             try
             {
                 child = await ChildProcess.StartAsync("ccflare", server,
-                    ["--port", port.ToString(), "--data-dir", dataDir, "--storage", storage, "--Ccflare:CapturePayloads=true", "--Logging:LogLevel:Default=Warning", .. ccflareOptions], port, "/health");
+                    ["--port", port.ToString(), "--data-dir", dataDir, "--storage", storage, "--Ccflare:CapturePayloads=true",
+                        "--Ccflare:HistoryJournalDirectory=" + Path.Combine(dataDir, "journal"), "--Logging:LogLevel:Default=Warning", .. ccflareOptions], port, "/health");
             }
             catch
             {
@@ -267,10 +269,10 @@ internal static class Orchestrator
         if (only is not null || ccflareOptions.Length > 0)
         {
             // A partial or modified run: print it, but leave the published results alone.
-            Console.WriteLine(Report.Markdown(rows, streamRows, quick, root, intervalMs, complete: false));
+            Console.WriteLine(Report.Markdown(rows, streamRows, quick, root, intervalMs, storage, complete: false));
             return rows.Sum(r => r.Errors) + streamRows.Sum(s => s.Result.Errors) > 0 ? 3 : 0;
         }
-        var markdown = Report.Markdown(rows, streamRows, quick, root, intervalMs: intervalMs);
+        var markdown = Report.Markdown(rows, streamRows, quick, root, intervalMs, storage);
         Console.WriteLine(markdown);
         await File.WriteAllTextAsync(Path.Combine(output, quick ? "results-quick.md" : "results.md"), markdown);
         if (!quick)

@@ -216,7 +216,7 @@ public sealed class UsageOptions
 }
 
 /// <summary>
-/// A circuit breaker per account (a Microsoft.Extensions.Http.Resilience pipeline keyed by account):
+/// A circuit breaker per account (a Polly resilience pipeline keyed by account):
 /// when an account's upstream keeps failing (connection errors, timeouts, 5xx) Ccflare stops
 /// sending to it for <see cref="BreakDurationMs"/> and fails over at once. 429s are not failures
 /// here: rate limits have their own handling. Retries stay in Ccflare's failover loop.

@@ -30,7 +30,7 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlerFactor
         var query = adapted is { ForwardQuery: false } ? QueryString.Empty : context.Request.QueryString;
         adaptedPath = adapted is null ? null : path + PayloadMasking.MaskQuery(query.Value);
         var snapshot = account?.Snapshot;
-        var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), _uris.Get(snapshot?.BaseUrl ?? provider.BaseUrl, path, query))
+        var request = new UpstreamRequest(HttpMethod.Parse(context.Request.Method), _uris.Get(snapshot?.BaseUrl ?? provider.BaseUrl, path, query))
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
@@ -49,7 +49,7 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlerFactor
         if (snapshot is not null && secret is not null)
         {
             provider.ApplyCredential(request, snapshot, secret);
-            request.Options.Set(UpstreamResilience.AccountKey, account!.Id);
+            request.AccountId = account!.Id;
         }
         return request;
     }

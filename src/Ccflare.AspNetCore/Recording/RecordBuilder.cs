@@ -48,20 +48,10 @@ internal static class RecordBuilder
             : ReadOnlyMemory<byte>.Empty;
         var usage = exchange.Usage ?? UsageParser.Parse(responseBody, exchange.IsStreaming);
 
-        // The model that answered wins over the one asked for (aliases resolve to dated ids).
-        var model = usage.Model ?? exchange.Model ?? fields.Model;
+        var model = Model(exchange, usage, fields);
         costUnknown = false;
         var costEstimated = false;
         var cost = prices?.Cost(model, usage, out costUnknown, out costEstimated);
-
-        var proxyOverheadMs = exchange.ResponseTimeMs is { } total
-            ? Math.Max(0, total - (exchange.UpstreamWaitTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency))
-            : (double?)null;
-
-        var generationMs = exchange.IsStreaming ? exchange.StreamingDurationMs : exchange.ResponseTimeMs;
-        double? tokensPerSecond = usage.OutputTokens is > 0 && generationMs is > 0
-            ? usage.OutputTokens.Value / (generationMs.Value / 1000.0)
-            : null;
 
         var chain = ResolveChain(chains, usage.Format, usage.ResponseId, fields.PreviousResponseId);
 
@@ -85,7 +75,7 @@ internal static class RecordBuilder
             TotalTokens = usage.TotalTokens,
             CostUsd = cost,
             CostEstimated = costEstimated,
-            OutputTokensPerSecond = tokensPerSecond,
+            OutputTokensPerSecond = OutputTokensPerSecond(exchange, usage),
             InputTokens = usage.InputTokens,
             CacheReadInputTokens = usage.CacheReadInputTokens,
             CacheCreationInputTokens = usage.CacheCreationInputTokens,
@@ -96,13 +86,29 @@ internal static class RecordBuilder
             ResponseChainId = chain,
             ClientSessionId = exchange.ClientSessionId,
             TtftMs = exchange.FirstByteToClientMs,
-            ProxyOverheadMs = proxyOverheadMs,
+            ProxyOverheadMs = ProxyOverheadMs(exchange),
             UpstreamTtfbMs = exchange.UpstreamTtfbMs,
-            StreamingDurationMs = exchange.IsStreaming ? exchange.StreamingDurationMs : null,
+            StreamingDurationMs = StreamingDurationMs(exchange),
             UserId = exchange.UserId,
             Payload = capturePayloads && !exchange.PayloadDropped ? BuildPayload(exchange, account, maxStoredPayloadBytes) : null,
         };
     }
+
+    /// <summary>The model of the row: the one that answered wins over the one asked for (aliases resolve to dated ids).</summary>
+    internal static string? Model(ProxyExchange exchange, UsageInfo usage, RequestFields fields) => usage.Model ?? exchange.Model ?? fields.Model;
+
+    /// <summary>Time the request spent in the proxy, not waiting for the upstream.</summary>
+    internal static double? ProxyOverheadMs(ProxyExchange exchange) => exchange.ResponseTimeMs is { } total
+        ? Math.Max(0, total - (exchange.UpstreamWaitTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency))
+        : null;
+
+    internal static double? OutputTokensPerSecond(ProxyExchange exchange, UsageInfo usage)
+    {
+        var generationMs = exchange.IsStreaming ? exchange.StreamingDurationMs : exchange.ResponseTimeMs;
+        return usage.OutputTokens is > 0 && generationMs is > 0 ? usage.OutputTokens.Value / (generationMs.Value / 1000.0) : null;
+    }
+
+    internal static double? StreamingDurationMs(ProxyExchange exchange) => exchange.IsStreaming ? exchange.StreamingDurationMs : null;
 
     /// <summary>The Responses API chain a row belongs to; only Responses traffic (or a request naming a previous response) has one.</summary>
     internal static string? ResolveChain(ResponseChains? chains, UsageFormat format, string? responseId, string? previousResponseId) =>
@@ -112,16 +118,21 @@ internal static class RecordBuilder
     private static RequestPayload BuildPayload(ProxyExchange exchange, Account? account, int maxBytes)
     {
         var secrets = Secrets(account);
+        // The payload takes the header captures over (masked in place), as it takes the body arrays.
+        var requestHeaders = exchange.RequestHeaders;
+        var responseHeaders = exchange.ResponseHeaders;
+        exchange.RequestHeaders = null;
+        exchange.ResponseHeaders = null;
         var responseCut = exchange.ResponseBody is not null && exchange.ResponseBodyLength > maxBytes;
         return new()
         {
-            RequestHeaders = Masked(exchange.RequestHeaders, secrets),
+            RequestHeaders = Masked(requestHeaders, secrets),
             RequestBody = exchange.RequestBodyOwner is { Length: > 0 } owner
                 ? owner.Length > maxBytes ? PayloadMasking.MaskAndCut(owner.Span, secrets, maxBytes) : PayloadMasking.Mask(owner.DetachArray(), secrets)
                 : null,
             RequestBodyTruncated = exchange.RequestBodyOwner is { } cut && cut.Length > maxBytes,
             ResponseStatus = exchange.UpstreamStatus ?? exchange.StatusCode,
-            ResponseHeaders = Masked(exchange.ResponseHeaders, secrets),
+            ResponseHeaders = Masked(responseHeaders, secrets),
             ResponseBody = responseCut
                 ? PayloadMasking.MaskAndCut(exchange.ResponseBody.AsSpan(0, exchange.ResponseBodyLength), secrets, maxBytes)
                 : DetachResponseBody(exchange) is { } body ? PayloadMasking.Mask(body, secrets) : null,
@@ -151,32 +162,34 @@ internal static class RecordBuilder
         {
             return [];
         }
-        var list = new List<string>(3);
-        if (!string.IsNullOrEmpty(account.ApiKey))
+        var count = (string.IsNullOrEmpty(account.ApiKey) ? 0 : 1) + (string.IsNullOrEmpty(account.AccessToken) ? 0 : 1) + (string.IsNullOrEmpty(account.RefreshToken) ? 0 : 1);
+        if (count == 0)
         {
-            list.Add(account.ApiKey);
+            return [];
         }
-        if (!string.IsNullOrEmpty(account.AccessToken))
+        var secrets = new string[count];
+        var i = 0;
+        foreach (var secret in (ReadOnlySpan<string?>)[account.ApiKey, account.AccessToken, account.RefreshToken])
         {
-            list.Add(account.AccessToken);
+            if (!string.IsNullOrEmpty(secret))
+            {
+                secrets[i++] = secret;
+            }
         }
-        if (!string.IsNullOrEmpty(account.RefreshToken))
-        {
-            list.Add(account.RefreshToken);
-        }
-        return [.. list];
+        return secrets;
     }
 
-    private static Dictionary<string, string> Masked(KeyValuePair<string, string>[]? headers, string[] secrets)
+    /// <summary>The captured headers as stored: names lowered, sensitive values masked, and the account's secrets masked wherever they appear.</summary>
+    private static StoredHeaders Masked(KeyValuePair<string, string>[]? headers, string[] secrets)
     {
         if (headers is null)
         {
-            return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            return StoredHeaders.Empty;
         }
-        var result = new Dictionary<string, string>(headers.Length, StringComparer.OrdinalIgnoreCase);
-        foreach (var (name, value) in headers)
+        // The capture belongs to the exchange, which is done with it: masked in place, no copy.
+        return StoredHeaders.TakeOver(headers, secrets, static (header, secrets) =>
         {
-            var masked = HeaderRules.IsSensitive(name) ? HeaderRules.Mask(value) : value;
+            var masked = HeaderRules.IsSensitive(header.Key) ? HeaderRules.Mask(header.Value) : header.Value;
             foreach (var secret in secrets)
             {
                 if (secret.Length >= 8 && masked.Contains(secret, StringComparison.Ordinal))
@@ -184,9 +197,8 @@ internal static class RecordBuilder
                     masked = masked.Replace(secret, PayloadMasking.Masked, StringComparison.Ordinal);
                 }
             }
-            result[LowerName(name)] = masked;
-        }
-        return result;
+            return new KeyValuePair<string, string>(LowerName(header.Key), masked);
+        });
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> LowerNames = new(StringComparer.Ordinal);

@@ -7,7 +7,8 @@ namespace Ccflare.Usage;
 /// <summary>
 /// Reads token usage, the response id and the model from a captured response body: Anthropic
 /// Messages, OpenAI Chat Completions and OpenAI Responses, as JSON or as an SSE stream.
-/// Runs in the background writer on the captured copy, never on the proxy's copy loop.
+/// Runs once per request on the captured copy when the request is acknowledged (or in the background
+/// writer), never inside the proxy's copy loop.
 /// Truncated or malformed captures yield whatever could be read; this never throws.
 /// </summary>
 internal static class UsageParser
@@ -25,11 +26,11 @@ internal static class UsageParser
         {
             if (isStreaming || LooksLikeSse(body.Span))
             {
-                ParseSse(body, usage);
+                ParseSse(body, ref usage);
             }
             else
             {
-                ParseEvent(body, usage);
+                ParseEvent(body, ref usage);
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
@@ -46,7 +47,7 @@ internal static class UsageParser
     }
 
     /// <summary>Splits an SSE stream into events and parses each event's data as JSON.</summary>
-    private static void ParseSse(ReadOnlyMemory<byte> body, Accumulator usage)
+    private static void ParseSse(ReadOnlyMemory<byte> body, ref Accumulator usage)
     {
         var span = body.Span;
         var position = 0;
@@ -69,7 +70,7 @@ internal static class UsageParser
 
             if (line.IsEmpty)
             {
-                Dispatch(body, ref dataStart, ref dataLength, ref joined, usage);
+                Dispatch(body, ref dataStart, ref dataLength, ref joined, ref usage);
                 continue;
             }
             if (!line.StartsWith("data:"u8))
@@ -101,10 +102,10 @@ internal static class UsageParser
             }
         }
         // A capture cut mid-event: parse what is there.
-        Dispatch(body, ref dataStart, ref dataLength, ref joined, usage);
+        Dispatch(body, ref dataStart, ref dataLength, ref joined, ref usage);
     }
 
-    private static void Dispatch(ReadOnlyMemory<byte> body, ref int dataStart, ref int dataLength, ref ArrayBufferWriter<byte>? joined, Accumulator usage)
+    private static void Dispatch(ReadOnlyMemory<byte> body, ref int dataStart, ref int dataLength, ref ArrayBufferWriter<byte>? joined, ref Accumulator usage)
     {
         ReadOnlyMemory<byte> data;
         if (joined is not null)
@@ -129,7 +130,7 @@ internal static class UsageParser
         }
         try
         {
-            ParseEvent(data, usage);
+            ParseEvent(data, ref usage);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
@@ -138,9 +139,9 @@ internal static class UsageParser
     }
 
     /// <summary>Parses one JSON object (a whole body or one event's data), tolerating truncation.</summary>
-    private static void ParseEvent(ReadOnlyMemory<byte> json, Accumulator usage)
+    private static void ParseEvent(ReadOnlyMemory<byte> json, ref Accumulator usage)
     {
-        if (TryApplyWithoutDocument(json.Span, usage))
+        if (TryApplyWithoutDocument(json.Span, ref usage))
         {
             return;
         }
@@ -161,7 +162,7 @@ internal static class UsageParser
         {
             if (document.RootElement.ValueKind == JsonValueKind.Object)
             {
-                Apply(document.RootElement, usage);
+                Apply(document.RootElement, ref usage);
             }
         }
     }
@@ -173,7 +174,7 @@ internal static class UsageParser
     /// the strings only when they change). Returns false when <see cref="Apply"/> must see the
     /// document; the outcome is the same either way.
     /// </summary>
-    private static bool TryApplyWithoutDocument(ReadOnlySpan<byte> json, Accumulator usage)
+    private static bool TryApplyWithoutDocument(ReadOnlySpan<byte> json, ref Accumulator usage)
     {
         ReadOnlySpan<byte> type = default, objectKind = default, id = default, model = default;
         bool hasType = false, hasObject = false, hasUsage = false, usageIsObject = false, hasResponse = false, hasId = false, hasModel = false;
@@ -334,7 +335,7 @@ internal static class UsageParser
         return any ? JsonDocument.Parse(output.WrittenMemory) : null;
     }
 
-    private static void Apply(JsonElement root, Accumulator usage)
+    private static void Apply(JsonElement root, ref Accumulator usage)
     {
         var type = GetString(root, "type");
         var objectKind = GetString(root, "object");
@@ -342,20 +343,20 @@ internal static class UsageParser
         {
             case "message":
                 usage.Format = UsageFormat.AnthropicMessages;
-                ReadIdentity(root, usage);
-                ApplyAnthropicUsage(root, usage);
+                ReadIdentity(root, ref usage);
+                ApplyAnthropicUsage(root, ref usage);
                 return;
             case "message_start":
                 usage.Format = UsageFormat.AnthropicMessages;
                 if (root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
                 {
-                    ReadIdentity(message, usage);
-                    ApplyAnthropicUsage(message, usage);
+                    ReadIdentity(message, ref usage);
+                    ApplyAnthropicUsage(message, ref usage);
                 }
                 return;
             case "message_delta":
                 usage.Format = UsageFormat.AnthropicMessages;
-                ApplyAnthropicUsage(root, usage);
+                ApplyAnthropicUsage(root, ref usage);
                 return;
             case "error":
                 return;
@@ -365,23 +366,23 @@ internal static class UsageParser
             if (root.TryGetProperty("response", out var response) && response.ValueKind == JsonValueKind.Object)
             {
                 usage.Format = UsageFormat.OpenAIResponses;
-                ReadIdentity(response, usage);
-                ApplyResponsesUsage(response, usage);
+                ReadIdentity(response, ref usage);
+                ApplyResponsesUsage(response, ref usage);
             }
             return;
         }
         if (objectKind == "response")
         {
             usage.Format = UsageFormat.OpenAIResponses;
-            ReadIdentity(root, usage);
-            ApplyResponsesUsage(root, usage);
+            ReadIdentity(root, ref usage);
+            ApplyResponsesUsage(root, ref usage);
             return;
         }
         if (objectKind is "chat.completion" or "chat.completion.chunk")
         {
             usage.Format = UsageFormat.OpenAIChatCompletions;
-            ReadIdentity(root, usage);
-            ApplyChatUsage(root, usage);
+            ReadIdentity(root, ref usage);
+            ApplyChatUsage(root, ref usage);
             return;
         }
         // Unknown envelope: go by the usage object's shape.
@@ -390,25 +391,25 @@ internal static class UsageParser
             if (bare.TryGetProperty("prompt_tokens", out _))
             {
                 usage.Format = UsageFormat.OpenAIChatCompletions;
-                ReadIdentity(root, usage);
-                ApplyChatUsage(root, usage);
+                ReadIdentity(root, ref usage);
+                ApplyChatUsage(root, ref usage);
             }
             else if (bare.TryGetProperty("input_tokens_details", out _) || bare.TryGetProperty("output_tokens_details", out _))
             {
                 usage.Format = UsageFormat.OpenAIResponses;
-                ReadIdentity(root, usage);
-                ApplyResponsesUsage(root, usage);
+                ReadIdentity(root, ref usage);
+                ApplyResponsesUsage(root, ref usage);
             }
             else if (bare.TryGetProperty("input_tokens", out _) || bare.TryGetProperty("output_tokens", out _))
             {
                 usage.Format = UsageFormat.AnthropicMessages;
-                ReadIdentity(root, usage);
-                ApplyAnthropicUsage(root, usage);
+                ReadIdentity(root, ref usage);
+                ApplyAnthropicUsage(root, ref usage);
             }
         }
     }
 
-    private static void ReadIdentity(JsonElement element, Accumulator usage)
+    private static void ReadIdentity(JsonElement element, ref Accumulator usage)
     {
         if (GetString(element, "id") is { Length: > 0 } id)
         {
@@ -420,7 +421,7 @@ internal static class UsageParser
         }
     }
 
-    private static void ApplyAnthropicUsage(JsonElement owner, Accumulator usage)
+    private static void ApplyAnthropicUsage(JsonElement owner, ref Accumulator usage)
     {
         if (!owner.TryGetProperty("usage", out var u) || u.ValueKind != JsonValueKind.Object)
         {
@@ -433,14 +434,14 @@ internal static class UsageParser
         usage.CacheCreation = GetLong(u, "cache_creation_input_tokens") ?? usage.CacheCreation;
     }
 
-    private static void ApplyChatUsage(JsonElement owner, Accumulator usage) =>
-        ApplyOpenAIUsage(owner, usage, "prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details");
+    private static void ApplyChatUsage(JsonElement owner, ref Accumulator usage) =>
+        ApplyOpenAIUsage(owner, ref usage, "prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details");
 
-    private static void ApplyResponsesUsage(JsonElement owner, Accumulator usage) =>
-        ApplyOpenAIUsage(owner, usage, "input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details");
+    private static void ApplyResponsesUsage(JsonElement owner, ref Accumulator usage) =>
+        ApplyOpenAIUsage(owner, ref usage, "input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details");
 
     /// <summary>Chat Completions and Responses report the same counts under different names.</summary>
-    private static void ApplyOpenAIUsage(JsonElement owner, Accumulator usage, string input, string output, string inputDetails, string outputDetails)
+    private static void ApplyOpenAIUsage(JsonElement owner, ref Accumulator usage, string input, string output, string inputDetails, string outputDetails)
     {
         if (!owner.TryGetProperty("usage", out var u) || u.ValueKind != JsonValueKind.Object)
         {
@@ -467,7 +468,7 @@ internal static class UsageParser
             ? number
             : null;
 
-    private sealed class Accumulator
+    private struct Accumulator
     {
         public UsageFormat Format;
         public string? ResponseId;
@@ -487,7 +488,7 @@ internal static class UsageParser
         public long? Total;
         public long? Reasoning;
 
-        public UsageInfo ToInfo()
+        public readonly UsageInfo ToInfo()
         {
             switch (Format)
             {

@@ -32,8 +32,6 @@ internal sealed class HistoryJournal : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<HistoryJournal> _logger;
     private readonly Lock _gate = new();
-    private readonly ArrayBufferWriter<byte> _buffer = new(2048);
-    private readonly Utf8JsonWriter _json;
     private readonly List<JournalSegment> _sealed = [];
     private FileStream? _lock;
     private JournalSegment? _active;
@@ -47,8 +45,14 @@ internal sealed class HistoryJournal : IDisposable
         _registry = registry;
         _time = time;
         _logger = logger;
-        _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
     }
+
+    /// <summary>
+    /// The line being written on this thread: serialised outside the journal's lock, so that requests
+    /// wait on each other only for the account counters and the write.
+    /// </summary>
+    [ThreadStatic]
+    private static LineWriter? t_line;
 
     /// <summary>Size past which the journal starts a new segment.</summary>
     internal long SegmentBytes { get; set; } = 16 * 1024 * 1024;
@@ -84,18 +88,20 @@ internal sealed class HistoryJournal : IDisposable
         exchange.Usage ??= UsageParser.Parse(exchange.ResponseBody is { } body ? body.AsMemory(0, exchange.ResponseBodyLength) : default, exchange.IsStreaming);
         exchange.RequestFields ??= RequestFields.Read(exchange.RequestBodyOwner is { Length: > 0 } owner ? owner.Span : default);
         exchange.ResponseTimeMs ??= System.Diagnostics.Stopwatch.GetElapsedTime(exchange.StartTimestamp).TotalMilliseconds;
-        var row = RecordBuilder.Build(exchange, capturePayloads: false);
+        var line = t_line ??= new LineWriter();
+        line.Begin();
+        JournalLineFormat.WriteRow(line.Json, exchange, exchange.Usage, exchange.RequestFields.Value);
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            var segment = _active;
             JournaledCounters? counters = null;
             if (account is not null)
             {
                 var current = account.Snapshot;
                 counters = new JournaledCounters(current.Id, current.TotalRequests + 1, current.RequestCount + 1, current.SessionRequestCount + 1, now);
             }
-            if (Append(segment, row, exchange.Usage.Format, counters))
+            JournalLineFormat.WriteEnd(line.Json, counters);
+            if (Append(line.End()) is { } segment)
             {
                 exchange.JournalSegment = segment;
                 segment.Pending++;
@@ -105,11 +111,8 @@ internal sealed class HistoryJournal : IDisposable
             {
                 _registry.RecordServed(account, now);
             }
-            if (segment.Length >= SegmentBytes)
-            {
-                Rotate();
-            }
         }
+        line.Trim();
     }
 
     /// <summary>The row of <paramref name="exchange"/> was written (or given up): its segment no longer needs it.</summary>
@@ -160,24 +163,19 @@ internal sealed class HistoryJournal : IDisposable
         }
     }
 
-    private bool Append(JournalSegment segment, RequestRecord row, UsageFormat format, JournaledCounters? counters)
+    /// <summary>Writes one line at the end of the active segment, starting a new segment past <see cref="SegmentBytes"/>; null when it could not be kept.</summary>
+    private JournalSegment? Append(ReadOnlySpan<byte> line)
     {
-        _buffer.ResetWrittenCount();
-        _json.Reset(_buffer);
-        JournalLineFormat.Write(_json, row, format, counters);
-        _json.Flush();
-        _buffer.GetSpan(1)[0] = (byte)'\n';
-        _buffer.Advance(1);
+        var segment = _active!;
         try
         {
-            RandomAccess.Write(segment.Handle, _buffer.WrittenSpan, segment.Length);
+            RandomAccess.Write(segment.Handle, line, segment.Length);
             if (_flushToDisk)
             {
                 RandomAccess.FlushToDisk(segment.Handle);
             }
-            segment.Length += _buffer.WrittenCount;
+            segment.Length += line.Length;
             _appendFailed = false;
-            return true;
         }
         catch (IOException ex)
         {
@@ -186,8 +184,13 @@ internal sealed class HistoryJournal : IDisposable
                 _appendFailed = true;
                 Log.JournalAppendFailed(_logger, segment.Path, ex);
             }
-            return false;
+            return null;
         }
+        if (segment.Length >= SegmentBytes)
+        {
+            Rotate();
+        }
+        return segment;
     }
 
     private void Rotate()
@@ -284,7 +287,6 @@ internal sealed class HistoryJournal : IDisposable
         lock (_gate)
         {
             _active?.Handle.Dispose();
-            _json.Dispose();
         }
         _lock?.Dispose();
     }
@@ -301,4 +303,41 @@ internal sealed class JournalSegment(string path, SafeFileHandle handle)
 
     /// <summary>Rows appended here and not yet settled; guarded by the journal's lock.</summary>
     public int Pending { get; set; }
+}
+
+/// <summary>A thread's buffer and JSON writer for the journal line it is building.</summary>
+internal sealed class LineWriter
+{
+    private const int KeepBytes = 16 * 1024;
+    private ArrayBufferWriter<byte> _buffer = new(1024);
+
+    public LineWriter() => Json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+
+    public Utf8JsonWriter Json { get; private set; }
+
+    public void Begin()
+    {
+        _buffer.ResetWrittenCount();
+        Json.Reset(_buffer);
+    }
+
+    /// <summary>The finished line, newline included.</summary>
+    public ReadOnlySpan<byte> End()
+    {
+        Json.Flush();
+        _buffer.GetSpan(1)[0] = (byte)'\n';
+        _buffer.Advance(1);
+        return _buffer.WrittenSpan;
+    }
+
+    /// <summary>Lets go of a buffer an unusually long line grew, instead of keeping it for the thread's life.</summary>
+    public void Trim()
+    {
+        if (_buffer.Capacity > KeepBytes)
+        {
+            _buffer = new ArrayBufferWriter<byte>(1024);
+            Json.Dispose();
+            Json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+        }
+    }
 }

@@ -15,46 +15,57 @@ internal sealed record JournalLine(RequestRecord Row, UsageFormat Format, Journa
 /// </summary>
 internal static class JournalLineFormat
 {
-    public static void Write(Utf8JsonWriter json, RequestRecord row, UsageFormat format, JournaledCounters? counters)
+    /// <summary>
+    /// Writes the row of <paramref name="exchange"/> as <see cref="RecordBuilder"/> would build it without its
+    /// payload, straight from the exchange (no record is built for the journal), and leaves the object open
+    /// for <see cref="WriteEnd"/>.
+    /// </summary>
+    public static void WriteRow(Utf8JsonWriter json, ProxyExchange exchange, UsageInfo usage, RequestFields fields)
     {
+        var account = exchange.Account?.Snapshot;
         json.WriteStartObject();
-        json.WriteString("id", row.Id);
-        json.WriteNumber("ts", row.Timestamp.ToUnixTimeMilliseconds());
-        json.WriteString("m", row.Method);
-        json.WriteString("p", row.Path);
-        String(json, "pv", row.Provider);
-        String(json, "up", row.UpstreamPath);
-        String(json, "a", row.AccountUsed);
-        String(json, "an", row.AccountName);
-        Number(json, "s", row.StatusCode);
-        String(json, "e", row.ErrorMessage);
-        Number(json, "rt", row.ResponseTimeMs);
-        if (row.FailoverAttempts != 0)
+        json.WriteString("id", exchange.Id);
+        json.WriteNumber("ts", exchange.Timestamp.ToUnixTimeMilliseconds());
+        json.WriteString("m", exchange.Method);
+        json.WriteString("p", exchange.Path);
+        String(json, "pv", exchange.Provider);
+        String(json, "up", exchange.UpstreamPath);
+        String(json, "a", account?.Id);
+        String(json, "an", account?.Name);
+        Number(json, "s", exchange.StatusCode);
+        String(json, "e", exchange.ErrorMessage);
+        Number(json, "rt", exchange.ResponseTimeMs);
+        if (exchange.FailoverAttempts != 0)
         {
-            json.WriteNumber("fa", row.FailoverAttempts);
+            json.WriteNumber("fa", exchange.FailoverAttempts);
         }
-        String(json, "mo", row.Model);
-        Number(json, "pt", row.PromptTokens);
-        Number(json, "ct", row.CompletionTokens);
-        Number(json, "tt", row.TotalTokens);
-        Number(json, "ops", row.OutputTokensPerSecond);
-        Number(json, "it", row.InputTokens);
-        Number(json, "cr", row.CacheReadInputTokens);
-        Number(json, "cw", row.CacheCreationInputTokens);
-        Number(json, "ot", row.OutputTokens);
-        Number(json, "rs", row.ReasoningTokens);
-        String(json, "ri", row.ResponseId);
-        String(json, "pr", row.PreviousResponseId);
-        if (format != UsageFormat.Unknown)
+        String(json, "mo", RecordBuilder.Model(exchange, usage, fields));
+        Number(json, "pt", usage.PromptTokens);
+        Number(json, "ct", usage.CompletionTokens);
+        Number(json, "tt", usage.TotalTokens);
+        Number(json, "ops", RecordBuilder.OutputTokensPerSecond(exchange, usage));
+        Number(json, "it", usage.InputTokens);
+        Number(json, "cr", usage.CacheReadInputTokens);
+        Number(json, "cw", usage.CacheCreationInputTokens);
+        Number(json, "ot", usage.OutputTokens);
+        Number(json, "rs", usage.ReasoningTokens);
+        String(json, "ri", usage.ResponseId);
+        String(json, "pr", fields.PreviousResponseId);
+        if (usage.Format != UsageFormat.Unknown)
         {
-            json.WriteNumber("f", (int)format);
+            json.WriteNumber("f", (int)usage.Format);
         }
-        String(json, "cs", row.ClientSessionId);
-        Number(json, "tf", row.TtftMs);
-        Number(json, "po", row.ProxyOverheadMs);
-        Number(json, "ub", row.UpstreamTtfbMs);
-        Number(json, "sd", row.StreamingDurationMs);
-        String(json, "u", row.UserId);
+        String(json, "cs", exchange.ClientSessionId);
+        Number(json, "tf", exchange.FirstByteToClientMs);
+        Number(json, "po", RecordBuilder.ProxyOverheadMs(exchange));
+        Number(json, "ub", exchange.UpstreamTtfbMs);
+        Number(json, "sd", RecordBuilder.StreamingDurationMs(exchange));
+        String(json, "u", exchange.UserId);
+    }
+
+    /// <summary>Ends the object <see cref="WriteRow"/> began, with the account counters when there are any.</summary>
+    public static void WriteEnd(Utf8JsonWriter json, JournaledCounters? counters)
+    {
         if (counters is { } c)
         {
             json.WriteNumber("ctr", c.TotalRequests);
