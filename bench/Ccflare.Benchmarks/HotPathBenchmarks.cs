@@ -101,8 +101,8 @@ public class HotPathBenchmarks
     }
 
     [Benchmark]
-    public bool ParseAnthropicRateLimit() => _anthropic.ReadAccountFeedback(200, _anthropicResponse.Headers, Now).HasData;
+    public bool ParseAnthropicRateLimit() => _anthropic.ReadAccountFeedback(200, _anthropicResponse.Headers, Now).RateLimit.HasData;
 
     [Benchmark]
-    public bool ParseOpenAIRateLimit() => _openai.ReadAccountFeedback(200, _openAiResponse.Headers, Now).HasData;
+    public bool ParseOpenAIRateLimit() => _openai.ReadAccountFeedback(200, _openAiResponse.Headers, Now).RateLimit.HasData;
 }

@@ -5,6 +5,7 @@ using Ccflare.Accounts;
 using Ccflare.Diagnostics;
 using Ccflare.Providers;
 using Ccflare.Proxy;
+using Ccflare.Strategies;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
