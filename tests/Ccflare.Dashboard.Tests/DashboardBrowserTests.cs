@@ -464,7 +464,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser)
         var page = tab.Page;
 
         await Expect(page.GetByTestId("current-strategy")).ToHaveTextAsync("Current: session");
-        await Expect(page.GetByRole(AriaRole.Radio)).ToHaveCountAsync(4);
+        await Expect(page.GetByRole(AriaRole.Radio)).ToHaveCountAsync(5); // the four ccflare strategies and reset-aware
         await page.GetByRole(AriaRole.Radio, new() { Name = "round-robin" }).CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Save strategy" }).ClickAsync();
         await Expect(page.GetByTestId("current-strategy")).ToHaveTextAsync("Current: round-robin");
